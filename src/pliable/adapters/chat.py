@@ -1,0 +1,113 @@
+"""``ChatAdapter``: fields delimited by ``[[name]]`` marker lines.
+
+A compact prompt::
+
+    system:    <instructions>
+               Inputs:
+               [[question]] <desc>
+               Outputs, each on the lines after its marker, in this order:
+               [[answer]] <type hint> <desc>
+    user:      [[question]]
+               What is the capital of France?
+
+               Reply with [[answer]].
+    assistant: [[answer]]
+               Paris
+
+Parsing is tolerant: markers may carry ``##`` and spaces (``[[ ## answer ## ]]``), a value may
+start on the marker's line, ``answer:`` / ``**answer**:`` / ``## answer`` headers are accepted
+when no markers are found, a reply with no markers is the value of a lone output field, and a
+JSON object with the output fields is accepted too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pliable.adapters.base import Adapter, marker
+from pliable.adapters.json_repair import loads_lenient
+from pliable.adapters.values import type_hint
+from pliable.errors import ParseError
+
+if TYPE_CHECKING:
+    from pliable.signatures.signature import Signature
+
+__all__ = ["ChatAdapter"]
+
+_MARKER = re.compile(r"^[ \t]*\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\][ \t:]*", re.M)
+_TRAILER = re.compile(r"\n?[ \t]*\[\[[ \t]*(?:#+[ \t]*)?completed[ \t]*(?:#+[ \t]*)?\]\][ \t]*\Z", re.I)
+
+
+def _header_pattern(names: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in names)
+    return re.compile(
+        rf"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?({alternatives})(?:\*\*)?[ \t]*(?::|(?=\n))(?:\*\*)?[ \t]*",
+        re.M | re.I,
+    )
+
+
+def _sections(text: str, pattern: re.Pattern[str], names: list[str]) -> dict[str, str]:
+    """Split ``text`` at header matches naming an expected field; first occurrence wins."""
+    lookup = {n.lower(): n for n in names}
+    hits = [(m, lookup[m.group(1).lower()]) for m in pattern.finditer(text)
+            if m.group(1).lower() in lookup]
+    found: dict[str, str] = {}
+    for i, (m, name) in enumerate(hits):
+        end = hits[i + 1][0].start() if i + 1 < len(hits) else len(text)
+        if name not in found:
+            found[name] = _TRAILER.sub("", text[m.end():end]).strip()
+    return found
+
+
+class ChatAdapter(Adapter):
+    """Fields delimited by ``[[name]]`` lines; the default adapter."""
+
+    name = "chat"
+
+    def system_prompt(self, signature: type[Signature], instructions: str | None = None) -> str:
+        parts = [instructions or signature.instructions]
+        described = self.describe_inputs(signature)
+        if described:
+            parts.append(described)
+        lines = ["Outputs, each on the lines after its marker, in this order:"]
+        for f in signature.output_fields.values():
+            hint = type_hint(f.annotation)
+            lines.append(" ".join(p for p in (marker(f.name), f"({hint})" if hint else "", f.desc) if p))
+        parts.append("\n".join(lines))
+        return "\n\n".join(parts)
+
+    def reply_reminder(self, signature: type[Signature]) -> str:
+        return "Reply with " + ", ".join(marker(n) for n in signature.output_fields) + "."
+
+    def format_outputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
+        return "\n\n".join(
+            f"{marker(name)}\n{self.render_output(signature, name, values[name])}"
+            for name in signature.output_fields
+            if name in values
+        )
+
+    def parse(self, signature: type[Signature], text: str) -> dict[str, Any]:
+        names = list(signature.output_fields)
+        found = _sections(text, _MARKER, names)
+        if len(found) < len(names):
+            headers = _sections(text, _header_pattern(names), names)
+            if len(headers) > len(found):
+                found = headers
+        if len(found) < len(names) and "{" in text:
+            try:
+                data = loads_lenient(text, want=dict)
+            except ValueError:
+                data = None
+            if isinstance(data, dict):
+                lookup = {str(k).lower(): v for k, v in data.items()}
+                as_json = {n: lookup[n.lower()] for n in names if n.lower() in lookup}
+                if len(as_json) > len(found):
+                    found = as_json
+        if not found and len(names) == 1:
+            found = {names[0]: _TRAILER.sub("", text).strip()}
+        if not text.strip():
+            raise ParseError("the LM returned empty text", raw_text=text,
+                             expected_fields=names, adapter=self.name)
+        return self._coerce_all(signature, found, text)

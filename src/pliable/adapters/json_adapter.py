@@ -1,0 +1,105 @@
+"""``JSONAdapter``: the model replies with one JSON object holding the output fields.
+
+When the LM says it supports structured output (``lm.supports_response_schema``), the request
+carries a JSON-schema ``response_format`` built from the output fields' types, so a model with
+constrained decoding cannot produce text that fails to parse.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pliable.adapters.base import Adapter
+from pliable.adapters.json_repair import loads_lenient
+from pliable.adapters.values import to_jsonable, type_hint
+from pliable.errors import ParseError
+
+if TYPE_CHECKING:
+    from pliable.lm.types import LanguageModel
+    from pliable.signatures.signature import Signature
+
+__all__ = ["JSONAdapter"]
+
+
+@lru_cache(maxsize=256)
+def _output_schema(signature: type[Signature]) -> dict[str, Any]:
+    from pydantic import ConfigDict, create_model
+    from pydantic import Field as PydanticField
+
+    fields: dict[str, Any] = {
+        name: (f.annotation, PydanticField(description=f.desc or None))
+        for name, f in signature.output_fields.items()
+    }
+    model = create_model(  # type: ignore[call-overload]
+        "Outputs", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    schema: dict[str, Any] = model.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+class JSONAdapter(Adapter):
+    """Outputs as one JSON object; sends a JSON schema when the LM supports it."""
+
+    name = "json"
+
+    def system_prompt(self, signature: type[Signature], instructions: str | None = None) -> str:
+        parts = [instructions or signature.instructions]
+        described = self.describe_inputs(signature)
+        if described:
+            parts.append(described)
+        keys = []
+        for f in signature.output_fields.values():
+            details = "; ".join(p for p in (type_hint(f.annotation) or "text", f.desc) if p)
+            keys.append(f'"{f.name}": {details}')
+        parts.append("Reply with one JSON object with these keys, in order:\n" + "\n".join(keys))
+        return "\n\n".join(parts)
+
+    def reply_reminder(self, signature: type[Signature]) -> str:
+        keys = ", ".join(f'"{n}"' for n in signature.output_fields)
+        return f"Reply with a JSON object with keys {keys}."
+
+    def format_outputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
+        data = {n: to_jsonable(values[n]) for n in signature.output_fields if n in values}
+        return json.dumps(data, ensure_ascii=False)
+
+    def request_options(self, signature: type[Signature], lm: LanguageModel) -> dict[str, Any]:
+        if not getattr(lm, "supports_response_schema", False):
+            return {}
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": signature.__name__,
+                    "schema": _output_schema(signature),
+                    "strict": True,
+                },
+            }
+        }
+
+    def parse(self, signature: type[Signature], text: str) -> dict[str, Any]:
+        names = list(signature.output_fields)
+        try:
+            data = loads_lenient(text, want=dict)
+        except ValueError as exc:
+            if len(names) == 1 and text.strip():
+                return self._coerce_all(signature, {names[0]: text.strip()}, text)
+            raise ParseError(
+                f"no JSON object in the reply ({exc})", raw_text=text,
+                expected_fields=names, adapter=self.name,
+            ) from exc
+        if not isinstance(data, dict):
+            if len(names) == 1:
+                return self._coerce_all(signature, {names[0]: data}, text)
+            raise ParseError(
+                f"expected a JSON object, got {type(data).__name__}", raw_text=text,
+                expected_fields=names, adapter=self.name,
+            )
+        lookup = {str(k).lower(): v for k, v in data.items()}
+        found = {n: lookup[n.lower()] for n in names if n.lower() in lookup}
+        if not found and len(names) == 1:
+            found = {names[0]: data}  # the object is the lone field's value
+        return self._coerce_all(signature, found, text)

@@ -1,0 +1,132 @@
+"""Every error pliable raises, split by who is at fault.
+
+::
+
+    PliableError                  base of everything below
+    ├── UsageError                your code called pliable wrongly: fix the call
+    │   ├── SignatureError        a malformed signature string, class or field operation
+    │   ├── InputError            an unknown, missing or wrongly typed input to a program
+    │   └── ConfigurationError    no LM configured, an unknown option, a bad setting
+    ├── LMError                   the language model call itself failed
+    │   └── ScriptExhaustedError  a fake LM ran out of scripted answers
+    └── ParseError                the LM answered, but its text could not be read
+
+Every message says what was wrong, shows the offending value, and says what to do next.
+Errors raised while handling another error chain it (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ConfigurationError",
+    "InputError",
+    "LMError",
+    "ParseError",
+    "PliableError",
+    "ScriptExhaustedError",
+    "SignatureError",
+    "UsageError",
+]
+
+_RAW_PREVIEW = 2000
+
+
+def _preview(text: str, limit: int = _RAW_PREVIEW) -> str:
+    """Shorten ``text`` for an error message, keeping both ends."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n... [{len(text) - limit} characters cut] ...\n{text[-half:]}"
+
+
+class PliableError(Exception):
+    """Base class of every error pliable raises."""
+
+
+class UsageError(PliableError):
+    """The calling code used pliable wrongly; the message says how to fix the call."""
+
+
+class SignatureError(UsageError):
+    """A signature string, class or field operation is malformed."""
+
+
+class InputError(UsageError):
+    """A program was called with an unknown, missing or wrongly typed input.
+
+    ``field`` names the input concerned (``None`` when several are), ``value`` is what was
+    passed for it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class ConfigurationError(UsageError):
+    """A setting is missing or invalid (for example, no LM is configured)."""
+
+
+class LMError(PliableError):
+    """The language model call failed (network, provider, or a fake LM's script)."""
+
+
+class ScriptExhaustedError(LMError):
+    """A scripted fake LM was called more times than it has answers for.
+
+    ``call_index`` is the 0-based number of the call that found no answer and ``prompt`` the
+    text of that call's last message.
+    """
+
+    def __init__(self, message: str, *, call_index: int, prompt: str) -> None:
+        super().__init__(message)
+        self.call_index = call_index
+        self.prompt = prompt
+
+
+class ParseError(PliableError):
+    """The LM's text could not be turned into the signature's typed outputs.
+
+    Attributes:
+        raw_text: the LM's text, exactly as received.
+        expected_fields: the output fields the signature asks for, in order.
+        found_fields: the fields that were found (and parsed) in ``raw_text``.
+        field: the field that failed, when one field is to blame.
+        adapter: the name of the adapter that parsed.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        raw_text: str,
+        expected_fields: Sequence[str],
+        found_fields: Sequence[str] = (),
+        field: str | None = None,
+        adapter: str = "",
+    ) -> None:
+        self.reason = reason
+        self.raw_text = raw_text
+        self.expected_fields = tuple(expected_fields)
+        self.found_fields = tuple(found_fields)
+        self.field = field
+        self.adapter = adapter
+        missing = [f for f in self.expected_fields if f not in self.found_fields]
+        where = f" ({adapter})" if adapter else ""
+        lines = [
+            f"Could not parse the LM's answer{where}: {reason}",
+            f"  expected fields: {', '.join(self.expected_fields) or '(none)'}",
+            f"  found fields:    {', '.join(self.found_fields) or '(none)'}",
+        ]
+        if missing:
+            lines.append(f"  missing fields:  {', '.join(missing)}")
+        lines += [
+            "  raw LM text:",
+            "    " + _preview(raw_text).replace("\n", "\n    "),
+            "What to do: check the prompt with `adapter.format(...)`; a small model may do "
+            "better with the JSON adapter (`adapter=pl.JSONAdapter()`) or with demos.",
+        ]
+        super().__init__("\n".join(lines))

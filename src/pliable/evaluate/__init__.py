@@ -1,0 +1,1 @@
+"""Evaluation: ``evaluate()``, metrics and statistics (issue 4)."""

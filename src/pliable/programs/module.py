@@ -1,0 +1,92 @@
+"""``Module``: the base of every program. Predictors are found by walking attributes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pliable.errors import UsageError
+
+if TYPE_CHECKING:
+    from pliable.data.example import Prediction
+    from pliable.programs.predict import Predict
+
+__all__ = ["Module"]
+
+M = TypeVar("M", bound="Module")
+
+
+class Module:
+    """Base class of programs: subclass it, create predictors in ``__init__``, write ``forward``.
+
+    ::
+
+        class RAG(pl.Module):
+            def __init__(self):
+                self.answer = pl.ChainOfThought("context, question -> answer")
+
+            def forward(self, question):
+                return self.answer(context=search(question), question=question)
+
+    No registration is needed: :meth:`named_predictors` finds predictors held in attributes,
+    in nested modules, and in lists, tuples and dicts of them.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Prediction:
+        raise UsageError(
+            f"{type(self).__name__} has no forward() method. Define "
+            "`def forward(self, **inputs)` returning a pl.Prediction."
+        )
+
+    def _walk(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, Predict]]:
+        from pliable.programs.predict import Predict
+
+        def visit(name: str, value: Any) -> Iterator[tuple[str, Predict]]:
+            if id(value) in seen:
+                return
+            if isinstance(value, Predict):
+                seen.add(id(value))
+                yield name, value
+            elif isinstance(value, Module):
+                seen.add(id(value))
+                yield from value._walk(name + ".", seen)
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    yield from visit(f"{name}[{i}]", item)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    yield from visit(f"{name}[{key!r}]", item)
+
+        for attr, value in vars(self).items():
+            yield from visit(prefix + attr, value)
+
+    def named_predictors(self) -> list[tuple[str, Predict]]:
+        """``(path, predictor)`` for every predictor in this program, in attribute order."""
+        from pliable.programs.predict import Predict
+
+        if isinstance(self, Predict):
+            return [("self", self)]
+        return list(self._walk("", {id(self)}))
+
+    def predictors(self) -> list[Predict]:
+        return [p for _, p in self.named_predictors()]
+
+    def deepcopy(self: M) -> M:
+        """An independent copy: demos and settings are copied, LMs are shared."""
+        return copy.deepcopy(self)
+
+    def reset_copy(self: M) -> M:
+        """A copy with every predictor reset (no demos, original instructions)."""
+        new = self.deepcopy()
+        for p in new.predictors():
+            p.reset()
+        return new
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        lines += [f"  {name} = {p!r}" for name, p in self.named_predictors()]
+        return "\n".join([*lines, ")"])

@@ -1,0 +1,196 @@
+"""``Predict``: one LM step for a signature. ``ChainOfThought``: the same, reasoning first."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pliable import settings
+from pliable.adapters.chat import ChatAdapter
+from pliable.data.example import Example, Prediction
+from pliable.errors import ConfigurationError, InputError, UsageError
+from pliable.programs.module import Module
+from pliable.programs.trace import TraceEntry, record
+from pliable.signatures.fields import OutputField
+from pliable.signatures.signature import Signature, ensure_signature
+from pliable.signatures.types import optional_inner
+
+if TYPE_CHECKING:
+    from pliable.adapters.base import Adapter
+    from pliable.lm.types import LanguageModel
+
+__all__ = ["ChainOfThought", "Predict"]
+
+_RESERVED_INPUTS = frozenset({"lm", "config"})
+_DEFAULT_ADAPTER = ChatAdapter()
+_REASONING_DESC = "think step by step"
+
+
+@lru_cache(maxsize=512)
+def _validator(annotation: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(annotation)
+
+
+def _check_input(name: str, annotation: Any, value: Any) -> Any:
+    """Validate one input value against its declared type; text fields take anything."""
+    if annotation is str or annotation is Any:
+        return value
+    from pydantic import ValidationError
+
+    try:
+        return _validator(annotation).validate_python(value)
+    except ValidationError as exc:
+        from pliable.signatures.types import type_name
+
+        reason = exc.errors()[0]["msg"] if exc.errors() else str(exc)
+        raise InputError(
+            f"Input `{name}` should be {type_name(annotation)}, but got "
+            f"{type(value).__name__} {value!r} ({reason}). Pass a value of that type, or "
+            "declare the field with the type you pass.",
+            field=name,
+            value=value,
+        ) from exc
+
+
+class Predict(Module):
+    """Ask the LM for the signature's outputs, given its inputs.
+
+    Args:
+        signature: a signature class or string form, e.g. ``"question -> answer: int"``.
+        instructions: replaces the signature's instructions.
+        lm: the LM to use (else the ``pl.using`` / ``pl.configure`` default).
+        adapter: the adapter to use (else the default, :class:`~pliable.ChatAdapter`).
+        **config: LM options for every call (``temperature``, ``max_tokens``, ``n``, ...).
+
+    Optimizers write ``demos`` (a list of :class:`~pliable.Example`) and may replace
+    ``signature`` with one whose instructions differ; :meth:`reset` undoes both.
+    """
+
+    def __init__(
+        self,
+        signature: str | type[Signature],
+        instructions: str | None = None,
+        *,
+        lm: LanguageModel | None = None,
+        adapter: Adapter | None = None,
+        **config: Any,
+    ) -> None:
+        self.signature: type[Signature] = ensure_signature(signature, instructions)
+        clash = _RESERVED_INPUTS & set(self.signature.fields)
+        if clash:
+            raise UsageError(
+                f"{type(self).__name__}: a field cannot be named {sorted(clash)[0]!r} "
+                "(the name is reserved for the call's own options). Rename the field."
+            )
+        self.lm = lm
+        self.adapter = adapter
+        self.config: dict[str, Any] = dict(config)
+        self.demos: list[Example] = []
+        self._initial_signature = self.signature
+
+    def reset(self) -> None:
+        """Forget demos and instruction changes made since construction."""
+        self.demos = []
+        self.signature = self._initial_signature
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Predict:
+        new = copy.copy(self)
+        memo[id(self)] = new
+        new.demos = copy.deepcopy(self.demos, memo)
+        new.config = copy.deepcopy(self.config, memo)
+        return new  # signature is immutable; lm and adapter are shared
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.signature.signature_string()!r}, demos={len(self.demos)})"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+        if args:
+            names = ", ".join(f"{n}=..." for n in self.signature.input_fields)
+            raise InputError(
+                f"{type(self).__name__} takes its inputs by name: call it as ({names}); "
+                f"got positional {args!r}."
+            )
+        return self.forward(**kwargs)
+
+    def _inputs(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        fields = self.signature.input_fields
+        unknown = [k for k in given if k not in fields]
+        if unknown:
+            name = unknown[0]
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise InputError(
+                f"Unknown input `{name}` = {given[name]!r} for "
+                f"{self.signature.signature_string()!r}. Inputs are: "
+                f"{', '.join(fields) or '(none)'}.{hint}",
+                field=name,
+                value=given[name],
+            )
+        values: dict[str, Any] = {}
+        missing = []
+        for name, f in fields.items():
+            if name in given:
+                values[name] = _check_input(name, f.annotation, given[name])
+            elif optional_inner(f.annotation) is None:
+                missing.append(name)
+        if missing:
+            raise InputError(
+                f"Missing input(s) {', '.join(f'`{m}`' for m in missing)} for "
+                f"{self.signature.signature_string()!r}; got {sorted(given) or 'none'}. "
+                f"Pass every input by name.",
+                field=missing[0] if len(missing) == 1 else None,
+            )
+        return values
+
+    def _resolve_lm(self, lm: LanguageModel | None) -> LanguageModel:
+        chosen = lm or self.lm or settings.current().lm
+        if chosen is None:
+            raise ConfigurationError(
+                f"No LM for {type(self).__name__}({self.signature.signature_string()!r}). "
+                "Pass lm=... to the predictor or the call, or set a default with "
+                "`with pl.using(lm=...):` (or pl.configure(lm=...) in a script). "
+                "For tests, use pl.ScriptedLM([...]) or pl.FunctionLM(fn)."
+            )
+        return chosen
+
+    def forward(
+        self,
+        *,
+        lm: LanguageModel | None = None,
+        config: Mapping[str, Any] | None = None,
+        **inputs: Any,
+    ) -> Prediction:
+        """Run one LM call. ``lm`` and ``config`` override the predictor's for this call."""
+        values = self._inputs(inputs)
+        model = self._resolve_lm(lm)
+        adapter = self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
+        messages = adapter.format(self.signature, values, demos=self.demos)
+        options = {**self.config, **(config or {}), **adapter.request_options(self.signature, model)}
+        completion = model.complete(messages, **options)
+        parsed = [adapter.parse(self.signature, text) for text in completion.texts]
+        prediction = Prediction.from_completions(parsed)
+        record(TraceEntry(self, values, prediction))
+        return prediction
+
+
+class ChainOfThought(Predict):
+    """``Predict`` with a ``reasoning`` output written before the signature's outputs."""
+
+    def __init__(
+        self,
+        signature: str | type[Signature],
+        instructions: str | None = None,
+        *,
+        reasoning_desc: str = _REASONING_DESC,
+        lm: LanguageModel | None = None,
+        adapter: Adapter | None = None,
+        **config: Any,
+    ) -> None:
+        base = ensure_signature(signature, instructions)
+        extended = base.prepend("reasoning", OutputField(desc=reasoning_desc), str)
+        super().__init__(extended, lm=lm, adapter=adapter, **config)

@@ -1,0 +1,329 @@
+"""``Signature``: what one LM step takes and gives, as an immutable, comparable value.
+
+Two ways to declare one::
+
+    QA = pl.Signature("context, question -> answer")
+
+    class QA(pl.Signature):
+        \"\"\"Answer the question from the context.\"\"\"          # the instructions
+        context: list[str] = pl.InputField(desc="passages")
+        question: str = pl.InputField()
+        answer: str = pl.OutputField(desc="a few words")
+
+A signature is a class (so it can be declared with a class statement and used as a type), but
+it behaves as a value: it cannot be changed after creation, every edit (``with_instructions``,
+``append``, ``prepend``, ``delete``, ``with_field``) returns a new signature, and two signatures
+are equal when their fields, types, descriptions and instructions are equal.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import typing
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from pliable.errors import SignatureError
+from pliable.signatures.fields import Field, FieldDecl
+from pliable.signatures.parse import parse_signature_string
+from pliable.signatures.types import spec_to_type
+
+__all__ = ["Signature", "SignatureMeta", "ensure_signature"]
+
+SCHEMA_VERSION = 1
+
+
+def _default_instructions(inputs: Mapping[str, Field], outputs: Mapping[str, Field]) -> str:
+    ins = ", ".join(f"`{n}`" for n in inputs) or "no inputs"
+    outs = ", ".join(f"`{n}`" for n in outputs)
+    return f"Given {ins}, produce {outs}."
+
+
+def _collect_class_fields(cls: type, local_ns: Mapping[str, Any]) -> list[Field]:
+    inherited: list[Field] = []
+    for base in reversed(cls.__mro__[1:]):
+        for f in getattr(base, "__pliable_fields__", ()):
+            inherited = [g for g in inherited if g.name != f.name] + [f]
+    raw_annotations: dict[str, Any] = dict(cls.__dict__.get("__annotations__", {}))
+    try:
+        hints = typing.get_type_hints(cls, localns=dict(local_ns), include_extras=True)
+    except Exception as exc:
+        raise SignatureError(
+            f"Signature class {cls.__name__}: could not resolve a field annotation: {exc}. "
+            "Define the types the fields use at module level (or where the class can see them)."
+        ) from exc
+    names = list(raw_annotations)
+    names += [n for n, v in cls.__dict__.items() if isinstance(v, FieldDecl) and n not in names]
+    own: list[Field] = []
+    for name in names:
+        decl = cls.__dict__.get(name)
+        if name.startswith("_") or typing.get_origin(hints.get(name)) is ClassVar:
+            continue
+        if not isinstance(decl, FieldDecl):
+            raise SignatureError(
+                f"Signature class {cls.__name__}: `{name}` has a type but is not declared as a "
+                f"field (value {decl!r}). Write `{name}: T = pl.InputField()` or "
+                f"`{name}: T = pl.OutputField()`."
+            )
+        own.append(Field(name, decl.kind, hints.get(name, str), decl.desc))
+    own_names = {f.name for f in own}
+    return [f for f in inherited if f.name not in own_names] + own
+
+
+class SignatureMeta(type):
+    """Metaclass making signature classes immutable values."""
+
+    __pliable_fields__: tuple[Field, ...]
+    __pliable_instructions__: str | None
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> SignatureMeta:
+        prebuilt = namespace.pop("__pliable_prebuilt__", None)
+        decls = {k for k, v in namespace.items() if isinstance(v, FieldDecl)}
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if prebuilt is not None:
+            fields, instructions = prebuilt
+        elif not any(isinstance(b, SignatureMeta) for b in bases):
+            fields, instructions = (), None
+        else:
+            caller = sys._getframe(1)
+            local_ns = dict(caller.f_globals) | dict(caller.f_locals)
+            fields = tuple(_collect_class_fields(cls, local_ns))
+            doc = namespace.get("__doc__")
+            instructions = inspect.cleandoc(doc) if doc else None
+            if instructions is None:
+                instructions = next(
+                    (b.__pliable_instructions__ for b in bases if isinstance(b, SignatureMeta)),
+                    None,
+                )
+        for key in decls:
+            type.__delattr__(cls, key)
+        _check_fields(name, fields)
+        type.__setattr__(cls, "__pliable_fields__", tuple(fields))
+        type.__setattr__(cls, "__pliable_instructions__", instructions)
+        type.__setattr__(cls, "_pliable_key", None)
+        return cls
+
+    def __call__(  # type: ignore[override]
+        cls,
+        spec: str,
+        instructions: str | None = None,
+        *,
+        types: Mapping[str, Any] | None = None,
+    ) -> type[Signature]:
+        """``Signature("a, b -> c", "instructions")`` builds a signature from its string form."""
+        inputs, outputs = parse_signature_string(spec, types)
+        fields = [Field(f.name, "input", f.annotation) for f in inputs]
+        fields += [Field(f.name, "output", f.annotation) for f in outputs]
+        return _make("StringSignature", fields, instructions)
+
+    def __setattr__(cls, name: str, value: object) -> None:
+        raise SignatureError(
+            f"Signatures are immutable: cannot set {cls.__name__}.{name} = {value!r}. "
+            "Use with_instructions(), append(), prepend(), delete() or with_field(), "
+            "which return a new signature."
+        )
+
+    def __delattr__(cls, name: str) -> None:
+        raise SignatureError(f"Signatures are immutable: cannot delete {cls.__name__}.{name}.")
+
+    def _key(cls) -> str:
+        key: str | None = cls.__dict__.get("_pliable_key")
+        if key is None:
+            key = json.dumps(cls.to_dict(), sort_keys=True)
+            type.__setattr__(cls, "_pliable_key", key)
+        return key
+
+    def __eq__(cls, other: object) -> bool:
+        if isinstance(other, SignatureMeta):
+            return cls._key() == other._key()
+        return NotImplemented
+
+    def __hash__(cls) -> int:
+        return hash(cls._key())
+
+    def __repr__(cls) -> str:
+        return f"{cls.__name__}({cls.signature_string()!r}, instructions={cls.instructions!r})"
+
+    # --- read-only views -------------------------------------------------------------------
+    @property
+    def fields(cls) -> Mapping[str, Field]:
+        """All fields, inputs first, in declaration order."""
+        return MappingProxyType({f.name: f for f in cls.__pliable_fields__})
+
+    @property
+    def input_fields(cls) -> Mapping[str, Field]:
+        return MappingProxyType({f.name: f for f in cls.__pliable_fields__ if f.kind == "input"})
+
+    @property
+    def output_fields(cls) -> Mapping[str, Field]:
+        return MappingProxyType({f.name: f for f in cls.__pliable_fields__ if f.kind == "output"})
+
+    @property
+    def instructions(cls) -> str:
+        """The instructions: the docstring / given text, or a default naming the fields."""
+        if cls.__pliable_instructions__:
+            return cls.__pliable_instructions__
+        return _default_instructions(cls.input_fields, cls.output_fields)
+
+    # --- edits (each returns a new signature) -----------------------------------------------
+    def with_instructions(cls, instructions: str) -> type[Signature]:
+        """A copy with new instructions."""
+        if not isinstance(instructions, str) or not instructions.strip():
+            raise SignatureError(f"Instructions must be a non-empty string; got {instructions!r}.")
+        return _make(cls.__name__, list(cls.__pliable_fields__), instructions)
+
+    def _insert(cls, name: str, decl: object, type_: Any, at_start: bool) -> type[Signature]:
+        if not isinstance(decl, FieldDecl):
+            raise SignatureError(
+                f"Field `{name}`: expected pl.InputField(...) or pl.OutputField(...); got {decl!r}."
+            )
+        if name in cls.fields:
+            raise SignatureError(
+                f"Field `{name}` already exists in {cls.signature_string()!r}. "
+                "Use with_field() to change it, or pick another name."
+            )
+        new = Field(name, decl.kind, type_, decl.desc)
+        same = [f for f in cls.__pliable_fields__ if f.kind == decl.kind]
+        other = [f for f in cls.__pliable_fields__ if f.kind != decl.kind]
+        same = [new, *same] if at_start else [*same, new]
+        ordered = same + other if decl.kind == "input" else other + same
+        return _make(cls.__name__, ordered, cls.__pliable_instructions__)
+
+    def prepend(cls, name: str, field: object, type_: Any = str) -> type[Signature]:
+        """A copy with ``field`` first among the inputs (or outputs, for an OutputField)."""
+        return cls._insert(name, field, type_, at_start=True)
+
+    def append(cls, name: str, field: object, type_: Any = str) -> type[Signature]:
+        """A copy with ``field`` last among the inputs (or outputs, for an OutputField)."""
+        return cls._insert(name, field, type_, at_start=False)
+
+    def delete(cls, name: str) -> type[Signature]:
+        """A copy without the field ``name``."""
+        if name not in cls.fields:
+            raise SignatureError(
+                f"Cannot delete `{name}`: no such field in {cls.signature_string()!r}. "
+                f"Fields: {', '.join(cls.fields)}."
+            )
+        kept = [f for f in cls.__pliable_fields__ if f.name != name]
+        return _make(cls.__name__, kept, cls.__pliable_instructions__)
+
+    def with_field(
+        cls, name: str, *, desc: str | None = None, type_: Any = None
+    ) -> type[Signature]:
+        """A copy where field ``name`` has a new description and/or type."""
+        if name not in cls.fields:
+            raise SignatureError(
+                f"No field `{name}` in {cls.signature_string()!r}. Fields: {', '.join(cls.fields)}."
+            )
+        updated = [
+            Field(
+                f.name,
+                f.kind,
+                f.annotation if type_ is None else type_,
+                f.desc if desc is None else desc,
+            )
+            if f.name == name
+            else f
+            for f in cls.__pliable_fields__
+        ]
+        return _make(cls.__name__, updated, cls.__pliable_instructions__)
+
+    # --- forms ------------------------------------------------------------------------------
+    def signature_string(cls) -> str:
+        """The string form with types: ``"question: str -> answer: list[str]"``."""
+
+        def side(fields: Mapping[str, Field]) -> str:
+            return ", ".join(f"{f.name}: {f.type_name}" for f in fields.values())
+
+        return f"{side(cls.input_fields)} -> {side(cls.output_fields)}"
+
+    def to_dict(cls) -> dict[str, Any]:
+        """The stable JSON form (round-trips through :meth:`Signature.from_dict`)."""
+        return {
+            "version": SCHEMA_VERSION,
+            "name": cls.__name__,
+            "instructions": cls.__pliable_instructions__,
+            "inputs": [f.to_dict() for f in cls.input_fields.values()],
+            "outputs": [f.to_dict() for f in cls.output_fields.values()],
+        }
+
+
+def _check_fields(name: str, fields: tuple[Field, ...] | list[Field]) -> None:
+    seen: set[str] = set()
+    for f in fields:
+        if f.name in seen:
+            raise SignatureError(f"Signature {name}: field `{f.name}` is declared twice.")
+        if f.name in _RESERVED:
+            raise SignatureError(
+                f"Signature {name}: `{f.name}` cannot be a field name (it is a Signature "
+                "method or property). Rename the field."
+            )
+        seen.add(f.name)
+
+
+def _make(name: str, fields: list[Field], instructions: str | None) -> type[Signature]:
+    if fields and not any(f.kind == "output" for f in fields):
+        raise SignatureError(f"Signature {name} needs at least one output field.")
+    ns = {"__pliable_prebuilt__": (tuple(fields), instructions), "__doc__": instructions}
+    ns["__module__"] = __name__
+    return SignatureMeta.__new__(SignatureMeta, name, (Signature,), ns)  # type: ignore[return-value]
+
+
+class Signature(metaclass=SignatureMeta):
+    """Base of all signatures. See the module docstring for the two ways to declare one."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> type[Signature]:
+        """Rebuild a signature from :meth:`to_dict` output. Validates everything first."""
+        if not isinstance(data, Mapping):
+            raise SignatureError(f"A signature's JSON form must be an object; got {data!r}.")
+        version = data.get("version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise SignatureError(
+                f"Signature JSON has version {version!r}; this pliable reads version "
+                f"{SCHEMA_VERSION}. Upgrade pliable to load it."
+            )
+        fields: list[Field] = []
+        for kind, key in (("input", "inputs"), ("output", "outputs")):
+            items = data.get(key, [])
+            if not isinstance(items, list):
+                raise SignatureError(f"Signature JSON: {key!r} must be a list; got {items!r}.")
+            for item in items:
+                if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+                    raise SignatureError(
+                        f"Signature JSON: each of {key!r} needs a 'name'; got {item!r}."
+                    )
+                where = f"field `{item['name']}`"
+                spec = item.get("type", {"type": "str"})
+                annotation = spec_to_type(spec, where=where)
+                fields.append(
+                    Field(item["name"], kind, annotation, str(item.get("desc", "")), dict(spec))  # type: ignore[arg-type]
+                )
+        instructions = data.get("instructions")
+        if instructions is not None and not isinstance(instructions, str):
+            raise SignatureError(f"Signature JSON: 'instructions' must be a string; got {instructions!r}.")
+        return _make(str(data.get("name", "Signature")), fields, instructions)
+
+
+_RESERVED = frozenset(
+    {n for n in dir(SignatureMeta) if not n.startswith("_")}
+    | {n for n in dir(Signature) if not n.startswith("_")}
+)
+
+
+def ensure_signature(spec: str | type[Signature], instructions: str | None = None) -> type[Signature]:
+    """Accept a signature class or a string form; return a signature class."""
+    if isinstance(spec, SignatureMeta) and spec is not Signature:
+        sig: type[Signature] = spec  # type: ignore[assignment]
+        return sig.with_instructions(instructions) if instructions else sig
+    if isinstance(spec, str):
+        return Signature(spec, instructions)
+    raise SignatureError(
+        f"Expected a signature string like 'question -> answer' or a Signature subclass; "
+        f"got {type(spec).__name__}: {spec!r}."
+    )
