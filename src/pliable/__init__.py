@@ -1,10 +1,10 @@
 """pliable: programmatic prompting with typed signatures, compiled to readable JSON prompts.
 
-    import pliable as pl
+import pliable as pl
 
-    qa = pl.Predict("question -> answer")
-    with pl.using(lm=pl.ScriptedLM(["Paris"])):
-        qa(question="What is the capital of France?").answer   # 'Paris'
+qa = pl.Predict("question -> answer")
+with pl.using(lm=pl.ScriptedLM(["Paris"])):
+    qa(question="What is the capital of France?").answer   # 'Paris'
 """
 
 from pliable.adapters import Adapter, ChatAdapter, JSONAdapter

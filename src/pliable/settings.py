@@ -29,14 +29,15 @@ class Settings:
     adapter: Adapter | None = None
 
 
-_current: contextvars.ContextVar[Settings] = contextvars.ContextVar(
-    "pliable_settings", default=Settings()
+_current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
+    "pliable_settings", default=None
 )
+_EMPTY = Settings()
 
 
 def current() -> Settings:
     """The settings in force here."""
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
 def _merged(lm: Any, adapter: Any) -> Settings:
@@ -45,7 +46,7 @@ def _merged(lm: Any, adapter: Any) -> Settings:
         changes["lm"] = lm
     if adapter is not _UNSET:
         changes["adapter"] = adapter
-    return replace(_current.get(), **changes)
+    return replace(current(), **changes)
 
 
 @contextmanager
@@ -53,7 +54,7 @@ def using(*, lm: Any = _UNSET, adapter: Any = _UNSET) -> Iterator[Settings]:
     """Use ``lm`` / ``adapter`` as defaults inside the ``with`` block only."""
     token = _current.set(_merged(lm, adapter))
     try:
-        yield _current.get()
+        yield current()
     finally:
         _current.reset(token)
 

@@ -104,7 +104,9 @@ class Adapter(ABC):
         if missing:
             raise ParseError(
                 f"missing output field(s) {', '.join(missing)}",
-                raw_text=text, expected_fields=expected, found_fields=list(raw),
+                raw_text=text,
+                expected_fields=expected,
+                found_fields=list(raw),
                 adapter=self.name,
             )
         out: dict[str, Any] = {}
@@ -114,8 +116,10 @@ class Adapter(ABC):
             except ValueError as exc:
                 raise ParseError(
                     f"field `{name}` ({field.type_name}): {exc}",
-                    raw_text=text, expected_fields=expected,
+                    raw_text=text,
+                    expected_fields=expected,
                     found_fields=list(raw),
-                    field=name, adapter=self.name,
+                    field=name,
+                    adapter=self.name,
                 ) from exc
         return out

@@ -36,8 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ChatAdapter"]
 
-_MARKER = re.compile(r"^[ \t]*\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\][ \t:]*", re.M)
-_TRAILER = re.compile(r"\n?[ \t]*\[\[[ \t]*(?:#+[ \t]*)?completed[ \t]*(?:#+[ \t]*)?\]\][ \t]*\Z", re.I)
+_MARKER = re.compile(
+    r"^[ \t]*\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\][ \t:]*", re.M
+)
+_TRAILER = re.compile(
+    r"\n?[ \t]*\[\[[ \t]*(?:#+[ \t]*)?completed[ \t]*(?:#+[ \t]*)?\]\][ \t]*\Z", re.I
+)
 
 
 def _header_pattern(names: list[str]) -> re.Pattern[str]:
@@ -51,13 +55,16 @@ def _header_pattern(names: list[str]) -> re.Pattern[str]:
 def _sections(text: str, pattern: re.Pattern[str], names: list[str]) -> dict[str, str]:
     """Split ``text`` at header matches naming an expected field; first occurrence wins."""
     lookup = {n.lower(): n for n in names}
-    hits = [(m, lookup[m.group(1).lower()]) for m in pattern.finditer(text)
-            if m.group(1).lower() in lookup]
+    hits = [
+        (m, lookup[m.group(1).lower()])
+        for m in pattern.finditer(text)
+        if m.group(1).lower() in lookup
+    ]
     found: dict[str, str] = {}
     for i, (m, name) in enumerate(hits):
         end = hits[i + 1][0].start() if i + 1 < len(hits) else len(text)
         if name not in found:
-            found[name] = _TRAILER.sub("", text[m.end():end]).strip()
+            found[name] = _TRAILER.sub("", text[m.end() : end]).strip()
     return found
 
 
@@ -74,7 +81,9 @@ class ChatAdapter(Adapter):
         lines = ["Outputs, each on the lines after its marker, in this order:"]
         for f in signature.output_fields.values():
             hint = type_hint(f.annotation)
-            lines.append(" ".join(p for p in (marker(f.name), f"({hint})" if hint else "", f.desc) if p))
+            lines.append(
+                " ".join(p for p in (marker(f.name), f"({hint})" if hint else "", f.desc) if p)
+            )
         parts.append("\n".join(lines))
         return "\n\n".join(parts)
 
@@ -108,6 +117,10 @@ class ChatAdapter(Adapter):
         if not found and len(names) == 1:
             found = {names[0]: _TRAILER.sub("", text).strip()}
         if not text.strip():
-            raise ParseError("the LM returned empty text", raw_text=text,
-                             expected_fields=names, adapter=self.name)
+            raise ParseError(
+                "the LM returned empty text",
+                raw_text=text,
+                expected_fields=names,
+                adapter=self.name,
+            )
         return self._coerce_all(signature, found, text)

@@ -33,7 +33,7 @@ def _output_schema(signature: type[Signature]) -> dict[str, Any]:
         name: (f.annotation, PydanticField(description=f.desc or None))
         for name, f in signature.output_fields.items()
     }
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         "Outputs", __config__=ConfigDict(extra="forbid"), **fields
     )
     schema: dict[str, Any] = model.model_json_schema()
@@ -88,15 +88,19 @@ class JSONAdapter(Adapter):
             if len(names) == 1 and text.strip():
                 return self._coerce_all(signature, {names[0]: text.strip()}, text)
             raise ParseError(
-                f"no JSON object in the reply ({exc})", raw_text=text,
-                expected_fields=names, adapter=self.name,
+                f"no JSON object in the reply ({exc})",
+                raw_text=text,
+                expected_fields=names,
+                adapter=self.name,
             ) from exc
         if not isinstance(data, dict):
             if len(names) == 1:
                 return self._coerce_all(signature, {names[0]: data}, text)
             raise ParseError(
-                f"expected a JSON object, got {type(data).__name__}", raw_text=text,
-                expected_fields=names, adapter=self.name,
+                f"expected a JSON object, got {type(data).__name__}",
+                raw_text=text,
+                expected_fields=names,
+                adapter=self.name,
             )
         lookup = {str(k).lower(): v for k, v in data.items()}
         found = {n: lookup[n.lower()] for n in names if n.lower() in lookup}

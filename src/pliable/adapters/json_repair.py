@@ -14,8 +14,16 @@ from typing import Any
 __all__ = ["loads_lenient"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-_LITERALS = {"True": "true", "False": "false", "None": "null", "true": "true",
-             "false": "false", "null": "null", "NaN": "null", "Infinity": "null"}
+_LITERALS = {
+    "True": "true",
+    "False": "false",
+    "None": "null",
+    "true": "true",
+    "false": "false",
+    "null": "null",
+    "NaN": "null",
+    "Infinity": "null",
+}
 _BARE = re.compile(r"[A-Za-z_$][\w$-]*")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -41,7 +49,7 @@ def loads_lenient(text: str, *, want: type | None = None) -> Any:
     starts = [i for i in (stripped.find(c) for c in openers) if i >= 0]
     if not starts:
         raise ValueError(f"no JSON {'object' if want is dict else 'value'} found")
-    candidate = stripped[min(starts):]
+    candidate = stripped[min(starts) :]
     try:
         value, _ = json.JSONDecoder().raw_decode(candidate)
         return value
@@ -135,7 +143,7 @@ def _repair(src: str) -> str:
             i = m.end()
         elif m := _BARE.match(src, i):
             word = m.group()
-            rest = src[m.end():].lstrip()
+            rest = src[m.end() :].lstrip()
             if rest.startswith(":") and stack and stack[-1] == "}":
                 out.append(json.dumps(word))  # unquoted key
             elif word in _LITERALS:

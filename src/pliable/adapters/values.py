@@ -9,6 +9,7 @@ into a :class:`~pliable.errors.ParseError` naming the field.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import re
@@ -245,6 +246,15 @@ def _coerce_model(raw: Any, model: Any) -> Any:
     if isinstance(raw, model):
         return raw
     data = _as_json(raw, dict)
+    if isinstance(data, dict):
+        data = dict(data)
+        for name, info in model.model_fields.items():
+            key = name if name in data else info.alias
+            if key in data:
+                # the same tolerance as top-level fields (case, quotes, "yes"...); what still
+                # fails is left to pydantic, which names the field in its error
+                with contextlib.suppress(ValueError):
+                    data[key] = coerce(info.annotation, data[key])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -286,8 +296,11 @@ def coerce(annotation: Any, raw: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         if isinstance(raw, annotation):
             return raw
-        by_value = _match_choice(raw, [m.value for m in annotation] + [m.name for m in annotation],
-                                 f"a {annotation.__name__}")
+        by_value = _match_choice(
+            raw,
+            [m.value for m in annotation] + [m.name for m in annotation],
+            f"a {annotation.__name__}",
+        )
         try:
             return annotation(by_value)
         except ValueError:

@@ -23,6 +23,8 @@ class Example(Mapping[str, Any]):
     """
 
     __slots__ = ("_input_keys", "_values")
+    _values: dict[str, Any]
+    _input_keys: frozenset[str] | None
 
     def __init__(self, base: Mapping[str, Any] | None = None, /, **values: Any) -> None:
         merged: dict[str, Any] = dict(base or {})
@@ -68,8 +70,10 @@ class Example(Mapping[str, Any]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Example):
-            return type(self) is type(other) and self._values == other._values and (
-                self._input_keys == other._input_keys
+            return (
+                type(self) is type(other)
+                and self._values == other._values
+                and (self._input_keys == other._input_keys)
             )
         return NotImplemented
 

@@ -3,4 +3,12 @@
 from pliable.lm.fake import FakeCall, FunctionLM, ScriptedLM
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
 
-__all__ = ["Completion", "FakeCall", "FunctionLM", "LanguageModel", "Message", "ScriptedLM", "Usage"]
+__all__ = [
+    "Completion",
+    "FakeCall",
+    "FunctionLM",
+    "LanguageModel",
+    "Message",
+    "ScriptedLM",
+    "Usage",
+]

@@ -104,9 +104,7 @@ class ScriptedLM(_FakeLM):
         self._keyed: dict[str, list[str] | str] | None = None
         self._queue: list[str] = []
         if isinstance(script, Mapping):
-            self._keyed = {
-                k: v if isinstance(v, str) else list(v) for k, v in script.items()
-            }
+            self._keyed = {k: v if isinstance(v, str) else list(v) for k, v in script.items()}
         else:
             self._queue = list(script)
         self._total = len(self._queue)
@@ -180,8 +178,16 @@ class FunctionLM(_FakeLM):
 
     def _answers(self, call: FakeCall, n: int) -> list[str]:
         messages = list(call.messages)
-        result = self._fn(messages, dict(call.options)) if self._pass_options else self._fn(messages)
-        texts = [result] if isinstance(result, str) else list(result)
+        result = (
+            self._fn(messages, dict(call.options)) if self._pass_options else self._fn(messages)
+        )
+        texts: list[Any] = (
+            [result]
+            if isinstance(result, str)
+            else list(result)
+            if isinstance(result, (list, tuple))
+            else []
+        )
         if not texts or not all(isinstance(t, str) for t in texts):
             raise UsageError(
                 f"FunctionLM's function must return a string or a list of strings; "

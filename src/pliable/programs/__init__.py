@@ -4,4 +4,12 @@ from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
 from pliable.programs.trace import ContextThreadPool, Trace, TraceEntry, trace
 
-__all__ = ["ChainOfThought", "ContextThreadPool", "Module", "Predict", "Trace", "TraceEntry", "trace"]
+__all__ = [
+    "ChainOfThought",
+    "ContextThreadPool",
+    "Module",
+    "Predict",
+    "Trace",
+    "TraceEntry",
+    "trace",
+]

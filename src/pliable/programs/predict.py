@@ -106,7 +106,9 @@ class Predict(Module):
         return new  # signature is immutable; lm and adapter are shared
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.signature.signature_string()!r}, demos={len(self.demos)})"
+        return (
+            f"{type(self).__name__}({self.signature.signature_string()!r}, demos={len(self.demos)})"
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
         if args:
@@ -170,7 +172,11 @@ class Predict(Module):
         model = self._resolve_lm(lm)
         adapter = self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
         messages = adapter.format(self.signature, values, demos=self.demos)
-        options = {**self.config, **(config or {}), **adapter.request_options(self.signature, model)}
+        options = {
+            **self.config,
+            **(config or {}),
+            **adapter.request_options(self.signature, model),
+        }
         completion = model.complete(messages, **options)
         parsed = [adapter.parse(self.signature, text) for text in completion.texts]
         prediction = Prediction.from_completions(parsed)

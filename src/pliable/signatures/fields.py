@@ -20,7 +20,7 @@ class FieldDecl:
     desc: str = ""
 
 
-def InputField(*, desc: str = "") -> Any:  # noqa: N802  (reads like a type in class bodies)
+def InputField(*, desc: str = "") -> Any:
     """Declare an input field of a class-form :class:`~pliable.Signature`.
 
     ``desc`` is shown to the model next to the field's name.
@@ -28,7 +28,7 @@ def InputField(*, desc: str = "") -> Any:  # noqa: N802  (reads like a type in c
     return FieldDecl("input", desc)
 
 
-def OutputField(*, desc: str = "") -> Any:  # noqa: N802
+def OutputField(*, desc: str = "") -> Any:
     """Declare an output field of a class-form :class:`~pliable.Signature`."""
     return FieldDecl("output", desc)
 
@@ -45,7 +45,9 @@ class Field:
 
     def __post_init__(self) -> None:
         if not self._spec:
-            object.__setattr__(self, "_spec", type_to_spec(self.annotation, where=f"field `{self.name}`"))
+            object.__setattr__(
+                self, "_spec", type_to_spec(self.annotation, where=f"field `{self.name}`")
+            )
 
     @property
     def type_name(self) -> str:

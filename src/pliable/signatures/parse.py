@@ -129,7 +129,9 @@ class _TypeParser:
             return Optional[non_none[0]]  # noqa: UP045
         start = first_tok[2] if first_tok else self.end
         raise _fail(
-            self.text, start, self.tokens[self.i - 1][3],
+            self.text,
+            start,
+            self.tokens[self.i - 1][3],
             "only `T | None` unions are supported",
             "Use Optional[T], a Literal[...] of the allowed values, or a pydantic model.",
         )
@@ -155,8 +157,13 @@ class _TypeParser:
             elif value in ("True", "False"):
                 values.append(value == "True")
             else:
-                raise _fail(self.text, start, end, f"Literal values must be quoted strings, "
-                            f"integers or True/False; found {value!r}")
+                raise _fail(
+                    self.text,
+                    start,
+                    end,
+                    f"Literal values must be quoted strings, "
+                    f"integers or True/False; found {value!r}",
+                )
             sep = self.take()
             if sep[1] == "]":
                 return values
@@ -182,8 +189,12 @@ class _TypeParser:
         if bare in ("dict", "Dict"):
             args = self.args() if has_args else [str, Any]
             if len(args) != 2:
-                raise _fail(self.text, start, self.tokens[self.i - 1][3],
-                            "dict takes two types: dict[str, T]")
+                raise _fail(
+                    self.text,
+                    start,
+                    self.tokens[self.i - 1][3],
+                    "dict takes two types: dict[str, T]",
+                )
             return dict[args[0], args[1]]  # type: ignore[valid-type]
         if bare == "Optional":
             args = self.args()
@@ -197,7 +208,10 @@ class _TypeParser:
         else:
             known = ", ".join(sorted({*_BUILTIN_TYPES, *self.types} - {"typing.Any"}))
             raise _fail(
-                self.text, start, end, f"unknown type {value!r}",
+                self.text,
+                start,
+                end,
+                f"unknown type {value!r}",
                 f"Known types: {known}, list[...], dict[str, ...], Literal[...], Optional[...]. "
                 "Pass your own classes with types={'Name': Name}, or use the class form.",
             )
@@ -224,10 +238,16 @@ def _parse_side(
         name = text[name_start:name_end].strip()
         name_stop = name_start + len(name)
         if not _IDENT.fullmatch(name) or keyword.iskeyword(name):
-            raise _fail(text, name_start, max(name_stop, name_start + 1),
-                        f"{name!r} is not a valid field name (use a Python identifier)")
+            raise _fail(
+                text,
+                name_start,
+                max(name_stop, name_start + 1),
+                f"{name!r} is not a valid field name (use a Python identifier)",
+            )
         if name in seen:
-            raise _fail(text, name_start, name_stop, f"field {name!r} appears twice among the {side}s")
+            raise _fail(
+                text, name_start, name_stop, f"field {name!r} appears twice among the {side}s"
+            )
         seen.add(name)
         if len(colon) > 2:
             raise _fail(text, colon[1][1], colon[1][1] + 1, "a field has one ':' before its type")
@@ -241,12 +261,37 @@ def _parse_side(
     return fields
 
 
+def _check_brackets(text: str) -> None:
+    opened: list[int] = []
+    quote: str | None = None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote and text[i - 1] != "\\":
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "[":
+            opened.append(i)
+        elif ch == "]":
+            if not opened:
+                raise _fail(text, i, i + 1, "']' without a matching '['")
+            opened.pop()
+    if opened:
+        raise _fail(text, opened[-1], opened[-1] + 1, "'[' is never closed")
+    if quote:
+        start = text.rindex(quote)
+        raise _fail(text, start, start + 1, "a quoted Literal value is never closed")
+
+
 def parse_signature_string(
     text: str, types: Mapping[str, Any] | None = None
 ) -> tuple[list[ParsedField], list[ParsedField]]:
     """Parse ``"inputs -> outputs"`` into input and output fields (name and annotation)."""
     if not isinstance(text, str):
-        raise SignatureError(f"A signature string must be a str; got {type(text).__name__}: {text!r}.")
+        raise SignatureError(
+            f"A signature string must be a str; got {type(text).__name__}: {text!r}."
+        )
+    _check_brackets(text)
     arrows = _split_top_level(text, "->", 0, len(text))
     if len(arrows) != 2:
         if len(arrows) == 1:

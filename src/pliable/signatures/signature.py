@@ -24,7 +24,7 @@ import sys
 import typing
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pliable.errors import SignatureError
 from pliable.signatures.fields import Field, FieldDecl
@@ -47,7 +47,7 @@ def _collect_class_fields(cls: type, local_ns: Mapping[str, Any]) -> list[Field]
     for base in reversed(cls.__mro__[1:]):
         for f in getattr(base, "__pliable_fields__", ()):
             inherited = [g for g in inherited if g.name != f.name] + [f]
-    raw_annotations: dict[str, Any] = dict(cls.__dict__.get("__annotations__", {}))
+    raw_annotations: dict[str, Any] = dict(inspect.get_annotations(cls))
     try:
         hints = typing.get_type_hints(cls, localns=dict(local_ns), include_extras=True)
     except Exception as exc:
@@ -108,7 +108,7 @@ class SignatureMeta(type):
         type.__setattr__(cls, "_pliable_key", None)
         return cls
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         cls,
         spec: str,
         instructions: str | None = None,
@@ -277,6 +277,16 @@ def _make(name: str, fields: list[Field], instructions: str | None) -> type[Sign
 class Signature(metaclass=SignatureMeta):
     """Base of all signatures. See the module docstring for the two ways to declare one."""
 
+    if TYPE_CHECKING:  # what ``Signature("a -> b")`` returns, for type checkers
+
+        def __new__(
+            cls,
+            spec: str,
+            instructions: str | None = None,
+            *,
+            types: Mapping[str, Any] | None = None,
+        ) -> Any: ...
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> type[Signature]:
         """Rebuild a signature from :meth:`to_dict` output. Validates everything first."""
@@ -306,7 +316,9 @@ class Signature(metaclass=SignatureMeta):
                 )
         instructions = data.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
-            raise SignatureError(f"Signature JSON: 'instructions' must be a string; got {instructions!r}.")
+            raise SignatureError(
+                f"Signature JSON: 'instructions' must be a string; got {instructions!r}."
+            )
         return _make(str(data.get("name", "Signature")), fields, instructions)
 
 
@@ -316,13 +328,16 @@ _RESERVED = frozenset(
 )
 
 
-def ensure_signature(spec: str | type[Signature], instructions: str | None = None) -> type[Signature]:
+def ensure_signature(
+    spec: str | type[Signature], instructions: str | None = None
+) -> type[Signature]:
     """Accept a signature class or a string form; return a signature class."""
     if isinstance(spec, SignatureMeta) and spec is not Signature:
-        sig: type[Signature] = spec  # type: ignore[assignment]
+        sig: type[Signature] = spec
         return sig.with_instructions(instructions) if instructions else sig
     if isinstance(spec, str):
-        return Signature(spec, instructions)
+        made: type[Signature] = Signature(spec, instructions)
+        return made
     raise SignatureError(
         f"Expected a signature string like 'question -> answer' or a Signature subclass; "
         f"got {type(spec).__name__}: {spec!r}."

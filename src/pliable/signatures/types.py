@@ -47,7 +47,8 @@ def optional_inner(tp: object) -> object | None:
     if origin is Union or origin is types.UnionType:
         args = [a for a in typing.get_args(tp) if not _is_none(a)]
         if len(args) == 1 and len(typing.get_args(tp)) == 2:
-            return args[0]
+            inner: object = args[0]
+            return inner
     return None
 
 
@@ -151,14 +152,16 @@ def _import_ref(ref: str) -> object | None:
 def spec_to_type(spec: TypeSpec, *, where: str = "field") -> Any:
     """Rebuild a type from its JSON form (the inverse of :func:`type_to_spec`)."""
     if not isinstance(spec, dict) or "type" not in spec:
-        raise SignatureError(f"{where}: a type spec must be an object with a 'type' key; got {spec!r}.")
+        raise SignatureError(
+            f"{where}: a type spec must be an object with a 'type' key; got {spec!r}."
+        )
     kind = spec["type"]
     if kind in _SCALAR_BY_NAME:
         return _SCALAR_BY_NAME[kind]
     if kind == "any":
         return Any
     if kind == "optional":
-        return typing.Optional[spec_to_type(spec["inner"], where=where)]  # noqa: UP007
+        return typing.Optional[spec_to_type(spec["inner"], where=where)]  # noqa: UP045
     if kind == "list":
         return list[spec_to_type(spec["items"], where=where)]  # type: ignore[misc]
     if kind == "dict":
@@ -166,7 +169,9 @@ def spec_to_type(spec: TypeSpec, *, where: str = "field") -> Any:
     if kind == "literal":
         values = spec.get("values")
         if not isinstance(values, list) or not values:
-            raise SignatureError(f"{where}: a literal spec needs a non-empty 'values' list; got {spec!r}.")
+            raise SignatureError(
+                f"{where}: a literal spec needs a non-empty 'values' list; got {spec!r}."
+            )
         return Literal.__getitem__(tuple(values))
     if kind in ("enum", "model"):
         found = _import_ref(str(spec.get("ref", "")))
@@ -182,14 +187,17 @@ def spec_to_type(spec: TypeSpec, *, where: str = "field") -> Any:
 
         return model_from_schema(spec, where=where)
     raise SignatureError(
-        f"{where}: unknown type kind {kind!r} in {spec!r}. Was this file written by a newer pliable?"
+        f"{where}: unknown type kind {kind!r} in {spec!r}. "
+        "Was this file written by a newer pliable? Upgrade pliable to read it."
     )
 
 
 def _rebuild_enum(spec: TypeSpec, where: str) -> type[enum.Enum]:
     members = spec.get("members")
     if not isinstance(members, dict) or not members:
-        raise SignatureError(f"{where}: an enum spec needs a non-empty 'members' object; got {spec!r}.")
+        raise SignatureError(
+            f"{where}: an enum spec needs a non-empty 'members' object; got {spec!r}."
+        )
     rebuilt = enum.Enum(str(spec.get("name", "Enum")), members)  # type: ignore[misc]
     rebuilt.__pliable_spec__ = dict(spec)  # type: ignore[attr-defined]
     return rebuilt

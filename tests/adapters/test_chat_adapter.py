@@ -1,0 +1,128 @@
+from typing import Literal, Optional
+
+import pytest
+from pydantic import BaseModel
+
+import pliable as pl
+
+QA = pl.Signature("question -> answer")
+Typed = pl.Signature("question -> reasoning, answer: int, ok: bool")
+
+
+def test_prompt_order_is_instructions_demos_then_inputs():
+    demos = [pl.Example(question="1+1?", answer="2"), pl.Example(question="2+2?", answer="4")]
+    msgs = pl.ChatAdapter().format(QA.with_instructions("Add."), {"question": "3+3?"}, demos=demos)
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert msgs[0]["content"].startswith("Add.")
+    assert msgs[1]["content"] == "[[question]]\n1+1?"
+    assert msgs[2]["content"] == "[[answer]]\n2"
+    assert msgs[-1]["content"].startswith("[[question]]\n3+3?")
+    assert "[[answer]]" in msgs[-1]["content"]
+
+
+def test_prefix_is_byte_identical_across_inputs():
+    demos = [pl.Example(question="1+1?", answer="2")]
+    a = pl.ChatAdapter().format(QA, {"question": "x"}, demos=demos)
+    b = pl.ChatAdapter().format(QA, {"question": "y"}, demos=demos)
+    assert a[:-1] == b[:-1]
+    assert a[-1] != b[-1]
+
+
+def test_demos_without_outputs_are_skipped_and_partial_demos_keep_present_fields():
+    sig = pl.Signature("question -> reasoning, answer")
+    demos = [pl.Example(question="q1"), pl.Example(question="q2", answer="a2")]
+    msgs = pl.ChatAdapter().format(sig, {"question": "q"}, demos=demos)
+    assert len(msgs) == 4
+    assert msgs[2]["content"] == "[[answer]]\na2"
+
+
+def test_system_prompt_describes_types_and_descriptions():
+    class Sig(pl.Signature):
+        """Grade it."""
+
+        essay: str = pl.InputField(desc="the essay")
+        grade: Literal["A", "B"] = pl.OutputField(desc="letter grade")
+        points: int = pl.OutputField()
+
+    system = pl.ChatAdapter().system_prompt(Sig)
+    assert "[[essay]] the essay" in system
+    assert "[[grade]] (one of: A, B) letter grade" in system
+    assert "[[points]] (an integer)" in system
+
+
+def test_list_inputs_of_text_are_numbered_lines():
+    sig = pl.Signature("context: list[str], question -> answer")
+    msgs = pl.ChatAdapter().format(sig, {"context": ["a", "b"], "question": "q"})
+    assert "[[context]]\n[1] a\n[2] b" in msgs[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[[reasoning]]\nbecause\n\n[[answer]]\n42\n\n[[ok]]\ntrue",
+        "[[ ## reasoning ## ]]\nbecause\n[[ ## answer ## ]]\n42\n"
+        "[[ ## ok ## ]]\nyes\n[[ ## completed ## ]]",
+        "Sure!\n[[reasoning]] because\n[[answer]] 42.\n[[ok]] True",
+        "reasoning: because\nanswer: 42\nok: true",
+        "**Reasoning**: because\n**Answer**: The answer is 42\n**OK**: yes",
+        '```json\n{"reasoning": "because", "answer": "42", "ok": true,}\n```',
+    ],
+)
+def test_tolerant_parsing_of_common_shapes(text):
+    assert pl.ChatAdapter().parse(Typed, text) == {"reasoning": "because", "answer": 42, "ok": True}
+
+
+def test_lone_output_field_without_markers():
+    assert pl.ChatAdapter().parse(QA, "  Paris \n") == {"answer": "Paris"}
+
+
+def test_first_occurrence_of_a_marker_wins():
+    text = "[[answer]]\nfirst\n\n[[answer]]\nsecond"
+    assert pl.ChatAdapter().parse(QA, text) == {"answer": "first"}
+
+
+def test_missing_field_raises_parse_error_with_raw_text_and_found_fields():
+    text = "[[reasoning]]\nhmm\n\n[[answer]]\n3"
+    with pytest.raises(pl.ParseError) as info:
+        pl.ChatAdapter().parse(Typed, text)
+    err = info.value
+    assert err.raw_text == text
+    assert err.expected_fields == ("reasoning", "answer", "ok")
+    assert set(err.found_fields) == {"reasoning", "answer"}
+    assert "missing fields:  ok" in str(err)
+    assert "hmm" in str(err)
+
+
+def test_wrong_type_names_the_field_and_value():
+    text = "[[reasoning]]\nx\n\n[[answer]]\nmany\n\n[[ok]]\ntrue"
+    with pytest.raises(pl.ParseError) as info:
+        pl.ChatAdapter().parse(Typed, text)
+    assert info.value.field == "answer"
+    assert "field `answer` (int)" in str(info.value)
+    assert "'many'" in str(info.value)
+
+
+def test_empty_reply_is_a_parse_error():
+    with pytest.raises(pl.ParseError, match="empty text"):
+        pl.ChatAdapter().parse(QA, "   ")
+
+
+class Point(BaseModel):
+    x: int
+    y: Optional[int] = None  # noqa: UP045
+
+
+def test_structured_values_round_trip_through_format_outputs():
+    sig = pl.Signature(
+        "q -> points: list[Point], names: list[str], m: dict[str, int]", types={"Point": Point}
+    )
+    values = {"points": [Point(x=1), Point(x=2, y=3)], "names": ["a", "b c"], "m": {"k": 1}}
+    text = pl.ChatAdapter().format_outputs(sig, values)
+    assert pl.ChatAdapter().parse(sig, text) == values
+
+
+def test_bullet_lists_and_damaged_json_are_read_as_lists():
+    sig = pl.Signature("q -> names: list[str]")
+    assert pl.ChatAdapter().parse(sig, "[[names]]\n- a\n- b") == {"names": ["a", "b"]}
+    assert pl.ChatAdapter().parse(sig, "[[names]]\n['a', 'b',]") == {"names": ["a", "b"]}
+    assert pl.ChatAdapter().parse(sig, "[[names]]\n1. a\n2. b") == {"names": ["a", "b"]}
