@@ -33,9 +33,7 @@ def _output_schema(signature: type[Signature]) -> dict[str, Any]:
         name: (f.annotation, PydanticField(description=f.desc or None))
         for name, f in signature.output_fields.items()
     }
-    model = create_model(
-        "Outputs", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    model = create_model("Outputs", __config__=ConfigDict(extra="forbid"), **fields)
     schema: dict[str, Any] = model.model_json_schema()
     schema.pop("title", None)
     return schema

@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+from pliable.cli import main
+
+
+def test_signature_shows_fields(capsys):
+    assert main(["signature", "question, k: int -> answers: list[str]"]) == 0
+    out = capsys.readouterr().out
+    assert "question: str, k: int -> answers: list[str]" in out
+    assert "output answers: list[str]" in out
+
+
+def test_signature_json_round_trips(capsys):
+    import pliable as pl
+
+    main(["signature", "q -> a: Literal['x', 'y']", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert pl.Signature.from_dict(data) == pl.Signature("q -> a: Literal['x', 'y']")
+
+
+def test_malformed_signature_exits_2_with_the_caret(capsys):
+    assert main(["signature", "q -> 3a"]) == 2
+    err = capsys.readouterr().err
+    assert "'3a' is not a valid field name" in err
+    assert "^^" in err
+
+
+def test_render_with_demos_file(tmp_path, capsys):
+    demos = tmp_path / "demos.jsonl"
+    demos.write_text('{"question": "1+1", "answer": "2"}\n\n')
+    assert (
+        main(
+            ["render", "question -> answer", "-i", "question=2+2", "--demos", str(demos), "--json"]
+        )
+        == 0
+    )
+    messages = json.loads(capsys.readouterr().out)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[-1]["content"].startswith("[[question]]\n2+2")
+
+
+def test_bad_demo_line_names_file_and_line(tmp_path, capsys):
+    demos = tmp_path / "d.jsonl"
+    demos.write_text('{"question": "1"}\n{broken\n')
+    assert main(["render", "question -> answer", "--demos", str(demos)]) == 2
+    assert "d.jsonl, line 2" in capsys.readouterr().err
+
+
+def test_console_script_runs_as_module():
+    out = subprocess.run(
+        [sys.executable, "-m", "pliable.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.startswith("pliable ")
