@@ -1,0 +1,39 @@
+"""The README's code runs, its CLI transcript matches real output, and its test command is CI's."""
+
+import contextlib
+import io
+import re
+import shlex
+from pathlib import Path
+
+from pliable.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def blocks(lang):
+    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_python_snippets_run_in_order():
+    namespace: dict = {}
+    for code in blocks("python"):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, "README.md", "exec"), namespace)
+
+
+def test_console_transcripts_match_the_cli():
+    for block in blocks("console"):
+        command, _, expected = block.partition("\n")
+        assert command.startswith("$ pliable ")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(shlex.split(command)[2:]) == 0
+        assert out.getvalue() == expected
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    command = next(line for line in ci_lines if line.startswith("python3 -m venv"))
+    assert command in blocks("bash")[0]
