@@ -41,11 +41,11 @@ def test_one_string_instead_of_a_list_is_a_usage_error():
 
 def test_calls_record_messages_options_and_usage():
     lm = pl.ScriptedLM(["x y z"])
-    out = lm.complete(msgs("hello world"), temperature=0.5)
+    out = lm.complete(msgs("hello world!"), temperature=0.5)
     assert lm.calls[0].options == {"temperature": 0.5}
-    assert lm.calls[0].messages[1]["content"] == "hello world"
-    assert out.usage.completion_tokens == 3
-    assert out.usage.prompt_tokens == 3
+    assert lm.calls[0].messages[1]["content"] == "hello world!"
+    assert out.usage.completion_tokens == 2  # 5 characters, 4 per token, rounded up
+    assert out.usage.prompt_tokens == 1 + 3  # "sys" and "hello world!"
     assert out.model == "fake/scripted"
 
 

@@ -42,9 +42,16 @@ class Adapter(ABC):
         instructions: str | None = None,
     ) -> list[Message]:
         """The chat messages for one call: system, then demo turns, then the inputs."""
-        messages: list[Message] = [
-            {"role": "system", "content": self.system_prompt(signature, instructions)}
-        ]
+        # the system prompt depends only on (signature, instructions): render it once
+        cache: dict[tuple[type[Signature], str | None], str]
+        cache = self.__dict__.setdefault("_system_cache", {})
+        key = (signature, instructions)
+        system = cache.get(key)
+        if system is None:
+            if len(cache) > 256:
+                cache.clear()
+            system = cache[key] = self.system_prompt(signature, instructions)
+        messages: list[Message] = [{"role": "system", "content": system}]
         for demo in demos:
             outputs = {k: demo[k] for k in signature.output_fields if k in demo}
             if not outputs:

@@ -78,6 +78,7 @@ class SignatureMeta(type):
 
     __pliable_fields__: tuple[Field, ...]
     __pliable_instructions__: str | None
+    _pliable_views: tuple[Mapping[str, Field], Mapping[str, Field], Mapping[str, Field]]
 
     def __new__(
         mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
@@ -104,6 +105,12 @@ class SignatureMeta(type):
             type.__delattr__(cls, key)
         _check_fields(name, fields)
         type.__setattr__(cls, "__pliable_fields__", tuple(fields))
+        views = (
+            MappingProxyType({f.name: f for f in fields}),
+            MappingProxyType({f.name: f for f in fields if f.kind == "input"}),
+            MappingProxyType({f.name: f for f in fields if f.kind == "output"}),
+        )
+        type.__setattr__(cls, "_pliable_views", views)
         type.__setattr__(cls, "__pliable_instructions__", instructions)
         type.__setattr__(cls, "_pliable_key", None)
         return cls
@@ -153,15 +160,15 @@ class SignatureMeta(type):
     @property
     def fields(cls) -> Mapping[str, Field]:
         """All fields, inputs first, in declaration order."""
-        return MappingProxyType({f.name: f for f in cls.__pliable_fields__})
+        return cls._pliable_views[0]
 
     @property
     def input_fields(cls) -> Mapping[str, Field]:
-        return MappingProxyType({f.name: f for f in cls.__pliable_fields__ if f.kind == "input"})
+        return cls._pliable_views[1]
 
     @property
     def output_fields(cls) -> Mapping[str, Field]:
-        return MappingProxyType({f.name: f for f in cls.__pliable_fields__ if f.kind == "output"})
+        return cls._pliable_views[2]
 
     @property
     def instructions(cls) -> str:
