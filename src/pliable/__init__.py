@@ -12,15 +12,32 @@ from pliable.data import Example, Prediction
 from pliable.errors import (
     ConfigurationError,
     InputError,
+    LMAuthError,
+    LMBadRequestError,
     LMError,
+    LMRateLimitError,
+    LMServerError,
+    LMTimeoutError,
     ParseError,
     PliableError,
+    ProviderError,
     ScriptExhaustedError,
     SignatureError,
     UsageError,
 )
-from pliable.lm import Completion, FunctionLM, LanguageModel, ScriptedLM, Usage
+from pliable.lm import (
+    LM,
+    Completion,
+    FunctionLM,
+    LanguageModel,
+    ScriptedLM,
+    Usage,
+    inspect_history,
+    register_provider,
+    track_usage,
+)
 from pliable.programs import ChainOfThought, ContextThreadPool, Module, Predict, Trace, trace
+from pliable.programs.batch import BatchError
 from pliable.settings import configure, using
 from pliable.signatures import InputField, OutputField, Signature
 
@@ -28,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Adapter",
+    "BatchError",
     "ChainOfThought",
     "ChatAdapter",
     "Completion",
@@ -38,7 +56,13 @@ __all__ = [
     "InputError",
     "InputField",
     "JSONAdapter",
+    "LM",
+    "LMAuthError",
+    "LMBadRequestError",
     "LMError",
+    "LMRateLimitError",
+    "LMServerError",
+    "LMTimeoutError",
     "LanguageModel",
     "Module",
     "OutputField",
@@ -46,6 +70,7 @@ __all__ = [
     "PliableError",
     "Predict",
     "Prediction",
+    "ProviderError",
     "ScriptExhaustedError",
     "ScriptedLM",
     "Signature",
@@ -54,6 +79,9 @@ __all__ = [
     "Usage",
     "UsageError",
     "configure",
+    "inspect_history",
+    "register_provider",
     "trace",
+    "track_usage",
     "using",
 ]

@@ -8,7 +8,13 @@
     │   ├── InputError            an unknown, missing or wrongly typed input to a program
     │   └── ConfigurationError    no LM configured, an unknown option, a bad setting
     ├── LMError                   the language model call itself failed
-    │   └── ScriptExhaustedError  a fake LM ran out of scripted answers
+    │   ├── ScriptExhaustedError  a fake LM ran out of scripted answers
+    │   └── ProviderError         the provider refused or failed; keeps its message
+    │       ├── LMAuthError           bad or missing credentials (not retried)
+    │       ├── LMBadRequestError     the provider rejected the request (not retried)
+    │       ├── LMRateLimitError      429: too many requests (retried with backoff)
+    │       ├── LMTimeoutError        no answer in time (retried with backoff)
+    │       └── LMServerError         5xx or connection failure (retried with backoff)
     └── ParseError                the LM answered, but its text could not be read
 
 Every message says what was wrong, shows the offending value, and says what to do next.
@@ -22,9 +28,15 @@ from collections.abc import Sequence
 __all__ = [
     "ConfigurationError",
     "InputError",
+    "LMAuthError",
+    "LMBadRequestError",
     "LMError",
+    "LMRateLimitError",
+    "LMServerError",
+    "LMTimeoutError",
     "ParseError",
     "PliableError",
+    "ProviderError",
     "ScriptExhaustedError",
     "SignatureError",
     "UsageError",
@@ -85,6 +97,68 @@ class ScriptExhaustedError(LMError):
         super().__init__(message)
         self.call_index = call_index
         self.prompt = prompt
+
+
+class ProviderError(LMError):
+    """A provider call failed. ``provider_message`` is the provider's own text.
+
+    ``retryable`` says whether pliable retries this kind of failure (rate limits, timeouts,
+    server errors) or not (auth, bad requests).
+    """
+
+    retryable = False
+    advice = "Check the model name and the provider's status."
+
+    def __init__(
+        self,
+        provider_message: str,
+        *,
+        model: str,
+        status_code: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(provider_message)
+        self.provider_message = provider_message
+        self.model = model
+        self.status_code = status_code
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status_code})" if self.status_code else ""
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        return (
+            f"{type(self).__name__} from model {self.model!r}{status}{tries}: "
+            f"{self.provider_message}\nWhat to do: {self.advice}"
+        )
+
+
+class LMAuthError(ProviderError):
+    advice = (
+        "Check the API key (pass api_key=... to pl.LM or set the provider's environment "
+        "variable, e.g. OPENAI_API_KEY). Not retried."
+    )
+
+
+class LMBadRequestError(ProviderError):
+    advice = (
+        "The provider rejected the request: check the model name, the options passed "
+        "(max_tokens, response_format, ...) and the prompt length. Not retried."
+    )
+
+
+class LMRateLimitError(ProviderError):
+    retryable = True
+    advice = "Slow down (fewer threads), raise num_retries, or raise the provider's quota."
+
+
+class LMTimeoutError(ProviderError):
+    retryable = True
+    advice = "Raise timeout=..., use a smaller max_tokens, or check the server is up."
+
+
+class LMServerError(ProviderError):
+    retryable = True
+    advice = "The provider failed (5xx or connection). Retry later or check api_base."
 
 
 class ParseError(PliableError):

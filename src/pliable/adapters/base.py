@@ -9,7 +9,7 @@ cannot raises :class:`~pliable.errors.ParseError` with the raw text.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pliable.adapters.values import coerce, render_input, render_value
@@ -19,7 +19,34 @@ if TYPE_CHECKING:
     from pliable.lm.types import LanguageModel, Message
     from pliable.signatures.signature import Signature
 
-__all__ = ["Adapter", "marker"]
+__all__ = ["Adapter", "marker", "match_field", "pick_fields"]
+
+
+def match_field(names: Iterable[str]) -> Callable[[str], str | None]:
+    """A lookup from a name the model wrote to the field it means.
+
+    Exact names win; otherwise case is ignored, unless two fields differ only in case.
+    """
+    exact = set(names)
+    folded: dict[str, str | None] = {}
+    for n in exact:
+        folded[n.lower()] = None if n.lower() in folded else n
+
+    def lookup(written: str) -> str | None:
+        return written if written in exact else folded.get(written.lower())
+
+    return lookup
+
+
+def pick_fields(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The values of ``data`` (a decoded JSON object) that belong to fields in ``names``."""
+    lookup = match_field(names)
+    found: dict[str, Any] = {}
+    for key, value in data.items():
+        name = lookup(str(key))
+        if name is not None and (name not in found or str(key) == name):
+            found[name] = value
+    return found
 
 
 def marker(name: str) -> str:

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.adapters.base import Adapter, marker
+from pliable.adapters.base import Adapter, marker, match_field, pick_fields
 from pliable.adapters.json_repair import loads_lenient
 from pliable.adapters.values import type_hint
 from pliable.errors import ParseError
@@ -54,12 +54,8 @@ def _header_pattern(names: list[str]) -> re.Pattern[str]:
 
 def _sections(text: str, pattern: re.Pattern[str], names: list[str]) -> dict[str, str]:
     """Split ``text`` at header matches naming an expected field; first occurrence wins."""
-    lookup = {n.lower(): n for n in names}
-    hits = [
-        (m, lookup[m.group(1).lower()])
-        for m in pattern.finditer(text)
-        if m.group(1).lower() in lookup
-    ]
+    lookup = match_field(names)
+    hits = [(m, name) for m in pattern.finditer(text) if (name := lookup(m.group(1))) is not None]
     found: dict[str, str] = {}
     for i, (m, name) in enumerate(hits):
         end = hits[i + 1][0].start() if i + 1 < len(hits) else len(text)
@@ -110,8 +106,7 @@ class ChatAdapter(Adapter):
             except ValueError:
                 data = None
             if isinstance(data, dict):
-                lookup = {str(k).lower(): v for k, v in data.items()}
-                as_json = {n: lookup[n.lower()] for n in names if n.lower() in lookup}
+                as_json = pick_fields(data, names)
                 if len(as_json) > len(found):
                     found = as_json
         if not found and len(names) == 1:

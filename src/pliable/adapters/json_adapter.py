@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pliable.adapters.base import Adapter
+from pliable.adapters.base import Adapter, pick_fields
 from pliable.adapters.json_repair import loads_lenient
 from pliable.adapters.values import to_jsonable, type_hint
 from pliable.errors import ParseError
@@ -100,8 +100,7 @@ class JSONAdapter(Adapter):
                 expected_fields=names,
                 adapter=self.name,
             )
-        lookup = {str(k).lower(): v for k, v in data.items()}
-        found = {n: lookup[n.lower()] for n in names if n.lower() in lookup}
+        found = pick_fields(data, names)
         if not found and len(names) == 1:
             found = {names[0]: data}  # the object is the lone field's value
         return self._coerce_all(signature, found, text)

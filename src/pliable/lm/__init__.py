@@ -1,14 +1,30 @@
-"""Language models: the ``LanguageModel`` contract, and fake LMs for tests."""
+"""Language models: ``LM`` (litellm providers and the embedded local model), the
+``LanguageModel`` contract, usage tracking, call history, and fake LMs for tests."""
 
 from pliable.lm.fake import FakeCall, FunctionLM, ScriptedLM
+from pliable.lm.history import History, HistoryEntry, inspect_history
+from pliable.lm.lm import DEFAULT_MODEL, LM
+from pliable.lm.providers import make_backend, register_provider
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
+from pliable.lm.usage import CallRecord, ModelUsage, UsageTracker, track_usage
 
 __all__ = [
+    "CallRecord",
     "Completion",
+    "DEFAULT_MODEL",
     "FakeCall",
     "FunctionLM",
+    "History",
+    "HistoryEntry",
+    "LM",
     "LanguageModel",
     "Message",
+    "ModelUsage",
     "ScriptedLM",
     "Usage",
+    "UsageTracker",
+    "inspect_history",
+    "make_backend",
+    "register_provider",
+    "track_usage",
 ]

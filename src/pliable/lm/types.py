@@ -60,6 +60,8 @@ class LanguageModel(Protocol):
     """
 
     model: str
-    supports_response_schema: bool
+
+    @property
+    def supports_response_schema(self) -> bool: ...
 
     def complete(self, messages: Sequence[Message], **options: Any) -> Completion: ...

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pliable._async import to_thread as _to_thread
 from pliable.errors import UsageError
 
 if TYPE_CHECKING:
@@ -33,13 +34,41 @@ class Module:
     in nested modules, and in lists, tuples and dicts of them.
     """
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Prediction:
         return self.forward(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Prediction:
         raise UsageError(
             f"{type(self).__name__} has no forward() method. Define "
             "`def forward(self, **inputs)` returning a pl.Prediction."
+        )
+
+    async def acall(self, /, *args: Any, **kwargs: Any) -> Prediction:
+        """Await the program: its ``aforward`` if it defines one, else ``forward`` in a thread."""
+        aforward = getattr(self, "aforward", None)
+        if aforward is not None:
+            result: Prediction = await aforward(*args, **kwargs)
+            return result
+        return await _to_thread(self.forward, *args, **kwargs)
+
+    def batch(
+        self,
+        examples: Iterable[Mapping[str, Any]],
+        *,
+        num_threads: int = 4,
+        max_errors: int | None = None,
+        progress: bool | None = None,
+    ) -> list[Prediction | Exception]:
+        """Run the program on many inputs (Examples or dicts) with a bounded thread pool.
+
+        Results come back in input order; a failed example's exception takes its place.
+        More than ``max_errors`` failures stops the batch with ``BatchError``. The progress
+        bar shows on a terminal by default; ``progress=False`` turns it off.
+        """
+        from pliable.programs.batch import run_batch
+
+        return run_batch(
+            self, examples, num_threads=num_threads, max_errors=max_errors, progress=progress
         )
 
     def _walk(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, Predict]]:

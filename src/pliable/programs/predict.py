@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pliable import settings
+from pliable._async import to_thread as _to_thread
 from pliable.adapters.chat import ChatAdapter
 from pliable.data.example import Example, Prediction
 from pliable.errors import ConfigurationError, InputError, UsageError
@@ -20,7 +21,7 @@ from pliable.signatures.types import optional_inner
 
 if TYPE_CHECKING:
     from pliable.adapters.base import Adapter
-    from pliable.lm.types import LanguageModel
+    from pliable.lm.types import Completion, LanguageModel, Message
 
 __all__ = ["ChainOfThought", "Predict"]
 
@@ -110,7 +111,7 @@ class Predict(Module):
             f"{type(self).__name__}({self.signature.signature_string()!r}, demos={len(self.demos)})"
         )
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Prediction:
         if args:
             names = ", ".join(f"{n}=..." for n in self.signature.input_fields)
             raise InputError(
@@ -160,14 +161,9 @@ class Predict(Module):
             )
         return chosen
 
-    def forward(
-        self,
-        *,
-        lm: LanguageModel | None = None,
-        config: Mapping[str, Any] | None = None,
-        **inputs: Any,
-    ) -> Prediction:
-        """Run one LM call. ``lm`` and ``config`` override the predictor's for this call."""
+    def _prepare(
+        self, inputs: Mapping[str, Any], lm: LanguageModel | None, config: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], LanguageModel, Adapter, list[Message], dict[str, Any]]:
         values = self._inputs(inputs)
         model = self._resolve_lm(lm)
         adapter = self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
@@ -177,11 +173,44 @@ class Predict(Module):
             **(config or {}),
             **adapter.request_options(self.signature, model),
         }
-        completion = model.complete(messages, **options)
+        return values, model, adapter, messages, options
+
+    def _finish(
+        self, values: dict[str, Any], adapter: Adapter, completion: Completion
+    ) -> Prediction:
         parsed = [adapter.parse(self.signature, text) for text in completion.texts]
         prediction = Prediction.from_completions(parsed)
         record(TraceEntry(self, values, prediction))
         return prediction
+
+    def forward(
+        self,
+        /,
+        *,
+        lm: LanguageModel | None = None,
+        config: Mapping[str, Any] | None = None,
+        **inputs: Any,
+    ) -> Prediction:
+        """Run one LM call. ``lm`` and ``config`` override the predictor's for this call."""
+        values, model, adapter, messages, options = self._prepare(inputs, lm, config)
+        return self._finish(values, adapter, model.complete(messages, **options))
+
+    async def acall(
+        self,
+        /,
+        *,
+        lm: LanguageModel | None = None,
+        config: Mapping[str, Any] | None = None,
+        **inputs: Any,
+    ) -> Prediction:
+        """The async form of a call: awaits the LM's ``acomplete`` when it has one."""
+        values, model, adapter, messages, options = self._prepare(inputs, lm, config)
+        native = getattr(model, "acomplete", None)
+        if native is not None:
+            completion: Completion = await native(messages, **options)
+        else:
+            completion = await _to_thread(model.complete, messages, **options)
+        return self._finish(values, adapter, completion)
 
 
 class ChainOfThought(Predict):

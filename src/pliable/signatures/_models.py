@@ -32,7 +32,9 @@ class _Builder:
             if name not in self.defs:
                 raise self.fail(f"$ref {node['$ref']!r} is not in $defs")
             if name not in self.built:
-                self.built[name] = self.model(name, self.defs[name])
+                target = self.defs[name]
+                is_model = "properties" in target
+                self.built[name] = self.model(name, target) if is_model else self.resolve(target)
             return self.built[name]
         if "anyOf" in node:
             options = [o for o in node["anyOf"] if o.get("type") != "null"]

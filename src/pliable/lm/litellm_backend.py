@@ -1,0 +1,156 @@
+"""The litellm backend: every hosted or OpenAI-compatible provider, imported lazily.
+
+This is the only module that imports litellm, and only when a request is made, so
+``import pliable`` stays fast. litellm's own retries are turned off: :class:`~pliable.lm.LM`
+retries with backoff itself, and maps litellm's exceptions to pliable's
+(:class:`~pliable.errors.ProviderError` and subclasses) keeping the provider's message.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from pliable.errors import (
+    LMAuthError,
+    LMBadRequestError,
+    LMRateLimitError,
+    LMServerError,
+    LMTimeoutError,
+    ProviderError,
+)
+from pliable.lm.types import Completion, Message, Usage
+
+__all__ = ["LiteLLMBackend", "map_provider_error"]
+
+_import_lock = threading.Lock()
+
+
+def _litellm() -> ModuleType:
+    with _import_lock:
+        # use the pricing table shipped with litellm instead of fetching it at import
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        return litellm
+
+
+_AUTH = {"AuthenticationError", "PermissionDeniedError"}
+_BAD = {
+    "BadRequestError",
+    "NotFoundError",
+    "ContextWindowExceededError",
+    "UnprocessableEntityError",
+    "UnsupportedParamsError",
+    "ContentPolicyViolationError",
+}
+_TIMEOUT = {"Timeout", "APITimeoutError", "TimeoutError", "ReadTimeout"}
+_SERVER = {
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "APIConnectionError",
+    "BadGatewayError",
+    "ConnectError",
+}
+
+
+def map_provider_error(exc: BaseException, model: str) -> ProviderError:
+    """Translate a litellm / provider exception into pliable's error for it."""
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    message = str(getattr(exc, "message", "") or exc)
+    cls: type[ProviderError]
+    if name in _AUTH or status in (401, 403):
+        cls = LMAuthError
+    elif name == "RateLimitError" or status == 429:
+        cls = LMRateLimitError
+    elif name in _TIMEOUT or status == 408:
+        cls = LMTimeoutError
+    elif name in _BAD or status in (400, 404, 422):
+        cls = LMBadRequestError
+    elif name in _SERVER or (status is not None and status >= 500):
+        cls = LMServerError
+    else:
+        cls = ProviderError
+    return cls(message, model=model, status_code=status)
+
+
+class LiteLLMBackend:
+    """Calls ``litellm.completion`` / ``acompletion`` for one model."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        timeout: float | None = None,
+        supports_response_schema: bool | None = None,
+    ) -> None:
+        self.model = model
+        self._api_key = api_key
+        self._api_base = api_base
+        self._timeout = timeout
+        self._schema_support = supports_response_schema
+
+    def __repr__(self) -> str:  # never shows the key
+        base = f", api_base={self._api_base!r}" if self._api_base else ""
+        return f"LiteLLMBackend({self.model!r}{base})"
+
+    @property
+    def supports_response_schema(self) -> bool:
+        if self._schema_support is None:
+            try:
+                self._schema_support = bool(_litellm().supports_response_schema(model=self.model))
+            except Exception:
+                self._schema_support = False
+        return self._schema_support
+
+    def _request(self, messages: Sequence[Message], options: dict[str, Any]) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(messages),
+            "num_retries": 0,
+            "max_retries": 0,
+            **options,
+        }
+        if self._api_key is not None:
+            request["api_key"] = self._api_key
+        if self._api_base is not None:
+            request["api_base"] = self._api_base
+        if self._timeout is not None:
+            request["timeout"] = self._timeout
+        return request
+
+    def _completion(self, litellm: ModuleType, response: Any) -> Completion:
+        texts = tuple((choice.message.content or "") for choice in response.choices)
+        usage = getattr(response, "usage", None)
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        try:
+            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:  # pricing unknown for this model
+            cost = 0.0
+        return Completion(texts, self.model, Usage(prompt, completion, cost))
+
+    def complete(self, messages: Sequence[Message], **options: Any) -> Completion:
+        litellm = _litellm()
+        try:
+            response = litellm.completion(**self._request(messages, options))
+        except Exception as exc:
+            raise map_provider_error(exc, self.model) from exc
+        return self._completion(litellm, response)
+
+    async def acomplete(self, messages: Sequence[Message], **options: Any) -> Completion:
+        litellm = _litellm()
+        try:
+            response = await litellm.acompletion(**self._request(messages, options))
+        except Exception as exc:
+            raise map_provider_error(exc, self.model) from exc
+        return self._completion(litellm, response)

@@ -1,0 +1,278 @@
+"""``pl.LM``: one type for every model, with caching, retries, usage and history.
+
+    lm = pl.LM()                                   # the embedded local model (SmolLM2-135M)
+    lm = pl.LM("local/gemma3-270m")                # the other packaged local model
+    lm = pl.LM("openai/gpt-4o-mini", temperature=0)
+    lm = pl.LM("hosted_vllm/my-model", api_base="http://127.0.0.1:8000/v1")
+
+Each request is looked up in the cache first (key: model, messages, every sampling option and
+a ``sample`` index; never the API key or ``api_base``). A miss goes to the backend chosen by
+:func:`~pliable.lm.providers.make_backend`, retried with exponential backoff on rate limits,
+timeouts and server errors. Every call, hit or miss, is added to the usage trackers
+(``pl.track_usage()``) and to the bounded history (``lm.history``, ``pl.inspect_history``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pliable._async import sleep as _sleep
+from pliable._async import to_thread as _to_thread
+from pliable.errors import ProviderError
+from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
+from pliable.lm.providers import make_backend
+from pliable.lm.types import Completion, LanguageModel, Message, Usage
+from pliable.lm.usage import CallRecord, record_call
+
+if TYPE_CHECKING:
+    from pliable.lm.cache import Cache
+
+__all__ = ["DEFAULT_MODEL", "LM"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "local/smollm2"
+_SECRET_SETTINGS = ("api_key",)
+_default_caches: dict[str, Cache] = {}
+_default_lock = threading.Lock()
+
+
+def _shared_cache(directory: str | Path | None) -> Cache:
+    """One Cache object per directory in this process (they share the memory layer)."""
+    from pliable.lm.cache import Cache
+
+    key = str(directory or "")
+    with _default_lock:
+        if key not in _default_caches:
+            _default_caches[key] = Cache(directory)
+        return _default_caches[key]
+
+
+class LM:
+    """A language model: the embedded local one by default, or any litellm provider.
+
+    Args:
+        model: ``"local/smollm2"`` (the default), ``"local/gemma3-270m"``,
+            ``"local/path/to/model.gguf"``, or any litellm model name.
+        cache: ``True`` (the shared on-disk cache under the user cache directory, or
+            ``$PLIABLE_CACHE_DIR``), ``False`` (none), a directory, or a ``Cache``.
+        num_retries: retries of rate limits, timeouts and server errors.
+        retry_delay: the first backoff delay in seconds (doubled each retry, with jitter).
+        history_size: how many calls ``lm.history`` keeps.
+        api_key, api_base, timeout: provider settings; never cached, logged or saved.
+        supports_response_schema: override whether JSON-schema output is sent.
+        **defaults: sampling options for every call (``temperature``, ``max_tokens``, ...).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        cache: bool | str | Path | Cache = True,
+        num_retries: int = 3,
+        retry_delay: float = 0.5,
+        history_size: int = 100,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        timeout: float | None = None,
+        supports_response_schema: bool | None = None,
+        **defaults: Any,
+    ) -> None:
+        self.model = model or DEFAULT_MODEL
+        self.defaults = dict(defaults)
+        self.num_retries = num_retries
+        self.retry_delay = retry_delay
+        self.history = History(history_size)
+        self._settings: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "api_key": api_key,
+                "api_base": api_base,
+                "timeout": timeout,
+                "supports_response_schema": supports_response_schema,
+            }.items()
+            if v is not None
+        }
+        self._cache_setting = cache
+        self._cache: Cache | None = None
+        self._backend: LanguageModel | None = None
+        self._init_lock = threading.Lock()
+
+    # --- pieces made on first use (LM() itself stays cheap) ----------------------------------
+    @property
+    def backend(self) -> LanguageModel:
+        if self._backend is None:
+            with self._init_lock:
+                if self._backend is None:
+                    self._backend = make_backend(self.model, self._settings)
+        return self._backend
+
+    @property
+    def cache(self) -> Cache | None:
+        setting = self._cache_setting
+        if setting is False:
+            return None
+        if self._cache is None:
+            if setting is True:
+                self._cache = _shared_cache(None)
+            elif isinstance(setting, (str, Path)):
+                self._cache = _shared_cache(setting)
+            else:
+                self._cache = setting
+        return self._cache
+
+    @property
+    def supports_response_schema(self) -> bool:
+        explicit = self._settings.get("supports_response_schema")
+        if explicit is not None:
+            return bool(explicit)
+        return bool(getattr(self.backend, "supports_response_schema", False))
+
+    def __repr__(self) -> str:
+        base = f", api_base={self._settings['api_base']!r}" if "api_base" in self._settings else ""
+        return f"LM({self.model!r}{base})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LM:
+        return self  # shared with every copy of a program
+
+    # --- calls --------------------------------------------------------------------------------
+    def _prepare(
+        self, messages: Sequence[Message], options: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        opts = {**self.defaults, **options}
+        sample = opts.pop("sample", 0)
+        cache = self.cache
+        if cache is None:
+            return opts, None
+        from pliable.lm.cache import request_key
+
+        key = request_key(
+            {"model": self.model, "messages": list(messages), "options": opts, "sample": sample}
+        )
+        return opts, key
+
+    def _hit(
+        self, key: str | None, messages: Sequence[Message], opts: dict[str, Any]
+    ) -> Completion | None:
+        cache = self.cache
+        if key is None or cache is None:
+            return None
+        stored = cache.get(key)
+        if stored is None:
+            return None
+        try:
+            u = stored["usage"]
+            usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), 0.0)
+            completion = Completion(tuple(stored["texts"]), self.model, usage, cached=True)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("Ignoring a malformed cache entry for %s (key %s)", self.model, key)
+            return None
+        self._record(messages, opts, completion, latency=0.0)
+        return completion
+
+    def _store(self, key: str | None, completion: Completion) -> None:
+        cache = self.cache
+        if key is None or cache is None:
+            return
+        u = completion.usage
+        cache.put(
+            key,
+            {
+                "texts": list(completion.texts),
+                "usage": {
+                    "prompt_tokens": u.prompt_tokens,
+                    "completion_tokens": u.completion_tokens,
+                    "cost": u.cost,
+                },
+            },
+        )
+
+    def _record(
+        self,
+        messages: Sequence[Message],
+        opts: dict[str, Any],
+        completion: Completion,
+        latency: float,
+    ) -> None:
+        u = completion.usage
+        record_call(
+            CallRecord(
+                self.model,
+                u.prompt_tokens,
+                u.completion_tokens,
+                0.0 if completion.cached else u.cost,
+                latency,
+                completion.cached,
+            )
+        )
+        entry = HistoryEntry(
+            self.model, tuple(messages), dict(opts), completion.texts, u, completion.cached, latency
+        )
+        self.history.append(entry)
+        GLOBAL_HISTORY.append(entry)
+
+    def _backoff(self, attempt: int, exc: ProviderError) -> float:
+        delay = self.retry_delay * (2.0**attempt) * (0.5 + random.random() / 2)
+        logger.info(
+            "%s; retrying %s in %.2fs (attempt %d of %d)",
+            type(exc).__name__,
+            self.model,
+            delay,
+            attempt + 2,
+            self.num_retries + 1,
+        )
+        return delay
+
+    def complete(self, messages: Sequence[Message], **options: Any) -> Completion:
+        """Answer ``messages``: from the cache, else from the model (with retries)."""
+        opts, key = self._prepare(messages, options)
+        hit = self._hit(key, messages, opts)
+        if hit is not None:
+            return hit
+        backend = self.backend
+        start = time.perf_counter()
+        for attempt in range(self.num_retries + 1):
+            try:
+                completion = backend.complete(messages, **opts)
+                break
+            except ProviderError as exc:
+                if not exc.retryable or attempt == self.num_retries:
+                    exc.attempts = attempt + 1
+                    raise
+                time.sleep(self._backoff(attempt, exc))
+        latency = time.perf_counter() - start
+        self._store(key, completion)
+        self._record(messages, opts, completion, latency)
+        return completion
+
+    async def acomplete(self, messages: Sequence[Message], **options: Any) -> Completion:
+        """The async form of :meth:`complete` (``litellm.acompletion`` for remote models)."""
+        opts, key = self._prepare(messages, options)
+        hit = self._hit(key, messages, opts)
+        if hit is not None:
+            return hit
+        backend = self.backend
+        native = getattr(backend, "acomplete", None)
+        start = time.perf_counter()
+        for attempt in range(self.num_retries + 1):
+            try:
+                if native is not None:
+                    completion: Completion = await native(messages, **opts)
+                else:
+                    completion = await _to_thread(backend.complete, messages, **opts)
+                break
+            except ProviderError as exc:
+                if not exc.retryable or attempt == self.num_retries:
+                    exc.attempts = attempt + 1
+                    raise
+                await _sleep(self._backoff(attempt, exc))
+        latency = time.perf_counter() - start
+        self._store(key, completion)
+        self._record(messages, opts, completion, latency)
+        return completion

@@ -1,0 +1,138 @@
+"""Usage accounting: every LM call is recorded into the active ``pl.track_usage()`` blocks.
+
+    with pl.track_usage() as usage:
+        program(question="...")
+    usage.total.calls, usage.total.cost      # all models
+    usage.by_model()["openai/gpt-4o-mini"]   # one model
+    print(usage.summary())
+
+Cache hits are counted as hits (``cache_hits``), cost nothing and are not LM calls
+(``calls`` counts only requests that reached a model). Like traces, trackers live in
+:mod:`contextvars`, so worker threads pliable starts record into their caller's tracker.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+__all__ = ["CallRecord", "ModelUsage", "UsageTracker", "record_call", "track_usage"]
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One LM request as seen by pliable."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    latency: float
+    cached: bool
+
+
+@dataclass
+class ModelUsage:
+    """Totals over many calls."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, record: CallRecord) -> None:
+        if record.cached:
+            self.cache_hits += 1
+            return
+        self.calls += 1
+        self.prompt_tokens += record.prompt_tokens
+        self.completion_tokens += record.completion_tokens
+        self.cost += record.cost
+        self.latency += record.latency
+
+
+@dataclass
+class UsageTracker:
+    """The calls recorded inside one ``track_usage()`` block."""
+
+    records: list[CallRecord] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, record: CallRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def by_model(self) -> dict[str, ModelUsage]:
+        out: dict[str, ModelUsage] = {}
+        with self._lock:
+            for r in self.records:
+                out.setdefault(r.model, ModelUsage()).add(r)
+        return out
+
+    @property
+    def total(self) -> ModelUsage:
+        total = ModelUsage()
+        with self._lock:
+            for r in self.records:
+                total.add(r)
+        return total
+
+    def summary(self) -> str:
+        """A small table of calls, cache hits, tokens and cost per model."""
+        rows = [("model", "calls", "cache hits", "prompt tok", "completion tok", "cost $")]
+        for model, u in sorted(self.by_model().items()):
+            rows.append(
+                (
+                    model,
+                    str(u.calls),
+                    str(u.cache_hits),
+                    str(u.prompt_tokens),
+                    str(u.completion_tokens),
+                    f"{u.cost:.6f}",
+                )
+            )
+        t = self.total
+        rows.append(
+            (
+                "total",
+                str(t.calls),
+                str(t.cache_hits),
+                str(t.prompt_tokens),
+                str(t.completion_tokens),
+                f"{t.cost:.6f}",
+            )
+        )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        )
+
+
+_active: contextvars.ContextVar[tuple[UsageTracker, ...]] = contextvars.ContextVar(
+    "pliable_usage", default=()
+)
+
+
+@contextmanager
+def track_usage() -> Iterator[UsageTracker]:
+    """Record every LM call made inside the block (nested blocks all record)."""
+    tracker = UsageTracker()
+    token = _active.set((*_active.get(), tracker))
+    try:
+        yield tracker
+    finally:
+        _active.reset(token)
+
+
+def record_call(record: CallRecord) -> None:
+    for tracker in _active.get():
+        tracker.add(record)
