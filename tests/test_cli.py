@@ -56,3 +56,21 @@ def test_console_script_runs_as_module():
         check=True,
     )
     assert out.stdout.startswith("pliable ")
+
+
+def test_run_uses_the_named_model_and_reports_failures_per_row(tmp_path, capsys):
+    import pliable as pl
+
+    def answer(messages):
+        question = messages[-1]["content"].split("\n")[1]
+        return "[[answer]]\n" + ("not a number" if question == "bad" else str(len(question)))
+
+    pl.register_provider("clitest", lambda model, settings: pl.FunctionLM(answer))
+    rows = tmp_path / "in.jsonl"
+    rows.write_text('{"question": "abc"}\n{"question": "bad"}\n')
+    code = main(["run", "question -> answer: int", "--inputs", str(rows), "--model", "clitest/x",
+                 "--no-cache"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert lines[0] == {"answer": 3}
+    assert "field `answer` (int)" in lines[1]["error"]

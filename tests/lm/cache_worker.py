@@ -1,7 +1,7 @@
 """Subprocess helper for test_cache.py (not a test module).
 
-    python cache_worker.py share DIR MINE THEIRS N   write N entries, then wait to read theirs
-    python cache_worker.py loop DIR SIZE             write forever, printing each committed index
+python cache_worker.py share DIR MINE THEIRS N   write N entries, then wait to read theirs
+python cache_worker.py loop DIR SIZE             write forever, printing each committed index
 """
 
 from __future__ import annotations

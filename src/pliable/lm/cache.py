@@ -11,7 +11,6 @@ queued, or on ``close``. So a hit almost never writes, and never waits on a writ
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -23,25 +22,29 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pliable.errors import UsageError
 
 __all__ = ["Cache", "default_cache_dir", "request_key"]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DB_NAME = "lm-cache.sqlite3"
 _FLUSH_EVERY = 256  # queued access times
 _TOUCH_AFTER = 60.0  # seconds: resolution of the stored access times
+_TIMEOUT = 10.0  # seconds to wait for another process's write lock
 _clock = time.time  # wall clock: access times are compared across processes
 _DROPPED = frozenset(
     {"api_key", "api_base", "base_url", "organization", "headers", "extra_headers"}
     | {"timeout", "num_retries", "max_retries"}
 )
 _KEPT = frozenset({"stop_token_ids", "top_k"})  # sampling settings that look like secrets
+_UPSERT = """INSERT INTO entries VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET
+    value = excluded.value, size = excluded.size, accessed = excluded.accessed"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL, accessed REAL NOT NULL);
@@ -221,12 +224,8 @@ class Cache:
         self._db_write(key, text, now)
 
     def __len__(self) -> int:
-        with self._db_lock:
-            conn = self._connect()
-            if conn is not None:
-                with self._guard():
-                    return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
-        return len(self._mem)
+        count = self._with_db(lambda conn: conn.execute("SELECT COUNT(*) FROM entries").fetchone())
+        return len(self._mem) if count is None else int(count[0])
 
     def clear(self) -> None:
         """Remove every entry (memory and disk); the hit and miss counters are kept."""
@@ -234,11 +233,7 @@ class Cache:
             self._mem.clear()
             self._mem_bytes = 0
             self._touched.clear()
-        with self._db_lock:
-            conn = self._connect()
-            if conn is not None:
-                with self._guard():
-                    conn.execute("DELETE FROM entries")
+        self._with_db(lambda conn: conn.execute("DELETE FROM entries"))
 
     def close(self) -> None:
         """Write pending access times and close the file; a later call reopens it."""
@@ -273,89 +268,88 @@ class Cache:
             return None
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
-        try:  # a fresh process (or a fork) opens its own connection
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self._path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+        deadline = time.monotonic() + _TIMEOUT
+        delay = 0.005
+        while True:  # a fresh process (or a fork) opens its own connection
             try:
+                self._conn, self._pid = self._open(self._path), os.getpid()
+                return self._conn
+            except sqlite3.OperationalError as exc:  # another process is creating the file
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self._fall_back(exc)
+                    return None
+            except (sqlite3.Error, OSError) as exc:
+                self._fall_back(exc)
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            path, timeout=_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='stats'").fetchone():
-                    conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
-            except BaseException:
-                conn.close()
-                raise
-        except (sqlite3.Error, OSError) as exc:
-            self._fall_back(exc)
-            return None
-        self._conn, self._pid = conn, os.getpid()
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='stats'").fetchone():
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _fall_back(self, exc: BaseException) -> None:
         self._disabled = True
         self._conn = None
         logger.warning(
-            "pliable LM cache: cannot use %s (%s: %s); caching in memory only for this "
-            "process. To fix, delete the file and its -wal and -shm companions (rm %s*); "
-            "the cache rebuilds itself.",
-            self._path, type(exc).__name__, exc, self._path,
-        )  # fmt: skip
+            "pliable LM cache: cannot use %s (%s: %s); caching in memory only for this process. "
+            "To fix, delete the file and its -wal and -shm companions (rm %s*); it is rebuilt.",
+            *(self._path, type(exc).__name__, exc, self._path),
+        )
 
-    @contextlib.contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn SQLite failures into warnings: corruption disables the file, others skip."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:  # locked for too long, disk full: skip this one
-            logger.warning("pliable LM cache: %s on %s; skipped.", exc, self._path)
-        except sqlite3.Error as exc:  # not a database, malformed image, ...
-            if self._conn is not None:
-                self._conn.close()
-            self._fall_back(exc)
+    def _with_db(self, work: Callable[[sqlite3.Connection], _T]) -> _T | None:
+        """``work(connection)`` under the connection lock, or ``None`` without a usable file.
 
-    def _db_read(self, key: str) -> tuple[str, float] | None:
+        SQLite errors become warnings: a busy or full database skips this one operation,
+        a corrupt one switches the cache to memory only.
+        """
+        result = None
         with self._db_lock:
             conn = self._connect()
-            if conn is None:
-                return None
-            row = None
-            with self._guard():
-                sql = "SELECT value, accessed FROM entries WHERE key = ?"
-                row = conn.execute(sql, (key,)).fetchone()
+            try:
+                result = None if conn is None else work(conn)
+            except sqlite3.OperationalError as exc:  # locked for too long, disk full
+                logger.warning("pliable LM cache: %s on %s; skipped.", exc, self._path)
+            except sqlite3.Error as exc:  # not a database, malformed image, ...
+                if conn is not None:
+                    conn.close()
+                self._fall_back(exc)
+        return result
+
+    def _db_read(self, key: str) -> tuple[str, float] | None:
+        sql = "SELECT value, accessed FROM entries WHERE key = ?"
+        row = self._with_db(lambda conn: conn.execute(sql, (key,)).fetchone())
         return None if row is None else (str(row[0]), float(row[1]))
 
     def _db_write(self, key: str | None, text: str | None, now: float) -> None:
-        """One transaction: pending access times, then (optionally) ``key``, then eviction."""
-        with self._db_lock:
-            conn = self._connect()
-            if conn is None:
-                with self._lock:
-                    self._touched.clear()
-                return
-            with self._lock:
-                touched, self._touched = self._touched, {}
-            with self._guard():
+        """One transaction: queued access times, then (optionally) ``key``, then eviction."""
+        with self._lock:
+            touched, self._touched = self._touched, {}
+
+        def write(conn: sqlite3.Connection) -> None:
+            with conn:  # commits, or rolls back on an exception
                 conn.execute("BEGIN IMMEDIATE")
-                try:
-                    if touched:
-                        conn.executemany(
-                            "UPDATE entries SET accessed = ? WHERE key = ?",
-                            [(t, k) for k, t in touched.items()],
-                        )
-                    if key is not None and text is not None:
-                        conn.execute(
-                            "INSERT INTO entries VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE "
-                            "SET value = excluded.value, size = excluded.size, accessed = "
-                            "excluded.accessed",
-                            (key, text, len(key) + len(text.encode()), now),
-                        )
-                        self._evict(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                sql = "UPDATE entries SET accessed = ? WHERE key = ?"
+                conn.executemany(sql, [(t, k) for k, t in touched.items()])
+                if key is not None and text is not None:
+                    conn.execute(_UPSERT, (key, text, len(key) + len(text.encode()), now))
+                    self._evict(conn)
+
+        if touched or key is not None:
+            self._with_db(write)
 
     def _evict(self, conn: sqlite3.Connection) -> None:
         total = int(conn.execute("SELECT total FROM stats").fetchone()[0])
