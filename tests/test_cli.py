@@ -68,8 +68,17 @@ def test_run_uses_the_named_model_and_reports_failures_per_row(tmp_path, capsys)
     pl.register_provider("clitest", lambda model, settings: pl.FunctionLM(answer))
     rows = tmp_path / "in.jsonl"
     rows.write_text('{"question": "abc"}\n{"question": "bad"}\n')
-    code = main(["run", "question -> answer: int", "--inputs", str(rows), "--model", "clitest/x",
-                 "--no-cache"])
+    code = main(
+        [
+            "run",
+            "question -> answer: int",
+            "--inputs",
+            str(rows),
+            "--model",
+            "clitest/x",
+            "--no-cache",
+        ]
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
     assert lines[0] == {"answer": 3}

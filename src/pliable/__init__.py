@@ -27,6 +27,7 @@ from pliable.errors import (
 )
 from pliable.lm import (
     LM,
+    Cache,
     Completion,
     FunctionLM,
     LanguageModel,
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Adapter",
     "BatchError",
+    "Cache",
     "ChainOfThought",
     "ChatAdapter",
     "Completion",

@@ -185,24 +185,26 @@ def test_two_processes_share_one_database(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_process_killed_mid_write_leaves_a_usable_database(tmp_path):
-    proc = subprocess.Popen(
+    last = -1
+    with subprocess.Popen(
         [sys.executable, WORKER, "loop", str(tmp_path), "20000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert proc.stdout is not None
-    last = -1
-    try:
-        for line in proc.stdout:
-            last = int(line)
-            if last >= 300:
-                break
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-    assert last >= 300, proc.stderr.read() if proc.stderr else ""
+    ) as proc:
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                last = int(line)
+                if last >= 300:
+                    break
+            os.kill(proc.pid, signal.SIGKILL)  # most of the loop's time is spent inside put
+        finally:
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+    assert last >= 300, err
+    assert proc.returncode == -signal.SIGKILL
+    assert (tmp_path / f"{DB}-wal").exists()  # left behind by the killed writer
     with sqlite3.connect(tmp_path / DB) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with Cache(tmp_path) as cache:

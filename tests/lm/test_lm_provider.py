@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-
 import pytest
 
 import pliable as pl
@@ -45,9 +44,11 @@ def test_retries_transient_errors_then_succeeds(status):
 
 
 def test_gives_up_after_num_retries_and_keeps_the_provider_message():
-    with FakeOpenAI([Reply(status=429, error="Rate limit reached for gpt-4o-mini")]) as server:
-        with pytest.raises(pl.LMRateLimitError) as info:
-            make_lm(server, num_retries=2).complete(MESSAGES)
+    with (
+        FakeOpenAI([Reply(status=429, error="Rate limit reached for gpt-4o-mini")]) as server,
+        pytest.raises(pl.LMRateLimitError) as info,
+    ):
+        make_lm(server, num_retries=2).complete(MESSAGES)
     assert len(server.requests) == 3
     err = info.value
     assert err.attempts == 3
@@ -57,9 +58,11 @@ def test_gives_up_after_num_retries_and_keeps_the_provider_message():
 
 
 def test_auth_error_is_not_retried_and_says_what_to_do():
-    with FakeOpenAI([Reply(status=401, error="Incorrect API key provided")]) as server:
-        with pytest.raises(pl.LMAuthError) as info:
-            make_lm(server, num_retries=3).complete(MESSAGES)
+    with (
+        FakeOpenAI([Reply(status=401, error="Incorrect API key provided")]) as server,
+        pytest.raises(pl.LMAuthError) as info,
+    ):
+        make_lm(server, num_retries=3).complete(MESSAGES)
     assert len(server.requests) == 1
     assert "Incorrect API key provided" in str(info.value)
     assert "api_key" in str(info.value)
@@ -67,16 +70,17 @@ def test_auth_error_is_not_retried_and_says_what_to_do():
 
 
 def test_bad_request_is_not_retried():
-    with FakeOpenAI([Reply(status=400, error="max_tokens is too large")]) as server:
-        with pytest.raises(pl.LMBadRequestError, match="max_tokens is too large"):
-            make_lm(server, num_retries=3).complete(MESSAGES)
+    with (
+        FakeOpenAI([Reply(status=400, error="max_tokens is too large")]) as server,
+        pytest.raises(pl.LMBadRequestError, match="max_tokens is too large"),
+    ):
+        make_lm(server, num_retries=3).complete(MESSAGES)
     assert len(server.requests) == 1
 
 
 def test_timeout_is_retried_then_raised():
-    with FakeOpenAI([Reply(delay=1.5)]) as server:
-        with pytest.raises(pl.LMTimeoutError):
-            make_lm(server, num_retries=1, timeout=0.3).complete(MESSAGES)
+    with FakeOpenAI([Reply(delay=1.5)]) as server, pytest.raises(pl.LMTimeoutError):
+        make_lm(server, num_retries=1, timeout=0.3).complete(MESSAGES)
     assert len(server.requests) == 2
 
 

@@ -1,6 +1,7 @@
 """Language models: ``LM`` (litellm providers and the embedded local model), the
 ``LanguageModel`` contract, usage tracking, call history, and fake LMs for tests."""
 
+from pliable.lm.cache import Cache, default_cache_dir, request_key
 from pliable.lm.fake import FakeCall, FunctionLM, ScriptedLM
 from pliable.lm.history import History, HistoryEntry, inspect_history
 from pliable.lm.lm import DEFAULT_MODEL, LM
@@ -9,6 +10,7 @@ from pliable.lm.types import Completion, LanguageModel, Message, Usage
 from pliable.lm.usage import CallRecord, ModelUsage, UsageTracker, track_usage
 
 __all__ = [
+    "Cache",
     "CallRecord",
     "Completion",
     "DEFAULT_MODEL",
@@ -23,8 +25,10 @@ __all__ = [
     "ScriptedLM",
     "Usage",
     "UsageTracker",
+    "default_cache_dir",
     "inspect_history",
     "make_backend",
     "register_provider",
+    "request_key",
     "track_usage",
 ]

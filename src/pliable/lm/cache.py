@@ -51,13 +51,21 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_accessed ON entries (accessed);
 CREATE TABLE IF NOT EXISTS stats (id INTEGER PRIMARY KEY CHECK (id = 0), total INTEGER NOT NULL);
 INSERT OR IGNORE INTO stats VALUES (0, 0);
-CREATE TRIGGER IF NOT EXISTS entries_ins AFTER INSERT ON entries
-    BEGIN UPDATE stats SET total = total + new.size; END;
-CREATE TRIGGER IF NOT EXISTS entries_del AFTER DELETE ON entries
-    BEGIN UPDATE stats SET total = total - old.size; END;
-CREATE TRIGGER IF NOT EXISTS entries_upd AFTER UPDATE OF size ON entries
-    BEGIN UPDATE stats SET total = total - old.size + new.size; END;
+CREATE TRIGGER IF NOT EXISTS ins AFTER INSERT ON entries BEGIN
+    UPDATE stats SET total = total + new.size; END;
+CREATE TRIGGER IF NOT EXISTS del AFTER DELETE ON entries BEGIN
+    UPDATE stats SET total = total - old.size; END;
+CREATE TRIGGER IF NOT EXISTS upd AFTER UPDATE OF size ON entries BEGIN
+    UPDATE stats SET total = total - old.size + new.size; END;
 """
+
+
+@dataclasses.dataclass(slots=True)
+class _Entry:
+    """A memory-layer entry: the JSON text and the access time SQLite has (or will have)."""
+
+    text: str
+    stamp: float
 
 
 def default_cache_dir() -> Path:
@@ -74,12 +82,9 @@ def default_cache_dir() -> Path:
 
 def _is_secret(name: str) -> bool:
     low = name.lower()
-    if low in _DROPPED:
-        return True
-    if low in _KEPT:
-        return False
-    # "tokens" (max_tokens, max_new_tokens, ...) counts tokens; "token" alone is a credential.
-    low = low.replace("tokens", "")
+    if low in _DROPPED or low in _KEPT:
+        return low in _DROPPED
+    low = low.replace("tokens", "")  # max_tokens, max_new_tokens...: counts, not credentials
     return any(word in low for word in ("key", "token", "secret", "password"))
 
 
@@ -195,11 +200,10 @@ class Cache:
         if len(self._touched) >= _FLUSH_EVERY:
             self._db_write(None, None, now)
         try:
-            result: dict[str, Any] = json.loads(entry.text)
+            return json.loads(entry.text)  # type: ignore[no-any-return]
         except ValueError:  # only a hand-edited file can hold invalid JSON
             logger.warning("pliable LM cache: invalid JSON under key %r in %s", key, self._path)
             return None
-        return result
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store ``value`` (JSON-serializable) under ``key``, replacing any earlier value."""
@@ -368,13 +372,3 @@ class Cache:
             for k in doomed:
                 if (old := self._mem.pop(k, None)) is not None:
                     self._mem_bytes -= len(old.text)
-
-
-class _Entry:
-    """A memory-layer entry: the JSON text and the access time SQLite has (or will have)."""
-
-    __slots__ = ("stamp", "text")
-
-    def __init__(self, text: str, stamp: float) -> None:
-        self.text = text
-        self.stamp = stamp
