@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import pydantic
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pliable as pl
@@ -45,7 +45,8 @@ from pliable.adapters.values import to_jsonable
 from pliable.signatures.types import type_to_spec
 
 # Sized so the whole file runs in a few seconds.
-ROUND_TRIP = settings(max_examples=60, deadline=None)
+ROUND_TRIP = settings(max_examples=150, deadline=None)
+REBUILD = settings(max_examples=60, deadline=None)
 QUICK = settings(max_examples=150, deadline=None)
 
 ADAPTERS: dict[str, pl.Adapter] = {"chat": pl.ChatAdapter(), "json": pl.JSONAdapter()}
@@ -111,6 +112,17 @@ JSON_BITS = [
     "é",
     "\u2028",
     "😀",
+    # sentence punctuation and words a tolerant reader might "clean up"
+    ".",
+    "!",
+    "?",
+    "*",
+    "`",
+    "#",
+    "-",
+    "yes",
+    "N/A",
+    "1.5",
 ]
 
 
@@ -338,8 +350,11 @@ def specs(
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     size = n_in + n_out
     names = draw(st.lists(field_names, min_size=size, max_size=size, unique=True))
-    in_kinds = [draw(st.sampled_from(kinds)) for _ in range(n_in)]
-    out_kinds = [draw(st.sampled_from(kinds)) for _ in range(n_out)]
+    # text is where a tolerant reader is most likely to change a value: draw it more often
+    text_kinds = [k for k in kinds if k.spelled in ("str", "Optional[str]")]
+    kind = st.sampled_from(kinds) | st.sampled_from(text_kinds)
+    in_kinds = [draw(kind) for _ in range(n_in)]
+    out_kinds = [draw(kind) for _ in range(n_out)]
     if first_output is not None:
         out_kinds[0] = draw(st.sampled_from(first_output))
     return Spec(
@@ -531,7 +546,7 @@ def test_bogus_refs_reaches_nested_specs() -> None:
 
 
 @pytest.mark.parametrize("adapter_name", ["chat", "json"])
-@ROUND_TRIP
+@REBUILD
 @given(case=cases("chat", first_output=CUSTOM_KINDS))
 def test_unimportable_refs_are_rebuilt_and_read_the_same_values(
     adapter_name: str, case: Case
@@ -628,8 +643,6 @@ def test_loads_lenient_repairs_damaged_json(value: Any, data: st.DataObject) -> 
     text = damaged_dumps(value, data.draw, damage)
     wrap = data.draw(st.sampled_from(["none", "fence", "fence+prose", "prose"]), label="wrap")
     before, after = data.draw(prose, label="before"), data.draw(prose, label="after")
-    # a ``` inside a string is read as a fence: a known bug, see the xfail test at the end
-    assume("```" not in text)
     if wrap.startswith("fence"):
         text = f"```json\n{text}\n```"
         if wrap == "fence+prose":
@@ -672,7 +685,6 @@ def test_predict_input_named_self() -> None:
     assert predict(self="hi").out == "ok"
 
 
-@pytest.mark.xfail(strict=True, reason="a ``` inside a JSON string is taken for a code fence")
 @pytest.mark.parametrize(
     "text",
     [

@@ -126,3 +126,18 @@ def test_bullet_lists_and_damaged_json_are_read_as_lists():
     assert pl.ChatAdapter().parse(sig, "[[names]]\n- a\n- b") == {"names": ["a", "b"]}
     assert pl.ChatAdapter().parse(sig, "[[names]]\n['a', 'b',]") == {"names": ["a", "b"]}
     assert pl.ChatAdapter().parse(sig, "[[names]]\n1. a\n2. b") == {"names": ["a", "b"]}
+
+
+def test_completed_trailer_is_dropped_only_on_its_own_line():
+    assert pl.ChatAdapter().parse(QA, "[[answer]]\nsee [[completed]]") == {
+        "answer": "see [[completed]]"
+    }
+    assert pl.ChatAdapter().parse(QA, "[[answer]]\nsee\n[[completed]]") == {"answer": "see"}
+
+
+def test_null_words_mean_none_in_free_text_only():
+    sig = pl.Signature("q -> note: Optional[str]")
+    assert pl.ChatAdapter().parse(sig, "[[note]]\nN/A") == {"note": None}
+    assert pl.JSONAdapter().parse(sig, '{"note": "N/A"}') == {"note": "N/A"}
+    assert pl.JSONAdapter().parse(sig, '{"note": ""}') == {"note": ""}
+    assert pl.JSONAdapter().parse(sig, '{"note": null}') == {"note": None}

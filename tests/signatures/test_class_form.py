@@ -95,3 +95,11 @@ def test_subclass_inherits_fields_and_can_add():
 
     assert list(WithContext.input_fields) == ["question", "context"]
     assert WithContext.instructions == "Answer."
+
+
+def test_underscore_field_is_an_error_not_silently_dropped():
+    with pytest.raises(pl.SignatureError, match="`_hidden` starts with '_'"):
+
+        class Bad(pl.Signature):
+            _hidden: int = pl.InputField()
+            answer: str = pl.OutputField()

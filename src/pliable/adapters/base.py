@@ -58,6 +58,8 @@ class Adapter(ABC):
     """Base class of adapters. Subclasses say how outputs are asked for and read back."""
 
     name = "adapter"
+    #: True when output values are free text (so "none" may mean None), False for JSON.
+    free_text = True
 
     # --- prompt ----------------------------------------------------------------------------
     def format(
@@ -146,7 +148,7 @@ class Adapter(ABC):
         out: dict[str, Any] = {}
         for name, field in signature.output_fields.items():
             try:
-                out[name] = coerce(field.annotation, raw[name])
+                out[name] = coerce(field.annotation, raw[name], null_words=self.free_text)
             except ValueError as exc:
                 raise ParseError(
                     f"field `{name}` ({field.type_name}): {exc}",

@@ -40,7 +40,7 @@ _MARKER = re.compile(
     r"^[ \t]*\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\][ \t:]*", re.M
 )
 _TRAILER = re.compile(
-    r"\n?[ \t]*\[\[[ \t]*(?:#+[ \t]*)?completed[ \t]*(?:#+[ \t]*)?\]\][ \t]*\Z", re.I
+    r"(?:\A|\n)[ \t]*\[\[[ \t]*(?:#+[ \t]*)?completed[ \t]*(?:#+[ \t]*)?\]\][ \t]*\Z", re.I
 )
 
 

@@ -43,6 +43,7 @@ class JSONAdapter(Adapter):
     """Outputs as one JSON object; sends a JSON schema when the LM supports it."""
 
     name = "json"
+    free_text = False
 
     def system_prompt(self, signature: type[Signature], instructions: str | None = None) -> str:
         parts = [instructions or signature.instructions]

@@ -13,7 +13,9 @@ from typing import Any
 
 __all__ = ["loads_lenient"]
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+# A closing fence starts a line; a JSON string cannot hold a raw newline, so ``` inside a
+# string value is never taken for one.
+_FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.DOTALL)
 _LITERALS = {
     "True": "true",
     "False": "false",
@@ -39,7 +41,8 @@ def loads_lenient(text: str, *, want: type | None = None) -> Any:
     except ValueError:
         pass
     fence = _FENCE.search(stripped)
-    if fence:
+    first_value = min((i for i in (stripped.find("{"), stripped.find("[")) if i >= 0), default=-1)
+    if fence and (first_value < 0 or fence.start() < first_value):
         stripped = fence.group(1).strip()
         try:
             return json.loads(stripped)

@@ -264,8 +264,12 @@ def _coerce_model(raw: Any, model: Any) -> Any:
         raise ValueError(f"does not match {model.__name__}: {problems}") from exc
 
 
-def coerce(annotation: Any, raw: Any) -> Any:
-    """Read ``raw`` (LM text, or a value decoded from JSON) as a value of ``annotation``."""
+def coerce(annotation: Any, raw: Any, *, null_words: bool = False) -> Any:
+    """Read ``raw`` (LM text, or a value decoded from JSON) as a value of ``annotation``.
+
+    ``null_words``: for free text (not JSON), read ``null``, ``none``, ``n/a`` and empty text
+    as ``None`` for ``Optional`` fields. Inside decoded JSON only ``null`` is ``None``.
+    """
     if annotation is str:
         if isinstance(raw, str):
             return raw
@@ -274,7 +278,10 @@ def coerce(annotation: Any, raw: Any) -> Any:
         return _dumps(raw)
     inner = optional_inner(annotation)
     if inner is not None:
-        if raw is None or (isinstance(raw, str) and _clean_token(raw).lower() in _NULL):
+        if raw is None:
+            return None
+        words_allowed = null_words or inner is not str
+        if isinstance(raw, str) and words_allowed and _clean_token(raw).lower() in _NULL:
             return None
         return coerce(inner, raw)
     if annotation is Any:

