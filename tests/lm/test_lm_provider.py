@@ -185,3 +185,26 @@ def test_registered_provider_serves_its_prefix():
     assert calls == [("mine/model-1", {"api_base": "http://127.0.0.1:1"})]
     with pytest.raises(pl.ConfigurationError):
         pl.register_provider("bad/prefix", factory)
+
+
+def test_credentials_in_options_change_neither_cache_key_nor_history(tmp_path):
+    with FakeOpenAI([Reply()]) as server:
+        lm = make_lm(server, cache=tmp_path / "k")
+        lm.complete(MESSAGES, extra_headers={"X-Api-Key": "one"})
+        hit = lm.complete(MESSAGES, extra_headers={"X-Api-Key": "two"})
+    assert hit.cached
+    assert len(server.requests) == 1
+    assert all("extra_headers" not in e.options for e in lm.history)
+
+
+def test_sample_index_shifts_the_seed_for_seeded_requests():
+    seen = []
+    pl.register_provider(
+        "seeded", lambda m, s: pl.FunctionLM(lambda msgs, o: seen.append(o) or "x")
+    )
+    lm = pl.LM("seeded/m", cache=False, seed=5)
+    lm.complete(MESSAGES)
+    lm.complete(MESSAGES, sample=2)
+    pl.LM("seeded/m", cache=False).complete(MESSAGES, sample=3)
+    assert [o.get("seed") for o in seen] == [5, 7, None]
+    assert all("sample" not in o for o in seen)

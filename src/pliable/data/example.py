@@ -155,7 +155,8 @@ class Prediction(Example):
         if not completions:
             raise UsageError("A Prediction needs at least one completion.")
         pred = cls(completions[0])
-        object.__setattr__(pred, "_completions", tuple(cls(c) for c in completions))
+        if len(completions) > 1:
+            object.__setattr__(pred, "_completions", tuple(cls(c) for c in completions))
         return pred
 
     def _extra_state(self) -> Any:

@@ -23,12 +23,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pliable.errors import UsageError
 
-__all__ = ["Cache", "default_cache_dir", "request_key"]
+__all__ = ["Cache", "default_cache_dir", "is_secret_option", "request_key"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -80,7 +81,9 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pliable"
 
 
-def _is_secret(name: str) -> bool:
+@lru_cache(maxsize=1024)
+def is_secret_option(name: str) -> bool:
+    """True for option names that hold credentials or transport settings, not sampling ones."""
     low = name.lower()
     if low in _DROPPED or low in _KEPT:
         return low in _DROPPED
@@ -95,8 +98,11 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, float):
         return int(value) if value.is_integer() else value  # temperature 0 == 0.0
     if isinstance(value, Mapping):
-        items = ((k if isinstance(k, str) else _dumps(_canonical(k)), v) for k, v in value.items())
-        return {k: _canonical(v) for k, v in sorted(items, key=lambda kv: kv[0])}
+        # keys are made text here; the encoder sorts them
+        return {
+            (k if isinstance(k, str) else _dumps(_canonical(k))): _canonical(v)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
     if isinstance(value, (set, frozenset)):
@@ -119,8 +125,11 @@ def _canonical(value: Any) -> Any:
     )
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def request_key(request: Mapping[str, Any]) -> str:
@@ -131,8 +140,18 @@ def request_key(request: Mapping[str, Any]) -> str:
     headers, and any top-level name containing key, token, secret or password, but not
     ``max_tokens`` and other token counts).
     """
-    kept = {k: v for k, v in request.items() if not (isinstance(k, str) and _is_secret(k))}
-    return hashlib.sha256(_dumps(_canonical(kept)).encode()).hexdigest()
+    kept = {k: v for k, v in request.items() if not (isinstance(k, str) and is_secret_option(k))}
+    messages = kept.pop("messages", None)
+    digest = hashlib.sha256(_dumps(_canonical(kept)).encode())
+    if messages is not None:
+        # fast path: chat messages are dicts of strings, which json sorts and writes as they
+        # are; anything else goes through the full canonical form
+        plain = isinstance(messages, list) and all(
+            isinstance(m, dict) and all(isinstance(v, str) for v in m.values()) for m in messages
+        )
+        digest.update(b"\x00messages\x00")
+        digest.update(_dumps(messages if plain else _canonical(messages)).encode())
+    return digest.hexdigest()
 
 
 class Cache:

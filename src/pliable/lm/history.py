@@ -12,8 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from pliable.lm.types import Message, Usage
 
@@ -23,8 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["History", "HistoryEntry", "inspect_history"]
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
+    """One call: what was sent (no secrets), what came back, usage, and when."""
+
     model: str
     messages: tuple[Message, ...]
     options: Mapping[str, Any]
@@ -32,7 +32,7 @@ class HistoryEntry:
     usage: Usage
     cached: bool
     latency: float
-    timestamp: float = field(default_factory=time.time)
+    timestamp: float
 
     def render(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.timestamp))

@@ -20,24 +20,23 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pliable._async import sleep as _sleep
 from pliable._async import to_thread as _to_thread
 from pliable.errors import ProviderError
+from pliable.lm.cache import Cache, is_secret_option, request_key
 from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
 from pliable.lm.providers import make_backend
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
 from pliable.lm.usage import CallRecord, record_call
-
-if TYPE_CHECKING:
-    from pliable.lm.cache import Cache
 
 __all__ = ["DEFAULT_MODEL", "LM"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "local/smollm2"
+_KEY_MEMO = 4096
 _SECRET_SETTINGS = ("api_key",)
 _default_caches: dict[str, Cache] = {}
 _default_lock = threading.Lock()
@@ -45,8 +44,6 @@ _default_lock = threading.Lock()
 
 def _shared_cache(directory: str | Path | None) -> Cache:
     """One Cache object per directory in this process (they share the memory layer)."""
-    from pliable.lm.cache import Cache
-
     key = str(directory or "")
     with _default_lock:
         if key not in _default_caches:
@@ -103,6 +100,7 @@ class LM:
         self._cache: Cache | None = None
         self._backend: LanguageModel | None = None
         self._init_lock = threading.Lock()
+        self._keys: dict[tuple[Any, ...], str] = {}
 
     # --- pieces made on first use (LM() itself stays cheap) ----------------------------------
     @property
@@ -144,18 +142,42 @@ class LM:
     # --- calls --------------------------------------------------------------------------------
     def _prepare(
         self, messages: Sequence[Message], options: dict[str, Any]
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> tuple[dict[str, Any], str | None, int]:
         opts = {**self.defaults, **options}
-        sample = opts.pop("sample", 0)
-        cache = self.cache
-        if cache is None:
-            return opts, None
-        from pliable.lm.cache import request_key
+        sample = int(opts.pop("sample", 0) or 0)
+        if self.cache is None:
+            return opts, None, sample
+        return opts, self._key(messages, opts, sample), sample
 
-        key = request_key(
-            {"model": self.model, "messages": list(messages), "options": opts, "sample": sample}
-        )
-        return opts, key
+    def _sampled(self, opts: dict[str, Any], sample: int) -> dict[str, Any]:
+        """Options for the backend: sample ``k`` of a request shifts the seed by ``k``, so a
+        seeded model (the local one always is) gives a fresh sample, not the same text."""
+        if sample and ("seed" in opts or self.model.startswith("local")):
+            return {**opts, "seed": int(opts.get("seed") or 0) + sample}
+        return opts
+
+    def _key(self, messages: Sequence[Message], opts: dict[str, Any], sample: Any) -> str:
+        """The cache key, memoised by exact request: hashing the canonical JSON of a long
+        prompt costs microseconds, while a tuple of the same strings hashes almost for free
+        (Python caches a string's hash, and the instructions and demos are the same string
+        objects call after call)."""
+        try:
+            exact: tuple[Any, ...] | None = (
+                tuple((m["role"], m["content"]) for m in messages),
+                tuple(sorted(opts.items())),
+                sample,
+            )
+            key = self._keys.get(exact)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable option (a dict, a list): no memo
+            exact, key = None, None
+        if key is None:
+            key = request_key({**opts, "model": self.model, "messages": messages, "sample": sample})
+            if exact is not None:
+                with self._init_lock:
+                    if len(self._keys) >= _KEY_MEMO:
+                        self._keys.clear()
+                    self._keys[exact] = key
+        return key
 
     def _hit(
         self, key: str | None, messages: Sequence[Message], opts: dict[str, Any]
@@ -211,8 +233,16 @@ class LM:
                 completion.cached,
             )
         )
+        shown = {k: v for k, v in opts.items() if not is_secret_option(k)}
         entry = HistoryEntry(
-            self.model, tuple(messages), dict(opts), completion.texts, u, completion.cached, latency
+            self.model,
+            tuple(messages),
+            shown,
+            completion.texts,
+            u,
+            completion.cached,
+            latency,
+            time.time(),
         )
         self.history.append(entry)
         GLOBAL_HISTORY.append(entry)
@@ -231,7 +261,7 @@ class LM:
 
     def complete(self, messages: Sequence[Message], **options: Any) -> Completion:
         """Answer ``messages``: from the cache, else from the model (with retries)."""
-        opts, key = self._prepare(messages, options)
+        opts, key, sample = self._prepare(messages, options)
         hit = self._hit(key, messages, opts)
         if hit is not None:
             return hit
@@ -239,7 +269,7 @@ class LM:
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:
-                completion = backend.complete(messages, **opts)
+                completion = backend.complete(messages, **self._sampled(opts, sample))
                 break
             except ProviderError as exc:
                 if not exc.retryable or attempt == self.num_retries:
@@ -253,7 +283,7 @@ class LM:
 
     async def acomplete(self, messages: Sequence[Message], **options: Any) -> Completion:
         """The async form of :meth:`complete` (``litellm.acompletion`` for remote models)."""
-        opts, key = self._prepare(messages, options)
+        opts, key, sample = self._prepare(messages, options)
         hit = self._hit(key, messages, opts)
         if hit is not None:
             return hit
@@ -263,9 +293,11 @@ class LM:
         for attempt in range(self.num_retries + 1):
             try:
                 if native is not None:
-                    completion: Completion = await native(messages, **opts)
+                    completion: Completion = await native(messages, **self._sampled(opts, sample))
                 else:
-                    completion = await _to_thread(backend.complete, messages, **opts)
+                    completion = await _to_thread(
+                        backend.complete, messages, **self._sampled(opts, sample)
+                    )
                 break
             except ProviderError as exc:
                 if not exc.retryable or attempt == self.num_retries:

@@ -163,6 +163,8 @@ def _import_llama_cpp() -> Any:
         # llama.cpp's OpenMP threads busy-wait by default: with a thread per core, any other
         # busy process makes calls ~10x slower. OpenMP reads this once, when it loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    elif "OMP_WAIT_POLICY" not in os.environ:
+        logger.info("llama_cpp was imported before pliable could set OMP_WAIT_POLICY=PASSIVE")
     try:
         return importlib.import_module("llama_cpp")
     except ImportError as exc:
@@ -233,7 +235,13 @@ class _Engine:
 
         def counting_eval(tokens: Sequence[int]) -> None:
             # Llama.generate evaluates the prompt's uncached suffix first, then each new token.
+            llama = self.llama
             if self._prompt_eval is None:
+                if len(tokens) == 1 and llama.n_tokens > 0:
+                    # A 1-token batch runs other kernels than longer ones, and greedy answers
+                    # came to depend on what was cached: evaluate the token before it too.
+                    llama.n_tokens -= 1
+                    tokens = [int(llama.input_ids[llama.n_tokens]), *tokens]
                 self._prompt_eval = len(tokens)
             evaluate(tokens)
 
@@ -334,7 +342,7 @@ def _response_gbnf(response_format: Any) -> str | None:
         from llama_cpp.llama_grammar import JSON_GBNF
 
         return str(JSON_GBNF)
-    return _schema_gbnf(json.dumps(schema, sort_keys=True))
+    return _schema_gbnf(json.dumps(schema))  # key order kept: it is the answer's key order
 
 
 class LocalLM:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypedDict, runtime_checkable
 
 __all__ = ["Completion", "LanguageModel", "Message", "Usage"]
 
@@ -16,8 +15,7 @@ class Message(TypedDict):
     content: str
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """Tokens and cost of one LM call (``cost`` in US dollars, 0 when unknown or local)."""
 
     prompt_tokens: int = 0
@@ -28,21 +26,13 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.cost + other.cost,
-        )
 
-
-@dataclass(frozen=True)
-class Completion:
+class Completion(NamedTuple):
     """What an LM returns: one text per requested choice (``n``), plus usage."""
 
     texts: tuple[str, ...]
     model: str
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = Usage()
     cached: bool = False
 
     @property

@@ -18,12 +18,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 __all__ = ["CallRecord", "ModelUsage", "UsageTracker", "record_call", "track_usage"]
 
 
-@dataclass(frozen=True)
-class CallRecord:
+class CallRecord(NamedTuple):
     """One LM request as seen by pliable."""
 
     model: str

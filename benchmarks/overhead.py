@@ -1,0 +1,672 @@
+"""Per-call framework overhead and cache-hit cost: pliable vs DSPy 3.4.1, in one process.
+
+Part 1, framework overhead with a fake LM (no cache). The same programs on both sides:
+
+* ``pl.Predict("question -> answer")`` / ``pl.ChainOfThought(...)`` with a ``pl.FunctionLM``
+  that returns a fixed, well-formed reply;
+* ``dspy.Predict("question -> answer")`` / ``dspy.ChainOfThought(...)`` with DSPy's ``DummyLM``
+  (``dspy.utils.dummies``). DummyLM never caches (it sets ``_cache_responses = False``), and the
+  DSPy cache is switched off as well (``dspy.configure_cache`` with both layers disabled). Its
+  answers come from a counting iterator, so the script checks that every call reached DummyLM.
+
+each with no demos and with 3 demos. The raw cost of each fake is measured too, by calling it
+directly with the very messages its program sent: ``FunctionLM.complete(messages)`` for pliable,
+and DummyLM's engine (``DummyEngine._complete_messages(messages)``, which formats the scripted
+answer) for DSPy; "net" subtracts it. ``DummyLM(messages=...)`` through DSPy's whole LM layer
+is reported as well, for reference.
+
+Part 2, the cache-hit path. pliable: a ``pl.LM("benchfake/x", cache=<tmp dir>)`` whose backend is
+a ``FunctionLM`` registered with ``pl.register_provider("benchfake", ...)``; the first call
+fills the cache, then the same ``Predict`` call is timed (memory-layer hits). A second
+``pl.LM`` on the same directory with ``pl.Cache(dir, memory_entries=0)`` times the SQLite path
+(the memory layer keeps nothing, so every hit reads the file). DSPy: a real ``dspy.LM``
+(``openai/`` provider) pointed at a scripted OpenAI-compatible server on 127.0.0.1 (the test
+helper ``tests/lm/openai_server.py``), with ``dspy.configure_cache`` using a temp directory; the
+first call goes to the server, then hits are timed with memory and disk on, and with the memory
+layer off (diskcache hits). The script checks that no timed call reached a backend or the server.
+The bare LM call on a hit (``lm.complete(messages)`` / ``lm(messages=...)``) is timed too.
+
+Every figure is microseconds per call: the median over ``--repeats`` batches of ``--calls``
+calls (pliable and DSPy batches alternate, after a discarded warm-up batch). When a goal is
+missed, pliable's side of that part is profiled with cProfile and the top functions are printed.
+
+Run:  .venv/bin/python benchmarks/overhead.py [--quick] [--calls N] [--repeats R]
+Writes benchmarks/results/overhead.json (``--out`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import importlib.util
+import io
+import os
+import pstats
+import re
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    RESULTS_DIR,
+    git_revision,
+    machine_info,
+    now_iso,
+    package_version,
+    table,
+    write_json,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_OVERHEAD_RATIO = 10.0  # pliable's per-call overhead <= 1/10 of DSPy's
+GOAL_CACHE_RATIO = 10.0  # pliable's cache hit >= 10x faster than DSPy's
+
+QUESTION = "What is the capital of France?"
+ANSWER = "Paris"
+REASONING = "France's capital and largest city is Paris."
+QA_DEMOS = [
+    {"question": "What is the capital of Australia?", "answer": "Canberra"},
+    {"question": "Who wrote 'Pride and Prejudice'?", "answer": "Jane Austen"},
+    {"question": "How many legs does a spider have?", "answer": "8"},
+]
+COT_DEMOS = [
+    {**QA_DEMOS[0], "reasoning": "Australia's capital is Canberra, not Sydney."},
+    {**QA_DEMOS[1], "reasoning": "The novel was published in 1813 by Jane Austen."},
+    {**QA_DEMOS[2], "reasoning": "Spiders are arachnids, which have eight legs."},
+]
+PL_REPLY = f"[[answer]]\n{ANSWER}"
+PL_COT_REPLY = f"[[reasoning]]\n{REASONING}\n\n[[answer]]\n{ANSWER}"
+DSPY_SERVER_REPLY = f"[[ ## answer ## ]]\n{ANSWER}\n\n[[ ## completed ## ]]"
+
+
+# --- timing ---------------------------------------------------------------------------------
+@dataclass
+class Timed:
+    """One measured callable: per-call microseconds of each batch."""
+
+    name: str
+    fn: Callable[[], Any]
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def low(self) -> float:
+        return min(self.samples)
+
+
+def time_batch(fn: Callable[[], Any], calls: int) -> float:
+    """Microseconds per call over one batch of ``calls`` calls."""
+    gc.collect()
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter_ns() - start) / calls / 1000.0
+
+
+def run_round_robin(items: list[Timed], calls: int, repeats: int) -> None:
+    """One discarded warm-up batch each, then ``repeats`` rounds over every item in turn."""
+    for item in items:
+        time_batch(item.fn, max(1, calls // 5))
+    for _ in range(repeats):
+        for item in items:
+            item.samples.append(time_batch(item.fn, calls))
+
+
+def fmt(us: float) -> str:
+    return f"{us:,.1f}"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b > 0 else "n/a"
+
+
+# --- profiling ------------------------------------------------------------------------------
+def profile(fn: Callable[[], Any], calls: int, top: int = 15) -> dict[str, list[dict[str, Any]]]:
+    """cProfile ``calls`` calls of ``fn``: the top functions by own time, and pliable's own
+    functions by cumulative time, each with the file:line of its ``def``."""
+    fn()  # warm
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        fn()
+    prof.disable()
+    stats = pstats.Stats(prof, stream=io.StringIO()).stats  # type: ignore[attr-defined]
+    rows = [
+        {
+            "where": f"{short_path(path)}:{line}",
+            "function": func,
+            "calls_per_call": ncalls / calls,
+            "own_us_per_call": tottime / calls * 1e6,
+            "cum_us_per_call": cumtime / calls * 1e6,
+        }
+        for (path, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.items()
+    ]
+    own = sorted(rows, key=lambda r: r["own_us_per_call"], reverse=True)[:top]
+    ours = [r for r in rows if r["where"].startswith("pliable/")]
+    cum = sorted(ours, key=lambda r: r["cum_us_per_call"], reverse=True)[:top]
+    return {"by_own_time": own, "pliable_by_cumulative_time": cum}
+
+
+def short_path(path: str) -> str:
+    """``pliable/lm/lm.py``, ``dspy/...``, ``json/encoder.py``: the path from the package on."""
+    for marker in ("/src/", "/site-packages/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    match = re.search(r"/python3\.\d+/(.*)$", path)
+    return match.group(1) if match else path
+
+
+def hotspot_table(rows: list[dict[str, Any]]) -> str:
+    return table(
+        ["where (file:line of def)", "function", "calls/call", "own µs/call", "cum µs/call"],
+        [
+            [
+                r["where"],
+                r["function"],
+                f"{r['calls_per_call']:.1f}",
+                f"{r['own_us_per_call']:.2f}",
+                f"{r['cum_us_per_call']:.2f}",
+            ]
+            for r in rows
+        ],
+        left=2,
+    )
+
+
+# --- part 1: framework overhead with fake LMs -----------------------------------------------
+def constant(text: str) -> Callable[[Any], str]:
+    """A one-argument answer function (FunctionLM passes options to two-argument ones)."""
+    return lambda messages: text
+
+
+class CountingAnswers(Iterator[dict[str, Any]]):
+    """An endless answer source for DummyLM that counts how often it was asked."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+        self.count = 0
+
+    def __next__(self) -> dict[str, Any]:
+        self.count += 1
+        return dict(self.answer)
+
+
+BACKENDS: dict[str, list[Any]] = {}  # model name -> the FunctionLMs made for it
+
+
+def register_benchfake(pl: Any) -> None:
+    """``pl.LM("benchfake/...")`` answers with a FunctionLM (with reasoning for ".../cot-...")."""
+
+    def factory(model: str, settings: Any) -> Any:
+        reply = PL_COT_REPLY if model.startswith("benchfake/cot") else PL_REPLY
+        backend = pl.FunctionLM(constant(reply), model=model)
+        BACKENDS.setdefault(model, []).append(backend)
+        return backend
+
+    pl.register_provider("benchfake", factory)
+
+
+@dataclass
+class OverheadCase:
+    name: str
+    demos: int
+    pl_run: Timed
+    dspy_run: Timed
+    pl_fake: Timed
+    dspy_fake: Timed
+    dspy_lm_layer: Timed
+    pl_lm_layer: Timed
+    check: Callable[[int, int, int], None]
+
+
+def build_overhead_cases(pl: Any, dspy: Any) -> list[OverheadCase]:
+    from dspy.utils.dummies import DummyLM
+
+    cases = []
+    for kind in ("Predict", "ChainOfThought"):
+        for n_demos in (0, 3):
+            cot = kind == "ChainOfThought"
+            reply = PL_COT_REPLY if cot else PL_REPLY
+            demos = (COT_DEMOS if cot else QA_DEMOS)[:n_demos]
+
+            fake = pl.FunctionLM(constant(reply))
+            program = getattr(pl, kind)("question -> answer", lm=fake)
+            program.demos = [pl.Example(**d) for d in demos]
+            # the same through pl.LM (history and usage tracking; no cache), like DummyLM
+            # through DSPy's LM layer
+            model = f"benchfake/{'cot' if cot else 'qa'}-{n_demos}"
+            wrapped = getattr(pl, kind)("question -> answer", lm=pl.LM(model, cache=False))
+            wrapped.demos = program.demos
+
+            answer = {"reasoning": REASONING, "answer": ANSWER} if cot else {"answer": ANSWER}
+            dummy = DummyLM([answer])
+            counter = CountingAnswers(answer)
+            dummy.answers = counter  # every DSPy call must take one answer from here
+            dprog = getattr(dspy, kind)("question -> answer")
+            dprog.set_lm(dummy)  # like pliable's lm=...: no context switch per call
+            for _name, predictor in dprog.named_predictors():
+                predictor.demos = [dspy.Example(**d) for d in demos]
+
+            def pl_call(program: Any = program) -> Any:
+                return program(question=QUESTION)
+
+            def dspy_call(dprog: Any = dprog) -> Any:
+                return dprog(question=QUESTION)
+
+            # Sanity: right answers, and the messages each fake is sent (for its raw cost).
+            pred, dpred, wpred = pl_call(), dspy_call(), wrapped(question=QUESTION)
+            for p, side in ((pred, "pliable"), (dpred, "dspy"), (wpred, "pliable via pl.LM")):
+                if p.answer != ANSWER or (cot and p.reasoning != REASONING):
+                    raise SystemExit(f"{kind}/{n_demos} demos: {side} parsed {p!r}")
+            pl_messages = list(fake.calls[-1].messages)
+            dspy_messages = dummy.history[-1]["messages"]
+            engine = dummy._engine_spec
+
+            def check(
+                pl_expected: int,
+                lm_expected: int,
+                dspy_expected: int,
+                fake: Any = fake,
+                counter: CountingAnswers = counter,
+                model: str = model,
+            ) -> None:
+                via_lm = len(BACKENDS[model][0].calls)
+                if (len(fake.calls), via_lm, counter.count) != (
+                    pl_expected,
+                    lm_expected,
+                    dspy_expected,
+                ):
+                    raise SystemExit(
+                        f"{model}: the fakes answered {len(fake.calls)} (pliable), {via_lm} "
+                        f"(pliable via pl.LM) and {counter.count} (DSPy) calls; expected "
+                        f"{pl_expected}, {lm_expected} and {dspy_expected}: a call was cached, "
+                        "retried or skipped"
+                    )
+
+            name = f"{kind}, {n_demos} demos"
+            cases.append(
+                OverheadCase(
+                    name=name,
+                    demos=n_demos,
+                    pl_run=Timed(f"pl {name}", pl_call),
+                    dspy_run=Timed(f"dspy {name}", dspy_call),
+                    pl_fake=Timed(f"pl fake {name}", lambda f=fake, m=pl_messages: f.complete(m)),
+                    dspy_fake=Timed(
+                        f"dspy engine {name}",
+                        lambda e=engine, m=dspy_messages: e._complete_messages(m),
+                    ),
+                    dspy_lm_layer=Timed(
+                        f"dspy DummyLM() {name}",
+                        lambda d=dummy, m=dspy_messages: d(messages=m),
+                    ),
+                    pl_lm_layer=Timed(
+                        f"pl via pl.LM {name}", lambda w=wrapped: w(question=QUESTION)
+                    ),
+                    check=check,
+                )
+            )
+    return cases
+
+
+# --- part 2: cache hits ---------------------------------------------------------------------
+def load_fake_server() -> Any:
+    path = ROOT / "tests" / "lm" / "openai_server.py"
+    spec = importlib.util.spec_from_file_location("_bench_openai_server", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the fake OpenAI server from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- main -----------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a short run (fewer, smaller batches)")
+    ap.add_argument("--calls", type=int, help="calls per timed batch (default 1000; quick 200)")
+    ap.add_argument("--repeats", type=int, help="timed batches per item (default 9; quick 3)")
+    ap.add_argument("--profile-calls", type=int, default=2000, help="calls under cProfile")
+    ap.add_argument(
+        "--profile", action="store_true", help="profile pliable's side even when goals are met"
+    )
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "overhead.json")
+    args = ap.parse_args(argv)
+    calls = args.calls or (200 if args.quick else 1000)
+    repeats = args.repeats or (3 if args.quick else 9)
+    profile_calls = min(args.profile_calls, 500) if args.quick else args.profile_calls
+
+    tmp = tempfile.TemporaryDirectory(prefix="pliable-overhead-")
+    # Keep DSPy and litellm off the network and out of the home directory.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ["DSPY_CACHEDIR"] = os.path.join(tmp.name, "dspy-default")
+
+    import dspy
+
+    import pliable as pl
+
+    # DSPy 3.4.1 deprecates lm(messages=[...]); the bare-LM timings still use it on purpose.
+    warnings.filterwarnings("ignore", message="Passing OpenAI-style message", category=Warning)
+
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    print(
+        f"pliable {package_version('pliable')} ({git_revision()}), dspy "
+        f"{package_version('dspy-ai') or package_version('dspy')}; {calls} calls x {repeats} "
+        f"repeats per item; load average {load_before[0]:.2f}"
+    )
+
+    # -- part 1 --
+    register_benchfake(pl)
+    dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
+    cases = build_overhead_cases(pl, dspy)
+    items = [t for c in cases for t in (c.pl_run, c.dspy_run, c.pl_fake, c.dspy_fake)]
+    items += [t for c in cases for t in (c.pl_lm_layer, c.dspy_lm_layer)]
+    run_round_robin(items, calls, repeats)
+    direct = max(1, calls // 5) + calls * repeats  # warm-up + timed calls per item
+    for c in cases:
+        # pliable's FunctionLM: program calls (one more for the sanity check) plus direct
+        # calls; the same for the one behind pl.LM (it gets the program calls through pl.LM);
+        # DummyLM: program, engine and DummyLM(messages=...) calls all reach it.
+        c.check(1 + 2 * direct, 1 + direct, 1 + 3 * direct)
+    print("\nPart 1: framework overhead per call, fake LM, no cache (µs per call, median)\n")
+    rows1, summary1 = [], []
+    for c in cases:
+        pl_net = c.pl_run.median - c.pl_fake.median
+        dspy_net = c.dspy_run.median - c.dspy_fake.median
+        summary1.append(
+            {
+                "case": c.name,
+                "demos": c.demos,
+                "pliable_us": c.pl_run.median,
+                "dspy_us": c.dspy_run.median,
+                "ratio": c.dspy_run.median / c.pl_run.median,
+                "pliable_fake_us": c.pl_fake.median,
+                "dspy_fake_us": c.dspy_fake.median,
+                "dspy_dummylm_call_us": c.dspy_lm_layer.median,
+                "pliable_net_us": pl_net,
+                "dspy_net_us": dspy_net,
+                "net_ratio": dspy_net / pl_net,
+                "dspy_minus_dummylm_call_us": c.dspy_run.median - c.dspy_lm_layer.median,
+                "samples": {
+                    t.name: t.samples
+                    for t in (
+                        c.pl_run,
+                        c.dspy_run,
+                        c.pl_fake,
+                        c.dspy_fake,
+                        c.pl_lm_layer,
+                        c.dspy_lm_layer,
+                    )
+                },
+            }
+        )
+        rows1.append(
+            [
+                c.name,
+                fmt(c.pl_run.median),
+                fmt(c.dspy_run.median),
+                ratio(c.dspy_run.median, c.pl_run.median),
+                fmt(c.pl_fake.median),
+                fmt(c.dspy_fake.median),
+                fmt(pl_net),
+                fmt(dspy_net),
+                ratio(dspy_net, pl_net),
+            ]
+        )
+    headers1 = [
+        "case",
+        "pliable",
+        "dspy",
+        "dspy/pliable",
+        "pl fake",
+        "dspy fake",
+        "pliable net",
+        "dspy net",
+        "dspy/pliable net",
+    ]
+    table1 = table(headers1, rows1)
+    print(table1)
+    # Like for like: both LM layers left out (pliable's FunctionLM called directly, DSPy
+    # net of its whole DummyLM(messages=...) call), and both LM layers in (pl.LM around the
+    # FunctionLM, net of the fake, vs DSPy net of DummyLM's engine).
+    like_rows = []
+    for c, s1 in zip(cases, summary1, strict=True):
+        dspy_excl = c.dspy_run.median - c.dspy_lm_layer.median
+        pl_incl = c.pl_lm_layer.median - c.pl_fake.median
+        s1["pliable_via_pl_lm_us"] = c.pl_lm_layer.median
+        s1["ratio_lm_layers_excluded"] = dspy_excl / s1["pliable_net_us"]
+        s1["ratio_lm_layers_included"] = s1["dspy_net_us"] / pl_incl
+        like_rows.append(
+            [
+                c.name,
+                fmt(s1["pliable_net_us"]),
+                fmt(dspy_excl),
+                ratio(dspy_excl, s1["pliable_net_us"]),
+                fmt(pl_incl),
+                fmt(s1["dspy_net_us"]),
+                ratio(s1["dspy_net_us"], pl_incl),
+            ]
+        )
+    table1b = table(
+        [
+            "case",
+            "pl, no LM layer",
+            "dspy, no LM layer",
+            "ratio",
+            "pl, with pl.LM",
+            "dspy, with LM layer",
+            "ratio",
+        ],
+        like_rows,
+    )
+    print("\nLike for like, net of the fakes, with and without each LM layer (µs per call):\n")
+    print(table1b)
+    worst1 = min(s["net_ratio"] for s in summary1)
+    worst1_raw = min(s["ratio"] for s in summary1)
+    worst1_like = min(
+        min(s["ratio_lm_layers_excluded"], s["ratio_lm_layers_included"]) for s in summary1
+    )
+    goal1_met = worst1 >= GOAL_OVERHEAD_RATIO
+    goal1_like_met = worst1_like >= GOAL_OVERHEAD_RATIO
+
+    # -- part 2 --
+    server_mod = load_fake_server()
+    pl_dir = os.path.join(tmp.name, "pliable-cache")
+    dspy_dir = os.path.join(tmp.name, "dspy-cache")
+    backends = BACKENDS.setdefault("benchfake/x", [])
+    pl_lm = pl.LM("benchfake/x", cache=pl_dir)
+    pl_prog = pl.Predict("question -> answer", lm=pl_lm)
+    first = pl_prog(question=QUESTION)  # fills the cache
+    if first.answer != ANSWER or len(backends) != 1 or len(backends[0].calls) != 1:
+        raise SystemExit(f"pliable's cache-filling call went wrong: {first!r}")
+    pl_messages = list(backends[0].calls[0].messages)
+    pl_disk_lm = pl.LM("benchfake/x", cache=pl.Cache(pl_dir, memory_entries=0))
+    pl_disk_prog = pl.Predict("question -> answer", lm=pl_disk_lm)
+
+    reply = server_mod.Reply(text=DSPY_SERVER_REPLY)
+    with server_mod.FakeOpenAI([reply]) as server:
+        dspy.configure_cache(
+            enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=dspy_dir
+        )
+        dspy_lm = dspy.LM(
+            "openai/bench-model", api_base=server.base_url, api_key="sk-bench", cache=True
+        )
+        dprog = dspy.Predict("question -> answer")
+        dprog.set_lm(dspy_lm)
+        dfirst = dprog(question=QUESTION)  # goes to the server; fills memory and disk
+        if dfirst.answer != ANSWER or len(server.requests) != 1:
+            raise SystemExit(f"DSPy's cache-filling call went wrong: {dfirst!r}")
+        dspy_messages = dspy_lm.history[-1]["messages"]
+        mem_cache = dspy.cache
+        disk_cache = type(mem_cache)(
+            enable_disk_cache=True,
+            enable_memory_cache=False,
+            disk_cache_dir=dspy_dir,
+            disk_size_limit_bytes=int(3e10),
+        )
+
+        def dspy_with(cache: Any, fn: Callable[[], Any]) -> Callable[[], Any]:
+            def call() -> Any:
+                dspy.cache = cache  # the two DSPy cache set-ups alternate with the others
+                return fn()
+
+            return call
+
+        def dspy_predict() -> Any:
+            return dprog(question=QUESTION)
+
+        def dspy_bare() -> Any:
+            return dspy_lm(messages=dspy_messages)
+
+        pairs = {
+            "Predict, memory hit": (
+                Timed("pl Predict memory hit", lambda: pl_prog(question=QUESTION)),
+                Timed("dspy Predict memory hit", dspy_with(mem_cache, dspy_predict)),
+            ),
+            "Predict, disk hit (memory layer off)": (
+                Timed("pl Predict SQLite hit", lambda: pl_disk_prog(question=QUESTION)),
+                Timed("dspy Predict diskcache hit", dspy_with(disk_cache, dspy_predict)),
+            ),
+            "bare LM call, memory hit": (
+                Timed("pl LM.complete memory hit", lambda: pl_lm.complete(pl_messages)),
+                Timed("dspy LM() memory hit", dspy_with(mem_cache, dspy_bare)),
+            ),
+        }
+        for p_t, d_t in pairs.values():  # each must already be a hit, with the right answer
+            for t in (p_t, d_t):
+                out = t.fn()
+                text = out[0] if isinstance(out, list) else getattr(out, "answer", None)
+                text = text if text is not None else out.texts[0]
+                if ANSWER not in str(text):
+                    raise SystemExit(f"{t.name}: unexpected result {out!r}")
+        items2 = [t for pair in pairs.values() for t in pair]
+        run_round_robin(items2, calls, repeats)
+        dspy.cache = mem_cache
+        requests = len(server.requests)
+    if requests != 1 or len(backends) != 1 or len(backends[0].calls) != 1:
+        raise SystemExit(
+            f"a timed call missed the cache: server requests {requests}, pliable backends "
+            f"{len(backends)}, backend calls {[len(b.calls) for b in backends]}"
+        )
+    if pl_disk_lm._backend is not None or len(pl_disk_lm.cache._mem) != 0:
+        raise SystemExit("pliable's SQLite LM used its backend or kept entries in memory")
+    if len(disk_cache.memory_cache) != 0:
+        raise SystemExit("DSPy's memory-off cache kept entries in memory")
+    print("\nPart 2: cache hits, same input repeated (µs per call, median)\n")
+    rows2, summary2 = [], []
+    for label, (p_t, d_t) in pairs.items():
+        summary2.append(
+            {
+                "case": label,
+                "pliable_us": p_t.median,
+                "dspy_us": d_t.median,
+                "ratio": d_t.median / p_t.median,
+                "samples": {p_t.name: p_t.samples, d_t.name: d_t.samples},
+            }
+        )
+        rows2.append(
+            [
+                label,
+                fmt(p_t.median),
+                fmt(p_t.low),
+                fmt(d_t.median),
+                fmt(d_t.low),
+                ratio(d_t.median, p_t.median),
+            ]
+        )
+    table2 = table(["case", "pliable", "pliable min", "dspy", "dspy min", "dspy/pliable"], rows2)
+    print(table2)
+    predict_ratios = [s["ratio"] for s in summary2 if s["case"].startswith("Predict")]
+    worst2 = min(predict_ratios)
+    goal2_met = worst2 >= GOAL_CACHE_RATIO
+
+    # -- verdicts --
+    print("\nGoals:")
+    verdict1 = (
+        f"framework overhead: {'MET' if goal1_met else 'MISSED'} - DSPy's per-call overhead "
+        f"net of the fakes is {worst1:.1f}x pliable's in the worst case (goal >= "
+        f"{GOAL_OVERHEAD_RATIO:.0f}x; {worst1_raw:.1f}x before subtracting the fakes); like for "
+        f"like, with or without both LM layers, at least {worst1_like:.1f}x "
+        f"({'met' if goal1_like_met else 'missed'})"
+    )
+    verdict2 = (
+        f"cache hit: {'MET' if goal2_met else 'MISSED'} - pliable's Predict cache hit is "
+        f"{worst2:.1f}x faster than DSPy's in the worst case (goal >= {GOAL_CACHE_RATIO:.0f}x)"
+    )
+    print("  " + verdict1)
+    print("  " + verdict2)
+
+    profiles: dict[str, Any] = {}
+    if not (goal1_met and goal1_like_met) or args.profile:
+        ranked = sorted(zip(summary1, cases, strict=True), key=lambda sc: sc[0]["net_ratio"])
+        worst_case = ranked[0][1]
+        profiles[f"part 1: pliable {worst_case.name}"] = worst_case.pl_run.fn
+        profiles[f"part 1: pliable {worst_case.name}, via pl.LM"] = worst_case.pl_lm_layer.fn
+    if not goal2_met or args.profile:
+        for label, (p_t, _d_t) in pairs.items():
+            if label.startswith("Predict"):
+                profiles[f"part 2: pliable {label}"] = p_t.fn
+    profile_out: dict[str, Any] = {}
+    for label, fn in profiles.items():
+        profile_out[label] = found = profile(fn, profile_calls)
+        own, cum = found["by_own_time"], found["pliable_by_cumulative_time"]
+        print(f"\ncProfile, {label} ({profile_calls} calls; cProfile inflates the times):")
+        print("\nTop functions by own time:\n")
+        print(hotspot_table(own))
+        print("\npliable functions by cumulative time:\n")
+        print(hotspot_table(cum))
+
+    load_after = os.getloadavg()
+    elapsed = time.perf_counter() - started
+    print(f"\nload average {load_before[0]:.2f} -> {load_after[0]:.2f}; {elapsed:.0f} s")
+    write_json(
+        args.out,
+        {
+            "benchmark": "overhead",
+            "date": now_iso(),
+            "git_revision": git_revision(),
+            "versions": {
+                name: package_version(name) for name in ("pliable", "dspy-ai", "dspy", "litellm")
+            },
+            "machine": machine_info(),
+            "load_average": {"before": list(load_before), "after": list(load_after)},
+            "parameters": {"calls": calls, "repeats": repeats, "quick": args.quick},
+            "goals": {
+                "overhead": {
+                    "goal_ratio": GOAL_OVERHEAD_RATIO,
+                    "worst_net_ratio": worst1,
+                    "worst_raw_ratio": worst1_raw,
+                    "met": goal1_met,
+                    "worst_like_for_like_ratio": worst1_like,
+                    "like_for_like_met": goal1_like_met,
+                },
+                "cache_hit": {
+                    "goal_ratio": GOAL_CACHE_RATIO,
+                    "worst_ratio": worst2,
+                    "met": goal2_met,
+                },
+            },
+            "overhead": summary1,
+            "cache_hit": summary2,
+            "profiles": profile_out,
+            "elapsed_s": elapsed,
+        },
+    )
+    print(f"wrote {args.out}")
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
