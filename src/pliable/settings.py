@@ -1,7 +1,10 @@
 """Context-scoped defaults: which LM and adapter a program uses when none is passed.
 
 An explicit ``lm=`` / ``adapter=`` on a module or a call always wins. Otherwise the value set
-by the innermost ``with pl.using(...)`` block applies, then the one set by ``pl.configure``.
+by the innermost ``with pl.using(...)`` block applies, then the one set by ``pl.configure``,
+and with nothing configured, the embedded local model (``pl.LM()``, one per process). Set the
+environment variable ``PLIABLE_DEFAULT_LM=off`` to make a missing LM an error instead (useful
+in test suites, so a forgotten fake never loads a real model).
 Both live in :mod:`contextvars`, so a ``using`` block affects only the code (and the worker
 threads pliable starts) inside it; tests need no global reset.
 """
@@ -9,6 +12,8 @@ threads pliable starts) inside it; tests need no global reset.
 from __future__ import annotations
 
 import contextvars
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -18,7 +23,7 @@ if TYPE_CHECKING:
     from pliable.adapters.base import Adapter
     from pliable.lm.types import LanguageModel
 
-__all__ = ["Settings", "configure", "current", "using"]
+__all__ = ["Settings", "configure", "current", "default_lm", "using"]
 
 _UNSET: Any = object()
 
@@ -33,6 +38,23 @@ _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
     "pliable_settings", default=None
 )
 _EMPTY = Settings()
+
+
+_default_lm: LanguageModel | None = None
+_default_lock = threading.Lock()
+
+
+def default_lm() -> LanguageModel | None:
+    """The process-wide embedded model used when no LM is configured (``None`` if disabled)."""
+    global _default_lm
+    if os.environ.get("PLIABLE_DEFAULT_LM", "").strip().lower() in ("off", "0", "false", "no"):
+        return None
+    with _default_lock:
+        if _default_lm is None:
+            from pliable.lm.lm import LM
+
+            _default_lm = LM()
+        return _default_lm
 
 
 def current() -> Settings:

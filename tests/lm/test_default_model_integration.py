@@ -42,3 +42,15 @@ def test_default_lm_answers_caches_and_constrains_json(tmp_path, monkeypatch):
     assert all(isinstance(t, str) for t in pred.tags)
     sent = lm.history.last(1)[0].options
     assert sent["response_format"]["type"] == "json_schema"
+
+
+def test_with_nothing_configured_predict_runs_the_embedded_model(monkeypatch, tmp_path):
+    monkeypatch.delenv("PLIABLE_DEFAULT_LM", raising=False)
+    monkeypatch.setenv("PLIABLE_CACHE_DIR", str(tmp_path))
+    from pliable import settings
+
+    monkeypatch.setattr(settings, "_default_lm", None)
+    with pl.track_usage() as usage:
+        pred = pl.Predict("question -> answer", max_tokens=16)(question="Say hello.")
+    assert isinstance(pred.answer, str)
+    assert list(usage.by_model()) == ["local/smollm2"]

@@ -95,7 +95,7 @@ def test_unparseable_lm_text_raises_parse_error_and_does_not_call_again():
 
 
 def test_no_lm_configured_says_how_to_configure():
-    with pytest.raises(pl.ConfigurationError, match=r"pl.using\(lm=...\)"):
+    with pytest.raises(pl.ConfigurationError, match=r"PLIABLE_DEFAULT_LM=off.*pl.using\(lm=...\)"):
         pl.Predict("question -> answer")(question="q")
 
 

@@ -151,13 +151,14 @@ class Predict(Module):
         return values
 
     def _resolve_lm(self, lm: LanguageModel | None) -> LanguageModel:
-        chosen = lm or self.lm or settings.current().lm
+        chosen = lm or self.lm or settings.current().lm or settings.default_lm()
         if chosen is None:
             raise ConfigurationError(
-                f"No LM for {type(self).__name__}({self.signature.signature_string()!r}). "
-                "Pass lm=... to the predictor or the call, or set a default with "
-                "`with pl.using(lm=...):` (or pl.configure(lm=...) in a script). "
-                "For tests, use pl.ScriptedLM([...]) or pl.FunctionLM(fn)."
+                f"No LM for {type(self).__name__}({self.signature.signature_string()!r}), and "
+                "the embedded default is off (PLIABLE_DEFAULT_LM=off). Pass lm=... to the "
+                "predictor or the call, or set a default with `with pl.using(lm=...):` "
+                "(or pl.configure(lm=...) in a script). For tests, use pl.ScriptedLM([...]) "
+                "or pl.FunctionLM(fn)."
             )
         return chosen
 

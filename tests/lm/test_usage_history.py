@@ -1,0 +1,44 @@
+import io
+
+import pliable as pl
+
+
+def lm_for(name, tmp_path=None):
+    pl.register_provider(name, lambda m, s: pl.FunctionLM(lambda msgs: "[[answer]]\nok"))
+    return pl.LM(f"{name}/m", cache=tmp_path if tmp_path is not None else False)
+
+
+def test_usage_per_model_nested_and_summary(tmp_path):
+    a, b = lm_for("usage-a", tmp_path / "c"), lm_for("usage-b")
+    qa = pl.Predict("question -> answer")
+    with pl.track_usage() as outer:
+        qa(question="1", lm=a)
+        with pl.track_usage() as inner:
+            qa(question="1", lm=a)  # a cache hit
+            qa(question="2", lm=b)
+    by_model = outer.by_model()
+    assert (by_model["usage-a/m"].calls, by_model["usage-a/m"].cache_hits) == (1, 1)
+    assert by_model["usage-b/m"].calls == 1
+    assert inner.total.calls == 1
+    assert inner.total.cache_hits == 1
+    table = outer.summary()
+    assert table.splitlines()[0].split()[:3] == ["model", "calls", "cache"]
+    assert "usage-a/m" in table
+    assert table.splitlines()[-1].split()[:3] == ["total", "2", "1"]
+
+
+def test_history_is_bounded_and_inspect_prints_and_returns(tmp_path):
+    pl.register_provider("hist", lambda m, s: pl.FunctionLM(lambda msgs: "[[answer]]\nok"))
+    lm = pl.LM("hist/m", cache=False, history_size=2)
+    qa = pl.Predict("question -> answer", lm=lm)
+    for q in ["first", "second", "third"]:
+        qa(question=q)
+    assert len(lm.history) == 2
+    out = io.StringIO()
+    entries = pl.inspect_history(2, lm=lm, file=out)
+    assert [e.messages[-1]["content"].split("\n")[1] for e in entries] == ["second", "third"]
+    text = out.getvalue()
+    assert text.count("=== hist/m") == 2
+    assert "--- response ---\n[[answer]]\nok" in text
+    assert "--- system ---" in text
+    assert pl.inspect_history(1, show=False)[0].model == "hist/m"
