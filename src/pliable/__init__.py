@@ -8,6 +8,7 @@ with pl.using(lm=pl.ScriptedLM(["Paris"])):
 """
 
 from pliable.adapters import Adapter, ChatAdapter, JSONAdapter
+from pliable.compiled import CompiledFileError, load, save
 from pliable.data import Example, Prediction
 from pliable.errors import (
     ConfigurationError,
@@ -50,6 +51,7 @@ __all__ = [
     "Cache",
     "ChainOfThought",
     "ChatAdapter",
+    "CompiledFileError",
     "Completion",
     "ConfigurationError",
     "ContextThreadPool",
@@ -82,7 +84,9 @@ __all__ = [
     "UsageError",
     "configure",
     "inspect_history",
+    "load",
     "register_provider",
+    "save",
     "trace",
     "track_usage",
     "using",

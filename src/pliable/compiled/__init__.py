@@ -1,4 +1,8 @@
-"""The compiled-program JSON schema: save, load and render (issue 4).
+"""The compiled-program JSON file: save, load (validated, all or nothing) and render.
 
-Signatures already have their stable JSON form (``Signature.to_dict`` / ``from_dict``).
+See :mod:`pliable.compiled.schema` for the format and its JSON Schema.
 """
+
+from pliable.compiled.io import CompiledFileError, dump_program, load, load_into, save
+
+__all__ = ["CompiledFileError", "dump_program", "load", "load_into", "save"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pliable._async import to_thread as _to_thread
@@ -11,6 +13,7 @@ from pliable.errors import UsageError
 
 if TYPE_CHECKING:
     from pliable.data.example import Prediction
+    from pliable.lm.types import Message
     from pliable.programs.predict import Predict
 
 __all__ = ["Module"]
@@ -33,6 +36,9 @@ class Module:
     No registration is needed: :meth:`named_predictors` finds predictors held in attributes,
     in nested modules, and in lists, tuples and dicts of them.
     """
+
+    #: What the optimizer that compiled this program measured (saved with it), if anything.
+    report: Any = None
 
     def __call__(self, /, *args: Any, **kwargs: Any) -> Prediction:
         return self.forward(*args, **kwargs)
@@ -114,6 +120,42 @@ class Module:
         for p in new.predictors():
             p.reset()
         return new
+
+    # --- compiled state (see pliable.compiled) ------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the compiled prompt (signatures, instructions, demos, settings) as JSON."""
+        from pliable.compiled.io import save
+
+        return save(self, path)
+
+    def load(self, path: str | os.PathLike[str], *, lm: Any = None) -> Module:
+        """Fill this program's predictors from a compiled file, by name; all or nothing."""
+        from pliable.compiled.io import load_into
+
+        return load_into(self, path, lm=lm)
+
+    def render(self, predictor: str | None = None, /, **inputs: Any) -> list[Message]:
+        """The exact chat messages a predictor would send for ``inputs``.
+
+        A program with one predictor needs no name; otherwise name it as in
+        :meth:`named_predictors`.
+        """
+        named = dict(self.named_predictors())
+        if predictor is None:
+            if len(named) != 1:
+                raise UsageError(
+                    f"{type(self).__name__} has {len(named)} predictors "
+                    f"({', '.join(named) or 'none'}); say which: program.render(name, ...)."
+                )
+            (chosen,) = named.values()
+        elif predictor in named:
+            chosen = named[predictor]
+        else:
+            raise UsageError(
+                f"No predictor {predictor!r} in {type(self).__name__}; it has: "
+                f"{', '.join(named) or 'none'}."
+            )
+        return chosen.messages(**inputs)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]

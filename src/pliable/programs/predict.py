@@ -176,6 +176,12 @@ class Predict(Module):
         }
         return values, model, adapter, messages, options
 
+    def messages(self, /, **inputs: Any) -> list[Message]:
+        """The exact chat messages a call with ``inputs`` sends (no LM is called)."""
+        values = self._inputs(inputs)
+        adapter = self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
+        return adapter.format(self.signature, values, demos=self.demos)
+
     def _finish(
         self, values: dict[str, Any], adapter: Adapter, completion: Completion
     ) -> Prediction:

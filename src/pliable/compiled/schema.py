@@ -1,0 +1,90 @@
+"""The compiled-program file: pydantic models that define and validate it.
+
+A compiled program is one JSON file, written with sorted keys and an indent of 2 so it diffs
+well::
+
+    {
+      "schema_version": 1,
+      "pliable_version": "0.1.0",
+      "litellm_version": "1.110.2",
+      "program": "pliable.ChainOfThought",           # or "module:Class" for a custom program
+      "predictors": {
+        "self": {
+          "kind": "ChainOfThought",
+          "signature": {...},                         # Signature.to_dict(): fields, types, descs
+          "demos": [{"question": "...", "reasoning": "...", "answer": "..."}],
+          "adapter": "chat",
+          "lm": {"model": "local/smollm2", "options": {"temperature": 0}},
+          "config": {}
+        }
+      },
+      "report": {...}                                 # what the optimizer measured, or null
+    }
+
+The JSON Schema of this file is :func:`json_schema` (published as
+``schemas/compiled-program.schema.json``). Secrets never appear: LM options and predictor
+configs are filtered of credentials before they are written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["SCHEMA_VERSION", "CompiledFile", "LMSettings", "PredictorState", "json_schema"]
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LMSettings(_Strict):
+    """The LM a predictor was compiled with: its name and sampling options, never secrets."""
+
+    model: str = Field(description="The model name, e.g. 'local/smollm2' or 'openai/gpt-4o-mini'.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Sampling options (temperature, max_tokens, ...)."
+    )
+    restorable: bool = Field(
+        default=True, description="Whether loading may rebuild it as pl.LM(model, **options)."
+    )
+
+
+class PredictorState(_Strict):
+    """One predictor's learned state: signature (with instructions), demos and settings."""
+
+    kind: Literal["Predict", "ChainOfThought"]
+    signature: dict[str, Any] = Field(description="The signature's JSON form (Signature.to_dict).")
+    demos: list[dict[str, Any]] = Field(default_factory=list)
+    adapter: str | None = Field(
+        default=None, description="'chat', 'json', or 'module:Class' for a custom adapter."
+    )
+    lm: LMSettings | None = None
+    config: dict[str, Any] = Field(default_factory=dict, description="LM options of the predictor.")
+
+
+class CompiledFile(_Strict):
+    """A whole compiled program."""
+
+    schema_version: int = Field(description="The version of this file format.")
+    pliable_version: str
+    litellm_version: str | None = None
+    program: str = Field(
+        description="'pliable.Predict', 'pliable.ChainOfThought', or 'module:Class' of a custom "
+        "program (restored with MyProgram().load(path))."
+    )
+    predictors: dict[str, PredictorState] = Field(
+        description="By path in the program, as named by Module.named_predictors()."
+    )
+    report: dict[str, Any] | None = Field(default=None, description="The compile report.")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the compiled-program file."""
+    schema = CompiledFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "pliable compiled program"
+    return schema
