@@ -1,5 +1,19 @@
-"""Optimizers: write demos and instructions into a program's predictors (issues 4 and 5).
+"""Optimizers: write demos (and, later, instructions) into a program's predictors.
 
-They read traces recorded by :func:`pliable.trace` and write ``predictor.demos`` and
-``predictor.signature`` (new instructions); nothing below this package imports it.
+All share one interface, ``optimizer.compile(program, trainset=..., valset=...)``, return a
+compiled copy, and attach a report (``compiled.report``) saved with ``compiled.save(path)``.
 """
+
+from pliable.optimizers.base import Optimizer
+from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+from pliable.optimizers.random_search import BootstrapRandomSearch
+from pliable.optimizers.report import CompileReport, ScoreSummary
+
+__all__ = [
+    "BootstrapFewShot",
+    "BootstrapRandomSearch",
+    "CompileReport",
+    "LabeledFewShot",
+    "Optimizer",
+    "ScoreSummary",
+]

@@ -1,0 +1,202 @@
+"""Few-shot optimizers: ``LabeledFewShot`` (demos straight from the trainset) and
+``BootstrapFewShot`` (demos from the program's own successful runs).
+
+Bootstrapping runs a teacher (the program itself, or one you pass) over the trainset inside
+``pl.trace()``. When the metric accepts an example's prediction, every predictor call of that
+run becomes a demo of the predictor with the same name in the student, so a multi-stage
+program gets demos for each stage from the same successful runs. Demo counts are exact:
+``min(requested, available)``, never more.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pliable.data.example import Example
+from pliable.errors import UsageError
+from pliable.optimizers.base import Optimizer
+from pliable.optimizers.report import CompileReport
+from pliable.programs.module import Module
+from pliable.programs.predict import Predict
+from pliable.programs.trace import trace
+
+__all__ = ["BootstrapFewShot", "LabeledFewShot", "labeled_demos"]
+
+logger = logging.getLogger(__name__)
+
+
+def _fits(predictor: Predict, example: Example) -> bool:
+    """A raw example can be a demo of ``predictor`` if it holds all its inputs and an output."""
+    sig = predictor.signature
+    has_inputs = all(n in example for n in sig.input_fields)
+    return has_inputs and any(n in example for n in sig.output_fields)
+
+
+def labeled_demos(predictor: Predict, examples: Sequence[Example], k: int) -> list[Example]:
+    """The first ``k`` examples that fit ``predictor``, as demos."""
+    return [ex for ex in examples if _fits(predictor, ex)][: max(0, k)]
+
+
+class LabeledFewShot(Optimizer):
+    """Put ``k`` trainset examples (chosen at random with ``seed``) into every predictor."""
+
+    def __init__(self, k: int = 16, *, seed: int = 0) -> None:
+        if k < 0:
+            raise UsageError(f"LabeledFewShot(k=...) must be >= 0; got {k}.")
+        self.k = k
+        self.seed = seed
+
+    def _compile(
+        self,
+        student: Module,
+        trainset: list[Example],
+        valset: list[Example] | None,
+        report: CompileReport,
+        progress: bool | None,
+    ) -> Module:
+        shuffled = list(trainset)
+        random.Random(self.seed).shuffle(shuffled)
+        for name, predictor in student.named_predictors():
+            predictor.demos = labeled_demos(predictor, shuffled, self.k)
+            if len(predictor.demos) < self.k:
+                report.notes.append(
+                    f"{name}: {len(predictor.demos)} labeled demos (asked for {self.k}; "
+                    "no more trainset examples fit its fields)"
+                )
+        return student
+
+
+def _passes(score: float, threshold: float | None) -> bool:
+    return score >= threshold if threshold is not None else bool(score)
+
+
+class BootstrapFewShot(Optimizer):
+    """Demos from the program's own successful traces, topped up with labeled examples.
+
+    Args:
+        metric: ``metric(example, prediction[, trace])`` returning a float, bool or Score.
+        max_bootstrapped_demos: bootstrapped demos per predictor (exact when enough pass).
+        max_labeled_demos: labeled demos added after them, from unused trainset examples.
+        metric_threshold: a run passes when its score is at least this (default: truthy).
+        max_rounds: passes over the trainset; rounds after the first ask for fresh samples
+            (``temperature=1.0`` and a new ``sample`` index).
+        teacher: the program that produces traces (default: the program being compiled).
+    """
+
+    def __init__(
+        self,
+        metric: Callable[..., Any],
+        *,
+        max_bootstrapped_demos: int = 4,
+        max_labeled_demos: int = 16,
+        metric_threshold: float | None = None,
+        max_rounds: int = 1,
+        teacher: Module | None = None,
+        seed: int = 0,
+        num_threads: int = 1,
+    ) -> None:
+        from pliable.evaluate.metric_base import metric_caller
+
+        metric_caller(metric)  # refuses a metric that cannot be called
+        if min(max_bootstrapped_demos, max_labeled_demos) < 0 or max_rounds < 1:
+            raise UsageError(
+                "BootstrapFewShot: demo counts must be >= 0 and max_rounds >= 1; got "
+                f"max_bootstrapped_demos={max_bootstrapped_demos}, "
+                f"max_labeled_demos={max_labeled_demos}, max_rounds={max_rounds}."
+            )
+        self.metric = metric
+        self.max_bootstrapped_demos = max_bootstrapped_demos
+        self.max_labeled_demos = max_labeled_demos
+        self.metric_threshold = metric_threshold
+        self.max_rounds = max_rounds
+        self._teacher = teacher
+        self.seed = seed
+        self.num_threads = num_threads
+
+    def _score(self, example: Example, prediction: Any, entries: list[Any]) -> float:
+        from pliable.evaluate.metric_base import metric_caller
+        from pliable.evaluate.score import to_score
+
+        call, _ = metric_caller(self.metric)
+        return to_score(call(example, prediction, entries), self.metric).value
+
+    def bootstrap(
+        self, student: Module, trainset: Sequence[Example], report: CompileReport
+    ) -> tuple[dict[str, list[Example]], set[int]]:
+        """Run the teacher; return the bootstrapped demos by predictor name and the indexes
+        of the trainset examples they came from."""
+        teacher = (self._teacher or student).deepcopy()
+        names = {id(p): n for n, p in teacher.named_predictors()}
+        student_names = [n for n, _ in student.named_predictors()]
+        if sorted(names.values()) != sorted(student_names):
+            raise UsageError(
+                f"BootstrapFewShot: the teacher's predictors {sorted(names.values())} differ "
+                f"from the program's {sorted(student_names)}; use a teacher of the same shape."
+            )
+        demos: dict[str, list[Example]] = {n: [] for n in student_names}
+        used: set[int] = set()
+        failures = errors = 0
+        full = self.max_bootstrapped_demos
+        for round_ in range(self.max_rounds):
+            if round_ > 0:
+                for p in teacher.predictors():
+                    p.config = {**p.config, "temperature": 1.0, "sample": round_}
+            for index, example in enumerate(trainset):
+                if all(len(d) >= full for d in demos.values()):
+                    break
+                if index in used:
+                    continue
+                try:
+                    with trace() as t:
+                        prediction = teacher(**example.inputs())
+                    entries = t.entries
+                    passed = _passes(
+                        self._score(example, prediction, entries), self.metric_threshold
+                    )
+                except Exception as exc:  # a failing example is skipped, not fatal
+                    if isinstance(exc, UsageError) and "Metric" in str(exc):
+                        raise
+                    errors += 1
+                    logger.debug("bootstrap example %d failed: %r", index, exc)
+                    continue
+                if not passed:
+                    failures += 1
+                    continue
+                used.add(index)
+                for entry in entries:
+                    name = names.get(id(entry.predictor))
+                    if name is None or len(demos[name]) >= full:
+                        continue
+                    outputs = {
+                        k: entry.outputs[k]
+                        for k in entry.predictor.signature.output_fields
+                        if k in entry.outputs
+                    }
+                    demos[name].append(
+                        Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
+                    )
+        report.notes.append(
+            f"bootstrap: {len(used)} of {len(trainset)} train examples passed the metric "
+            f"({failures} failed it, {errors} raised errors)"
+        )
+        return demos, used
+
+    def _compile(
+        self,
+        student: Module,
+        trainset: list[Example],
+        valset: list[Example] | None,
+        report: CompileReport,
+        progress: bool | None,
+    ) -> Module:
+        ordered = list(trainset)
+        if self.seed:
+            random.Random(self.seed).shuffle(ordered)
+        boot, used = self.bootstrap(student, ordered, report)
+        rest = [ex for i, ex in enumerate(ordered) if i not in used]
+        for name, predictor in student.named_predictors():
+            predictor.demos = boot[name] + labeled_demos(predictor, rest, self.max_labeled_demos)
+        return student

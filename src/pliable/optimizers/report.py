@@ -1,0 +1,93 @@
+"""``CompileReport``: what an optimizer did and measured, saved with the compiled program."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pliable.data.example import Example
+    from pliable.evaluate import EvaluationResult
+    from pliable.lm.usage import UsageTracker
+
+__all__ = ["CompileReport", "ScoreSummary", "fingerprint"]
+
+
+def fingerprint(examples: Sequence[Example]) -> str:
+    """A short, stable hash of a dataset (its rows as canonical JSON)."""
+    from pliable.adapters.values import to_jsonable
+
+    rows = [json.dumps(to_jsonable(dict(e)), sort_keys=True, default=str) for e in examples]
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """A score on a dataset with its bootstrap confidence interval."""
+
+    score: float
+    ci_low: float
+    ci_high: float
+    n: int
+    errors: int = 0
+
+    @classmethod
+    def of(cls, result: EvaluationResult) -> ScoreSummary:
+        return cls(result.score, result.ci_low, result.ci_high, result.n, result.n_errors)
+
+    def __str__(self) -> str:
+        return f"{self.score:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] (n={self.n})"
+
+
+@dataclass
+class CompileReport:
+    """Baseline vs final on the valset, the candidates tried, and the cost of compiling."""
+
+    optimizer: str
+    settings: dict[str, Any]
+    dataset: dict[str, Any]
+    baseline: ScoreSummary | None = None
+    final: ScoreSummary | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    lm_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    wall_time: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def add_usage(self, usage: UsageTracker) -> None:
+        total = usage.total
+        self.lm_calls = total.calls
+        self.cache_hits = total.cache_hits
+        self.prompt_tokens = total.prompt_tokens
+        self.completion_tokens = total.completion_tokens
+        self.cost = total.cost
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.optimizer} on {self.dataset.get('train_size', 0)} train / "
+            f"{self.dataset.get('val_size', 0)} val examples"
+        ]
+        if self.baseline is not None:
+            lines.append(f"  baseline: {self.baseline}")
+        if self.final is not None:
+            lines.append(f"  final:    {self.final}")
+        for c in self.candidates:
+            score = c.get("score")
+            shown = f"{score:.3f}" if isinstance(score, float) else "pruned"
+            lines.append(f"    candidate {c.get('name')}: {shown}")
+        lines.append(
+            f"  LM calls {self.lm_calls} (+{self.cache_hits} cache hits), tokens "
+            f"{self.prompt_tokens}+{self.completion_tokens}, cost ${self.cost:.4f}, "
+            f"{self.wall_time:.1f}s"
+        )
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
