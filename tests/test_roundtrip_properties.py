@@ -151,12 +151,13 @@ def null_like(text: str) -> bool:
     return token.lower() in _NULL_WORDS
 
 
-_MARKER_LINE = re.compile(r"^[ \t]*\[\[([^\]\n]*)\]\]", re.M)
+_MARKER_LINE = re.compile(r"^[ \t]*(?:[#*]+[ \t]*)?\[\[([^\]\n]*)\]\]", re.M)
 _COMPLETED = re.compile(r"\[\[[ \t#]*completed[ \t#]*\]\]", re.I)
 
 
 def chat_safe(text: str, output_names: list[str]) -> bool:
-    """False if ``text`` holds a line the chat adapter reads as an output marker (or trailer)."""
+    """False if ``text`` holds a line the chat adapter reads as a field marker (any field of the
+    signature ends a section) or the trailer."""
     if _COMPLETED.search(text):
         return False
     reserved = {n.lower() for n in output_names}
@@ -168,7 +169,7 @@ def chat_safe(text: str, output_names: list[str]) -> bool:
 def chat_text(all_names: list[str], output_names: list[str]) -> st.SearchStrategy[str]:
     """Text the chat adapter writes as is and reads back unchanged."""
     raw = _mixed(chat_bits(all_names), max_pieces=8)
-    return raw.map(str.strip).filter(lambda t: chat_safe(t, output_names))
+    return raw.map(str.strip).filter(lambda t: chat_safe(t, all_names))
 
 
 # --- values -------------------------------------------------------------------------------------

@@ -37,7 +37,6 @@ class Settings:
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
     "pliable_settings", default=None
 )
-_EMPTY = Settings()
 
 
 _default_lm: LanguageModel | None = None
@@ -57,9 +56,12 @@ def default_lm() -> LanguageModel | None:
         return _default_lm
 
 
+_configured = Settings()  # set by configure(): seen by every thread
+
+
 def current() -> Settings:
-    """The settings in force here."""
-    return _current.get() or _EMPTY
+    """The settings in force here: the innermost ``using`` block, else ``configure``'s."""
+    return _current.get() or _configured
 
 
 def _merged(lm: Any, adapter: Any) -> Settings:
@@ -82,5 +84,15 @@ def using(*, lm: Any = _UNSET, adapter: Any = _UNSET) -> Iterator[Settings]:
 
 
 def configure(*, lm: Any = _UNSET, adapter: Any = _UNSET) -> None:
-    """Set defaults for the rest of the current context (meant for scripts and notebooks)."""
-    _current.set(_merged(lm, adapter))
+    """Set process-wide defaults, seen by every thread (meant for scripts and notebooks).
+
+    ``using`` blocks still take precedence where they are open.
+    """
+    global _configured
+    changes: dict[str, Any] = {}
+    if lm is not _UNSET:
+        changes["lm"] = lm
+    if adapter is not _UNSET:
+        changes["adapter"] = adapter
+    with _default_lock:
+        _configured = replace(_configured, **changes)

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 __all__ = ["ChatAdapter"]
 
 _MARKER = re.compile(
-    r"^[ \t]*\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\][ \t:]*", re.M
+    r"^[ \t]*(?:[#*]+[ \t]*)?\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\]"
+    r"(?:[ \t]*\*+)?[ \t:]*",
+    re.M,
 )
+_FENCED = re.compile(r"\A[ \t]*```[^\n]*\n(.*?)\n[ \t]*```[ \t]*\Z", re.S)
 _TRAILER = re.compile(
     r"(?:\A|\n)[ \t]*\[\[[ \t]*(?:#+[ \t]*)?completed[ \t]*(?:#+[ \t]*)?\]\][ \t]*\Z", re.I
 )
@@ -52,14 +55,20 @@ def _header_pattern(names: list[str]) -> re.Pattern[str]:
     )
 
 
-def _sections(text: str, pattern: re.Pattern[str], names: list[str]) -> dict[str, str]:
-    """Split ``text`` at header matches naming an expected field; first occurrence wins."""
-    lookup = match_field(names)
-    hits = [(m, name) for m in pattern.finditer(text) if (name := lookup(m.group(1))) is not None]
+def _sections(
+    text: str, pattern: re.Pattern[str], names: list[str], stops: list[str]
+) -> dict[str, str]:
+    """Split ``text`` at header matches; record the sections of ``names`` (first occurrence
+    wins). A header of any name in ``stops`` (every field of the signature) ends a section,
+    so a reply that runs on into an invented next turn does not leak into the last value."""
+    record = match_field(names)
+    stop = match_field(stops)
+    hits = [m for m in pattern.finditer(text) if stop(m.group(1)) is not None]
     found: dict[str, str] = {}
-    for i, (m, name) in enumerate(hits):
-        end = hits[i + 1][0].start() if i + 1 < len(hits) else len(text)
-        if name not in found:
+    for i, m in enumerate(hits):
+        name = record(m.group(1))
+        end = hits[i + 1].start() if i + 1 < len(hits) else len(text)
+        if name is not None and name not in found:
             found[name] = _TRAILER.sub("", text[m.end() : end]).strip()
     return found
 
@@ -95,22 +104,26 @@ class ChatAdapter(Adapter):
 
     def parse(self, signature: type[Signature], text: str) -> dict[str, Any]:
         names = list(signature.output_fields)
-        found = _sections(text, _MARKER, names)
+        stops = [*signature.fields, "completed"]
+        body = text
+        if fenced := _FENCED.match(text):  # the whole reply wrapped in a code fence
+            body = fenced.group(1)
+        # markers first; then "name:" headers and a JSON object fill what is still missing
+        found = _sections(body, _MARKER, names, stops)
         if len(found) < len(names):
-            headers = _sections(text, _header_pattern(names), names)
-            if len(headers) > len(found):
-                found = headers
-        if len(found) < len(names) and "{" in text:
+            headers = _sections(body, _header_pattern(stops), names, stops)
+            found = {**headers, **found}
+        if len(found) < len(names) and "{" in body:
             try:
-                data = loads_lenient(text, want=dict)
+                data = loads_lenient(body, want=dict)
             except ValueError:
                 data = None
             if isinstance(data, dict):
-                as_json = pick_fields(data, names)
-                if len(as_json) > len(found):
-                    found = as_json
+                found = {**pick_fields(data, names), **found}
         if not found and len(names) == 1:
-            found = {names[0]: _TRAILER.sub("", text).strip()}
+            first = next((m for m in _MARKER.finditer(body) if m.group(1) in stops), None)
+            lone = body[: first.start()] if first else body  # stop at an invented next turn
+            found = {names[0]: _TRAILER.sub("", lone).strip()}
         if not text.strip():
             raise ParseError(
                 "the LM returned empty text",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pliable.adapters.base import Adapter, pick_fields
 from pliable.adapters.json_repair import loads_lenient
-from pliable.adapters.values import to_jsonable, type_hint
+from pliable.adapters.values import json_schema, to_jsonable, type_hint
 from pliable.errors import ParseError
 
 if TYPE_CHECKING:
@@ -24,19 +24,46 @@ if TYPE_CHECKING:
 __all__ = ["JSONAdapter"]
 
 
-@lru_cache(maxsize=256)
-def _output_schema(signature: type[Signature]) -> dict[str, Any]:
-    from pydantic import ConfigDict, create_model
-    from pydantic import Field as PydanticField
+def _close_objects(node: Any) -> bool:
+    """Make every object schema closed and fully required (as strict structured-output modes
+    demand), in place. Returns False if a free-form object (``dict[str, T]``) is present, which
+    strict modes cannot express."""
+    strict_ok = True
+    if isinstance(node, dict):
+        node.pop("default", None)
+        if node.get("type") == "object" or "properties" in node:
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict) or ("properties" not in node and extra is not False):
+                strict_ok = False
+            else:
+                node["additionalProperties"] = False
+                node["required"] = list(node.get("properties", {}))
+        for value in node.values():
+            strict_ok = _close_objects(value) and strict_ok
+    elif isinstance(node, list):
+        for value in node:
+            strict_ok = _close_objects(value) and strict_ok
+    return strict_ok
 
-    fields: dict[str, Any] = {
-        name: (f.annotation, PydanticField(description=f.desc or None))
-        for name, f in signature.output_fields.items()
-    }
-    model = create_model("Outputs", __config__=ConfigDict(extra="forbid"), **fields)
-    schema: dict[str, Any] = model.model_json_schema()
-    schema.pop("title", None)
-    return schema
+
+@lru_cache(maxsize=256)
+def _output_schema(signature: type[Signature]) -> tuple[dict[str, Any], bool]:
+    """The JSON schema of the outputs object, and whether strict mode can take it."""
+    import copy
+
+    defs: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for name, f in signature.output_fields.items():
+        field_schema = copy.deepcopy(json_schema(f.annotation))
+        defs.update(field_schema.pop("$defs", {}))
+        if f.desc:
+            field_schema["description"] = f.desc
+        properties[name] = field_schema
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if defs:
+        schema["$defs"] = defs
+    strict = _close_objects(schema)
+    return schema, strict
 
 
 class JSONAdapter(Adapter):
@@ -68,14 +95,11 @@ class JSONAdapter(Adapter):
     def request_options(self, signature: type[Signature], lm: LanguageModel) -> dict[str, Any]:
         if not getattr(lm, "supports_response_schema", False):
             return {}
+        schema, strict = _output_schema(signature)
         return {
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {
-                    "name": signature.__name__,
-                    "schema": _output_schema(signature),
-                    "strict": True,
-                },
+                "json_schema": {"name": signature.__name__, "schema": schema, "strict": strict},
             }
         }
 
@@ -84,7 +108,8 @@ class JSONAdapter(Adapter):
         try:
             data = loads_lenient(text, want=dict)
         except ValueError as exc:
-            if len(names) == 1 and text.strip():
+            if len(names) == 1 and text.strip() and "{" not in text:
+                # plain text for a lone field; a broken JSON object is never taken as text
                 return self._coerce_all(signature, {names[0]: text.strip()}, text)
             raise ParseError(
                 f"no JSON object in the reply ({exc})",
@@ -103,5 +128,14 @@ class JSONAdapter(Adapter):
             )
         found = pick_fields(data, names)
         if not found and len(names) == 1:
-            found = {names[0]: data}  # the object is the lone field's value
+            # the object may be the lone field's value (a model or dict output), never text
+            annotation = signature.output_fields[names[0]].annotation
+            if annotation is str:
+                raise ParseError(
+                    f"the JSON object has none of the expected keys (it has {sorted(data)})",
+                    raw_text=text,
+                    expected_fields=names,
+                    adapter=self.name,
+                )
+            found = {names[0]: data}
         return self._coerce_all(signature, found, text)

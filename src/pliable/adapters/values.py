@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import math
 import re
 import typing
 from functools import lru_cache
@@ -162,10 +163,16 @@ def _coerce_float(raw: Any) -> float:
     if isinstance(raw, bool):
         raise ValueError(f"expected a number, got {raw!r}")
     if isinstance(raw, (int, float)):
-        return float(raw)
-    if isinstance(raw, str):
-        return float(_lone_number(raw))
-    raise ValueError(f"expected a number, got {raw!r}")
+        value = float(raw)
+    elif isinstance(raw, str):
+        if "%" in raw:
+            raise ValueError(f"expected a plain number, got a percentage {raw!r}")
+        value = float(_lone_number(raw))
+    else:
+        raise ValueError(f"expected a number, got {raw!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {raw!r}")
+    return value
 
 
 def _coerce_bool(raw: Any) -> bool:
@@ -217,24 +224,33 @@ def _as_json(raw: Any, want: type) -> Any:
     return raw
 
 
-def _coerce_list(raw: Any, item: Any) -> list[Any]:
-    if isinstance(raw, str):
+def _text_list(raw: str) -> list[Any]:
+    """A list written as text: a JSON array, bullet or numbered lines, one item per line, or
+    comma-separated items on one line."""
+    text = raw.strip()
+    if not text:
+        return []
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    bullets = [m.group(1).strip() for ln in lines if (m := _BULLET.match(ln))]
+    if bullets and len(bullets) == len(lines):  # "- a", "1. a", "[1] a" on every line
+        return bullets
+    if text.startswith(("[", "```")):
         try:
-            data = loads_lenient(raw, want=list)
+            data = loads_lenient(text, want=list)
         except ValueError:
             data = None
-        if not isinstance(data, list):
-            lines = [ln for ln in raw.strip().splitlines() if ln.strip()]
-            bullets = [m.group(1).strip() for ln in lines if (m := _BULLET.match(ln))]
-            if bullets and len(bullets) == len(lines):
-                data = bullets
-            elif not raw.strip():
-                data = []
-            elif len(lines) == 1 and "[" not in raw:
-                data = [lines[0].strip()]
-            else:
-                raise ValueError(f"expected a JSON array, got {raw!r}")
-        raw = data
+        if isinstance(data, list):
+            return data
+    if text.startswith("["):
+        raise ValueError(f"expected a JSON array, got {raw!r}")
+    if len(lines) == 1:
+        return [part.strip() for part in lines[0].split(",") if part.strip()]
+    return lines
+
+
+def _coerce_list(raw: Any, item: Any) -> list[Any]:
+    if isinstance(raw, str):
+        raw = _text_list(raw)
     if not isinstance(raw, list):
         raw = [raw]
     return [coerce(item, v) for v in raw]

@@ -15,7 +15,6 @@ import importlib
 import json
 import os
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from pliable.adapters import ChatAdapter, JSONAdapter
 from pliable.adapters.values import coerce, to_jsonable
 from pliable.data.example import Example
 from pliable.errors import SignatureError, UsageError
-from pliable.lm.cache import is_secret_option
+from pliable.lm.options import is_secret_option
 from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
 from pliable.signatures.signature import Signature
@@ -48,6 +47,8 @@ class CompiledFileError(UsageError):
 
 
 def _version(dist: str) -> str | None:
+    from importlib import metadata  # ~20 ms to import: only when saving
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

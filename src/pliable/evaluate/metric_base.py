@@ -69,7 +69,8 @@ def metric_caller(metric: Any) -> tuple[MetricFn, bool]:
     except (TypeError, ValueError):  # a builtin without a signature: assume (example, pred)
         return (lambda ex, pred, tr: metric(ex, pred)), False
     kinds = inspect.Parameter
-    positional = [p for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
+    by_position = (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+    positional = [p for p in params if p.kind in by_position]
     star = any(p.kind is kinds.VAR_POSITIONAL for p in params)
     keyword_trace = any(p.name == "trace" and p.kind is kinds.KEYWORD_ONLY for p in params)
     if len(positional) < 2 and not star:

@@ -57,12 +57,12 @@ class Score:
 
 
 def metric_name(metric: Any) -> str:
-    """A readable name: a pliable metric's repr, else the function's qualified name."""
+    """A readable name: a pliable metric's repr, else the function's name."""
     from pliable.evaluate.metric_base import Metric
 
     if isinstance(metric, Metric):
         return repr(metric)
-    name = getattr(metric, "__qualname__", None) or getattr(metric, "__name__", None)
+    name = getattr(metric, "__name__", None)
     return str(name) if name else repr(metric)
 
 

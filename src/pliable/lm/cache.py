@@ -23,11 +23,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pliable.errors import UsageError
+from pliable.lm.options import is_secret_option
 
 __all__ = ["Cache", "default_cache_dir", "is_secret_option", "request_key"]
 
@@ -39,11 +39,6 @@ _FLUSH_EVERY = 256  # queued access times
 _TOUCH_AFTER = 60.0  # seconds: resolution of the stored access times
 _TIMEOUT = 10.0  # seconds to wait for another process's write lock
 _clock = time.time  # wall clock: access times are compared across processes
-_DROPPED = frozenset(
-    {"api_key", "api_base", "base_url", "organization", "headers", "extra_headers"}
-    | {"timeout", "num_retries", "max_retries"}
-)
-_KEPT = frozenset({"stop_token_ids", "top_k"})  # sampling settings that look like secrets
 _UPSERT = """INSERT INTO entries VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET
     value = excluded.value, size = excluded.size, accessed = excluded.accessed"""
 _SCHEMA = """
@@ -79,16 +74,6 @@ def default_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "pliable"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pliable"
-
-
-@lru_cache(maxsize=1024)
-def is_secret_option(name: str) -> bool:
-    """True for option names that hold credentials or transport settings, not sampling ones."""
-    low = name.lower()
-    if low in _DROPPED or low in _KEPT:
-        return low in _DROPPED
-    low = low.replace("tokens", "")  # max_tokens, max_new_tokens...: counts, not credentials
-    return any(word in low for word in ("key", "token", "secret", "password"))
 
 
 def _canonical(value: Any) -> Any:

@@ -195,4 +195,9 @@ class FunctionLM(_FakeLM):
             )
         if len(texts) == 1 and n > 1:
             texts = texts * n
-        return texts[:n] if len(texts) >= n else texts
+        if len(texts) < n:
+            raise UsageError(
+                f"FunctionLM's function returned {len(texts)} texts for call #{call.index}, "
+                f"which asked for n={n}. Return one text (reused) or n texts."
+            )
+        return texts[:n]

@@ -129,7 +129,13 @@ class LiteLLMBackend:
         return request
 
     def _completion(self, litellm: ModuleType, response: Any) -> Completion:
-        texts = tuple((choice.message.content or "") for choice in response.choices)
+        choices = list(getattr(response, "choices", None) or [])
+        if not choices:
+            raise LMServerError("the provider returned no choices", model=self.model)
+        refusal = getattr(choices[0].message, "refusal", None)
+        if refusal and not choices[0].message.content:
+            raise LMBadRequestError(f"the model refused: {refusal}", model=self.model)
+        texts = tuple((choice.message.content or "") for choice in choices)
         usage = getattr(response, "usage", None)
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)

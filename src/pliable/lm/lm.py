@@ -24,9 +24,10 @@ from typing import Any
 
 from pliable._async import sleep as _sleep
 from pliable._async import to_thread as _to_thread
-from pliable.errors import ProviderError
-from pliable.lm.cache import Cache, is_secret_option, request_key
+from pliable.errors import ConfigurationError, ProviderError
+from pliable.lm.cache import Cache, request_key
 from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
+from pliable.lm.options import is_secret_option
 from pliable.lm.providers import make_backend
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
 from pliable.lm.usage import CallRecord, record_call
@@ -44,10 +45,12 @@ _default_lock = threading.Lock()
 
 def _shared_cache(directory: str | Path | None) -> Cache:
     """One Cache object per directory in this process (they share the memory layer)."""
-    key = str(directory or "")
+    from pliable.lm.cache import default_cache_dir
+
+    key = str(Path(directory or default_cache_dir()).expanduser().resolve())
     with _default_lock:
         if key not in _default_caches:
-            _default_caches[key] = Cache(directory)
+            _default_caches[key] = Cache(key)
         return _default_caches[key]
 
 
@@ -81,6 +84,11 @@ class LM:
         supports_response_schema: bool | None = None,
         **defaults: Any,
     ) -> None:
+        if num_retries < 0 or retry_delay < 0:
+            raise ConfigurationError(
+                f"LM({model!r}): num_retries and retry_delay must be >= 0; got "
+                f"num_retries={num_retries}, retry_delay={retry_delay}."
+            )
         self.model = model or DEFAULT_MODEL
         self.defaults = dict(defaults)
         self.num_retries = num_retries

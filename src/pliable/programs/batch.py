@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchError", "run_batch"]
 
 logger = logging.getLogger(__name__)
+_PENDING = object()  # not run (yet); a program may legitimately return None
 
 
 class BatchError(PliableError):
@@ -67,7 +68,7 @@ def run_batch(
     inputs = [_inputs_of(item) for item in items]
     if num_threads < 1:
         raise UsageError(f"num_threads must be at least 1; got {num_threads}.")
-    results: list[Prediction | Exception | None] = [None] * len(inputs)
+    results: list[Any] = [_PENDING] * len(inputs)
     errors = 0
     lock = threading.Lock()
     stop = threading.Event()
@@ -98,9 +99,10 @@ def run_batch(
             bar.close()
     if stop.is_set():
         first = next(r for r in results if isinstance(r, Exception))
+        done = [None if r is _PENDING else r for r in results]
         raise BatchError(
             f"{errors} examples failed, more than max_errors={max_errors}; stopped early. "
             f"First error: {first!r}",
-            results,
+            done,
         ) from first
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not _PENDING]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["ChainOfThought", "Predict"]
 
 _RESERVED_INPUTS = frozenset({"lm", "config"})
+_PREDICTION_ATTRS = frozenset(n for n in dir(Prediction) if not n.startswith("_"))
 _DEFAULT_ADAPTER = ChatAdapter()
 _REASONING_DESC = "think step by step"
 
@@ -87,6 +88,13 @@ class Predict(Module):
             raise UsageError(
                 f"{type(self).__name__}: a field cannot be named {sorted(clash)[0]!r} "
                 "(the name is reserved for the call's own options). Rename the field."
+            )
+        hidden = _PREDICTION_ATTRS & set(self.signature.output_fields)
+        if hidden:
+            raise UsageError(
+                f"{type(self).__name__}: an output cannot be named {sorted(hidden)[0]!r}: "
+                f"pred.{sorted(hidden)[0]} is a Prediction method, so the value would be "
+                "hidden. Rename the field."
             )
         self.lm = lm
         self.adapter = adapter

@@ -7,6 +7,7 @@ types the caller names. Errors show the string with a caret under the bad part.
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
 from collections.abc import Mapping
@@ -151,7 +152,7 @@ class _TypeParser:
         while True:
             kind, value, start, end = self.take()
             if kind == "str":
-                values.append(value[1:-1].encode().decode("unicode_escape"))
+                values.append(ast.literal_eval(value))
             elif kind == "num":
                 values.append(int(value))
             elif value in ("True", "False"):
