@@ -11,6 +11,7 @@ from pliable.adapters import Adapter, ChatAdapter, JSONAdapter
 from pliable.compiled import CompiledFileError, load, save
 from pliable.data import Example, Prediction
 from pliable.errors import (
+    BatchError,
     ConfigurationError,
     InputError,
     LMAuthError,
@@ -26,20 +27,45 @@ from pliable.errors import (
     SignatureError,
     UsageError,
 )
+from pliable.evaluate import (
+    Comparison,
+    EvaluationError,
+    EvaluationResult,
+    Score,
+    compare,
+    evaluate,
+)
+from pliable.evaluate import metrics as metrics
 from pliable.lm import (
     LM,
     Cache,
     Completion,
     FunctionLM,
+    HistoryEntry,
     LanguageModel,
+    ModelUsage,
     ScriptedLM,
     Usage,
+    UsageTracker,
     inspect_history,
     register_provider,
     track_usage,
 )
-from pliable.programs import ChainOfThought, ContextThreadPool, Module, Predict, Trace, trace
-from pliable.programs.batch import BatchError
+from pliable.optimizers import (
+    BootstrapFewShot,
+    BootstrapRandomSearch,
+    CompileReport,
+    LabeledFewShot,
+)
+from pliable.programs import (
+    ChainOfThought,
+    ContextThreadPool,
+    Module,
+    Predict,
+    Trace,
+    TraceEntry,
+    trace,
+)
 from pliable.settings import configure, using
 from pliable.signatures import InputField, OutputField, Signature
 
@@ -48,15 +74,22 @@ __version__ = "0.1.0"
 __all__ = [
     "Adapter",
     "BatchError",
+    "BootstrapFewShot",
+    "BootstrapRandomSearch",
     "Cache",
     "ChainOfThought",
     "ChatAdapter",
+    "Comparison",
+    "CompileReport",
     "CompiledFileError",
     "Completion",
     "ConfigurationError",
     "ContextThreadPool",
+    "EvaluationError",
+    "EvaluationResult",
     "Example",
     "FunctionLM",
+    "HistoryEntry",
     "InputError",
     "InputField",
     "JSONAdapter",
@@ -67,7 +100,9 @@ __all__ = [
     "LMRateLimitError",
     "LMServerError",
     "LMTimeoutError",
+    "LabeledFewShot",
     "LanguageModel",
+    "ModelUsage",
     "Module",
     "OutputField",
     "ParseError",
@@ -75,14 +110,19 @@ __all__ = [
     "Predict",
     "Prediction",
     "ProviderError",
+    "Score",
     "ScriptExhaustedError",
     "ScriptedLM",
     "Signature",
     "SignatureError",
     "Trace",
+    "TraceEntry",
     "Usage",
     "UsageError",
+    "UsageTracker",
+    "compare",
     "configure",
+    "evaluate",
     "inspect_history",
     "load",
     "register_provider",

@@ -15,7 +15,8 @@
     │       ├── LMRateLimitError      429: too many requests (retried with backoff)
     │       ├── LMTimeoutError        no answer in time (retried with backoff)
     │       └── LMServerError         5xx or connection failure (retried with backoff)
-    └── ParseError                the LM answered, but its text could not be read
+    ├── ParseError                the LM answered, but its text could not be read
+    └── BatchError                more examples of a batch failed than max_errors allows
 
 Every message says what was wrong, shows the offending value, and says what to do next.
 Errors raised while handling another error chain it (``raise ... from exc``).
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BatchError",
     "ConfigurationError",
     "InputError",
     "LMAuthError",
@@ -159,6 +161,15 @@ class LMTimeoutError(ProviderError):
 class LMServerError(ProviderError):
     retryable = True
     advice = "The provider failed (5xx or connection). Retry later or check api_base."
+
+
+class BatchError(PliableError):
+    """Too many examples of a batch failed. ``results`` holds what finished, in input order
+    (``None`` where an example did not run)."""
+
+    def __init__(self, message: str, results: list[object]) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 class ParseError(PliableError):

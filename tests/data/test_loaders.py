@@ -202,6 +202,9 @@ def test_csv_lines_count_the_header_and_multiline_values(tmp_path):
     path.write_text('q,answer\n"one\ntwo",1\n\nx,nope\n', encoding="utf-8")
     with pytest.raises(DataError, match=rf"{path}:5: field 'answer': expected int, got 'nope'"):
         load_examples(path, inputs=["q"], types={"answer": int})
+    path.write_text('q,answer\n"first\nsecond",nope\n', encoding="utf-8")  # a row's first line
+    with pytest.raises(DataError, match=rf"{path}:2: field 'answer'"):
+        load_examples(path, inputs=["q"], types={"answer": int})
 
 
 def test_csv_short_and_long_rows_are_bad_rows(tmp_path):

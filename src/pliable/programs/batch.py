@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.errors import PliableError, UsageError
+from pliable.errors import BatchError, UsageError
 from pliable.programs.trace import ContextThreadPool
 
 if TYPE_CHECKING:
@@ -25,14 +25,6 @@ __all__ = ["BatchError", "run_batch"]
 
 logger = logging.getLogger(__name__)
 _PENDING = object()  # not run (yet); a program may legitimately return None
-
-
-class BatchError(PliableError):
-    """Too many examples of a batch failed. ``results`` holds what finished, in order."""
-
-    def __init__(self, message: str, results: list[Prediction | Exception | None]) -> None:
-        super().__init__(message)
-        self.results = results
 
 
 def _inputs_of(item: Mapping[str, Any]) -> dict[str, Any]:
