@@ -9,10 +9,11 @@ with pl.using(lm=pl.ScriptedLM(["Paris"])):
 
 from pliable.adapters import Adapter, ChatAdapter, JSONAdapter
 from pliable.compiled import CompiledFileError, load, save
-from pliable.data import Example, Prediction
+from pliable.data import Example, Examples, Prediction, load_bigbench, load_examples, split
 from pliable.errors import (
     BatchError,
     ConfigurationError,
+    DataError,
     InputError,
     LMAuthError,
     LMBadRequestError,
@@ -85,9 +86,11 @@ __all__ = [
     "Completion",
     "ConfigurationError",
     "ContextThreadPool",
+    "DataError",
     "EvaluationError",
     "EvaluationResult",
     "Example",
+    "Examples",
     "FunctionLM",
     "HistoryEntry",
     "InputError",
@@ -125,8 +128,11 @@ __all__ = [
     "evaluate",
     "inspect_history",
     "load",
+    "load_bigbench",
+    "load_examples",
     "register_provider",
     "save",
+    "split",
     "trace",
     "track_usage",
     "using",

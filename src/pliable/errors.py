@@ -6,6 +6,7 @@
     ├── UsageError                your code called pliable wrongly: fix the call
     │   ├── SignatureError        a malformed signature string, class or field operation
     │   ├── InputError            an unknown, missing or wrongly typed input to a program
+    │   ├── DataError             a data file or row can't be loaded (file:line, field)
     │   └── ConfigurationError    no LM configured, an unknown option, a bad setting
     ├── LMError                   the language model call itself failed
     │   ├── ScriptExhaustedError  a fake LM ran out of scripted answers
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 __all__ = [
     "BatchError",
     "ConfigurationError",
+    "DataError",
     "InputError",
     "LMAuthError",
     "LMBadRequestError",
@@ -76,6 +78,30 @@ class InputError(UsageError):
 
     def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
         super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class DataError(UsageError):
+    """A data source, or one of its rows, cannot be loaded as examples.
+
+    ``source`` is the file (or dataset) concerned, ``line`` the 1-based line of the row (the row
+    number for a ``datasets`` dataset; ``None`` for the whole source), ``field`` the field to
+    blame when there is one, and ``value`` the offending value.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        line: int | None = None,
+        field: str | None = None,
+        value: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
         self.field = field
         self.value = value
 

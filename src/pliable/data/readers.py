@@ -16,7 +16,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pliable.errors import ConfigurationError, UsageError
+from pliable.errors import ConfigurationError, DataError
 
 __all__ = ["ABSENT", "BadRow", "DataError", "Row", "Rows", "open_rows", "read_json_document"]
 
@@ -25,30 +25,6 @@ _CSV = {".csv": ",", ".tsv": "\t"}
 _HF_FILES = {".parquet": "parquet", ".arrow": "arrow"}
 _KNOWN = sorted({*_JSONL, *_CSV, ".json", *_HF_FILES})
 ABSENT: Any = object()  # a CSV row shorter than its header has no value for the last columns
-
-
-class DataError(UsageError):
-    """A data source, or one of its rows, cannot be loaded as examples.
-
-    ``source`` is the file (or dataset) concerned, ``line`` the 1-based line of the row (the row
-    number for a ``datasets`` dataset; ``None`` for the whole source), ``field`` the field to
-    blame when there is one, and ``value`` the offending value.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str,
-        line: int | None = None,
-        field: str | None = None,
-        value: object = None,
-    ) -> None:
-        super().__init__(message)
-        self.source = source
-        self.line = line
-        self.field = field
-        self.value = value
 
 
 class BadRow(Exception):
