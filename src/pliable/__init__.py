@@ -12,6 +12,7 @@ from pliable.compiled import CompiledFileError, load, save
 from pliable.data import Example, Examples, Prediction, load_bigbench, load_examples, split
 from pliable.errors import (
     BatchError,
+    BudgetExceededError,
     ConfigurationError,
     DataError,
     InputError,
@@ -77,6 +78,7 @@ __all__ = [
     "BatchError",
     "BootstrapFewShot",
     "BootstrapRandomSearch",
+    "BudgetExceededError",
     "Cache",
     "ChainOfThought",
     "ChatAdapter",

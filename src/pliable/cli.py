@@ -4,8 +4,14 @@
     pliable signature "question -> answer" --json         # its stable JSON form
     pliable render "question -> answer" -i question="2+2?" [--adapter json] [--demos demos.jsonl]
     pliable run "question -> answer" -i question="2+2?" [--model openai/gpt-4o-mini]
+    pliable compile --task tickets --out tickets.json          # the built-in example task
+    pliable compile "question -> answer" --train t.jsonl --dev d.jsonl --inputs question
+    pliable eval tickets.json --task tickets
+    pliable inspect tickets.json
 
-More commands (compile, evaluate) arrive with the optimizers.
+With no --model, the embedded local model runs in-process. Exit codes: 0 done; 1 some
+examples failed (run); 2 bad usage, data or configuration; 3 the LM failed or a budget ran out;
+4 the LM's answer could not be parsed.
 """
 
 from __future__ import annotations
@@ -88,10 +94,9 @@ def _read_jsonl(path: str) -> list[dict[str, Any]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pliable.adapters import ChatAdapter, JSONAdapter
+    from pliable._cli_jobs import load_program
     from pliable.adapters.values import to_jsonable
     from pliable.lm import LM
-    from pliable.programs import ChainOfThought, Predict
     from pliable.settings import using
 
     options: dict[str, Any] = {}
@@ -100,8 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.temperature is not None:
         options["temperature"] = args.temperature
     lm = LM(args.model, cache=not args.no_cache, **options)
-    adapter = JSONAdapter() if args.adapter == "json" else ChatAdapter()
-    program = (ChainOfThought if args.cot else Predict)(args.signature, adapter=adapter)
+    program = load_program(args.signature, cot=args.cot, adapter=args.adapter)
     rows = _read_jsonl(args.inputs) if args.inputs else [_parse_assignments(args.input)]
     failed = 0
     with using(lm=lm):
@@ -146,21 +150,85 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--temperature", type=float)
     p_run.add_argument("--no-cache", action="store_true")
     p_run.set_defaults(run=_run)
+
+    from pliable import _cli_jobs as jobs
+
+    def shared(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--task", help="a built-in example task (e.g. tickets)")
+        p.add_argument("--bigbench", help="a BIG-bench task name or file (split 50/50)")
+        p.add_argument("--train", help="training examples (JSONL, CSV, JSON)")
+        p.add_argument("--dev", help="dev examples (JSONL, CSV, JSON)")
+        p.add_argument("--inputs", help="comma-separated input fields of the data files")
+        p.add_argument(
+            "--metric",
+            help="exact_match[:field], f1, multiple_choice, passage_match, or file.py:function",
+        )
+        p.add_argument("--model", help="a litellm model name; default: the embedded local model")
+        p.add_argument("--cot", action="store_true", help="for a signature: reason first")
+        p.add_argument("--adapter", choices=["chat", "json"], default="chat")
+        p.add_argument("--max-calls", type=int, help="stop after this many LM calls")
+        p.add_argument("--max-tokens", type=int, default=None)
+        p.add_argument("--threads", type=int, default=1)
+        p.add_argument("--limit", type=int, help="use at most this many dev examples")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--no-cache", action="store_true")
+        p.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
+
+    p_compile = sub.add_parser("compile", help="compile a program against a dev set")
+    p_compile.add_argument("program", nargs="?", help="a signature, file.py:object or .json")
+    shared(p_compile)
+    p_compile.add_argument("--optimizer", choices=["bootstrap", "random-search", "labeled"])
+    p_compile.add_argument("--max-demos", type=int, help="bootstrapped demos per predictor")
+    p_compile.add_argument("--max-labeled", type=int, help="labeled demos per predictor")
+    p_compile.add_argument("--candidates", type=int, default=6, help="for random-search")
+    p_compile.add_argument("--out", help="write the compiled program here (JSON)")
+    p_compile.set_defaults(run=jobs.compile_job)
+
+    p_eval = sub.add_parser("eval", help="score a program on a dev set, with a 95%% CI")
+    p_eval.add_argument("program", nargs="?", help="a signature, file.py:object or .json")
+    shared(p_eval)
+    p_eval.set_defaults(run=jobs.eval_job)
+
+    p_inspect = sub.add_parser("inspect", help="print a compiled program's prompts")
+    p_inspect.add_argument("file")
+    p_inspect.set_defaults(run=jobs.inspect_job)
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error's first line, plus its 'What to do' line when it has one."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    todo = next((line for line in lines[1:] if line.startswith("What to do")), None)
+    return lines[0] + (f" {todo}" if todo else "") if lines else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    from pliable.errors import PliableError
+    from pliable.errors import (
+        BudgetExceededError,
+        LMError,
+        ParseError,
+        PliableError,
+        SignatureError,
+    )
 
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except PliableError as exc:
+    except SignatureError as exc:  # its caret picture is worth the extra lines
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (LMError, BudgetExceededError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 3
+    except ParseError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 4
+    except (PliableError, OSError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return code
 
 

@@ -17,7 +17,8 @@
     │       ├── LMTimeoutError        no answer in time (retried with backoff)
     │       └── LMServerError         5xx or connection failure (retried with backoff)
     ├── ParseError                the LM answered, but its text could not be read
-    └── BatchError                more examples of a batch failed than max_errors allows
+    ├── BatchError                more examples of a batch failed than max_errors allows
+    └── BudgetExceededError       a track_usage(max_calls=...) limit stopped a new LM call
 
 Every message says what was wrong, shows the offending value, and says what to do next.
 Errors raised while handling another error chain it (``raise ... from exc``).
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "BatchError",
+    "BudgetExceededError",
     "ConfigurationError",
     "DataError",
     "InputError",
@@ -196,6 +198,10 @@ class BatchError(PliableError):
     def __init__(self, message: str, results: list[object]) -> None:
         super().__init__(message)
         self.results = results
+
+
+class BudgetExceededError(PliableError):
+    """An LM call was refused because a ``track_usage(max_calls=...)`` limit was reached."""
 
 
 class ParseError(PliableError):

@@ -42,3 +42,17 @@ def test_history_is_bounded_and_inspect_prints_and_returns(tmp_path):
     assert "--- response ---\n[[answer]]\nok" in text
     assert "--- system ---" in text
     assert pl.inspect_history(1, show=False)[0].model == "hist/m"
+
+
+def test_max_calls_refuses_new_calls_but_not_cache_hits(tmp_path):
+    import pytest
+
+    lm = lm_for("budget", tmp_path / "b")
+    qa = pl.Predict("question -> answer", lm=lm)
+    with pl.track_usage(max_calls=2) as usage:
+        qa(question="1")
+        qa(question="2")
+        qa(question="1")  # a cache hit is free
+        with pytest.raises(pl.BudgetExceededError, match="2 calls were allowed"):
+            qa(question="3")
+    assert (usage.total.calls, usage.total.cache_hits) == (2, 1)

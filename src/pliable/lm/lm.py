@@ -30,7 +30,7 @@ from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
 from pliable.lm.options import is_secret_option
 from pliable.lm.providers import make_backend
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
-from pliable.lm.usage import CallRecord, record_call
+from pliable.lm.usage import CallRecord, record_call, reserve_call
 
 __all__ = ["DEFAULT_MODEL", "LM"]
 
@@ -274,6 +274,7 @@ class LM:
         if hit is not None:
             return hit
         backend = self.backend
+        reserve_call()
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:
@@ -297,6 +298,7 @@ class LM:
             return hit
         backend = self.backend
         native = getattr(backend, "acomplete", None)
+        reserve_call()
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:

@@ -20,7 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-__all__ = ["CallRecord", "ModelUsage", "UsageTracker", "record_call", "track_usage"]
+__all__ = [
+    "CallRecord",
+    "ModelUsage",
+    "UsageTracker",
+    "record_call",
+    "reserve_call",
+    "track_usage",
+]
 
 
 class CallRecord(NamedTuple):
@@ -65,7 +72,21 @@ class UsageTracker:
     """The calls recorded inside one ``track_usage()`` block."""
 
     records: list[CallRecord] = field(default_factory=list)
+    max_calls: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _calls: int = 0
+
+    def reserve(self) -> None:
+        """Count one LM call about to be made; refuse it past ``max_calls``."""
+        with self._lock:
+            if self.max_calls is not None and self._calls >= self.max_calls:
+                from pliable.errors import BudgetExceededError
+
+                raise BudgetExceededError(
+                    f"LM call budget reached: {self.max_calls} calls were allowed. Raise the "
+                    "limit (--max-calls / track_usage(max_calls=...)) or use a smaller dataset."
+                )
+            self._calls += 1
 
     def add(self, record: CallRecord) -> None:
         with self._lock:
@@ -123,14 +144,24 @@ _active: contextvars.ContextVar[tuple[UsageTracker, ...]] = contextvars.ContextV
 
 
 @contextmanager
-def track_usage() -> Iterator[UsageTracker]:
-    """Record every LM call made inside the block (nested blocks all record)."""
-    tracker = UsageTracker()
+def track_usage(*, max_calls: int | None = None) -> Iterator[UsageTracker]:
+    """Record every LM call made inside the block (nested blocks all record).
+
+    With ``max_calls``, an LM call beyond that many (cache hits are free) raises
+    :class:`~pliable.errors.BudgetExceededError` before anything is sent.
+    """
+    tracker = UsageTracker(max_calls=max_calls)
     token = _active.set((*_active.get(), tracker))
     try:
         yield tracker
     finally:
         _active.reset(token)
+
+
+def reserve_call() -> None:
+    """Called before an LM request: counts it against every active ``max_calls`` limit."""
+    for tracker in _active.get():
+        tracker.reserve()
 
 
 def record_call(record: CallRecord) -> None:

@@ -1,0 +1,248 @@
+"""The long CLI commands (``compile``, ``eval``, ``inspect``) and what they load: programs,
+datasets and metrics named on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pliable.data.example import Example
+from pliable.errors import UsageError
+from pliable.programs.module import Module
+
+__all__ = ["compile_job", "eval_job", "inspect_job", "load_program"]
+
+_METRICS = ("exact_match", "f1", "multiple_choice", "passage_match")
+_OPTIMIZERS = ("bootstrap", "random-search", "labeled", "none")
+
+
+def _import_object(spec: str) -> Any:
+    path, _, name = spec.rpartition(":")
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{spec!r}: no such file {path!r}. Use file.py:object.")
+    module_spec = importlib.util.spec_from_file_location(file.stem, file)
+    if module_spec is None or module_spec.loader is None:
+        raise UsageError(f"{spec!r}: cannot import {path!r} as Python.")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[file.stem] = module
+    module_spec.loader.exec_module(module)
+    if not hasattr(module, name):
+        raise UsageError(f"{spec!r}: {path} has no {name!r}.")
+    return getattr(module, name)
+
+
+def load_program(spec: str, *, cot: bool = False, adapter: str = "chat") -> Module:
+    """A compiled ``.json`` file, ``file.py:object`` (a Module, its class, or a factory), or a
+    signature string (a ``Predict``, or ``ChainOfThought`` with ``cot``)."""
+    from pliable.adapters import ChatAdapter, JSONAdapter
+    from pliable.compiled import load
+    from pliable.programs import ChainOfThought, Predict
+
+    if spec.endswith(".json"):
+        return load(spec)
+    if ".py:" in spec:
+        obj = _import_object(spec)
+        program = obj() if callable(obj) and not isinstance(obj, Module) else obj
+        if not isinstance(program, Module):
+            raise UsageError(f"{spec!r} is not a pl.Module (got {type(program).__name__}).")
+        return program
+    chosen = JSONAdapter() if adapter == "json" else ChatAdapter()
+    return (ChainOfThought if cot else Predict)(spec, adapter=chosen)
+
+
+def load_metric(spec: str) -> Callable[..., Any]:
+    """``exact_match``, ``f1``, ``multiple_choice``, ``passage_match`` (optionally ``:field``),
+    or ``file.py:function``."""
+    from pliable.evaluate import metrics
+
+    if ".py:" in spec:
+        metric: Callable[..., Any] = _import_object(spec)
+        return metric
+    name, _, field = spec.partition(":")
+    if name not in _METRICS:
+        raise UsageError(
+            f"Unknown metric {spec!r}. Use one of {', '.join(_METRICS)} (optionally name:field), "
+            "or file.py:function."
+        )
+    factory = getattr(metrics, name)
+    made: Callable[..., Any] = factory(field) if field else factory()
+    return made
+
+
+class _Job:
+    """Program, data and metric chosen by the shared options."""
+
+    def __init__(self, args: argparse.Namespace, *, need_train: bool) -> None:
+        self.task = None
+        self.trainset: list[Example] = []
+        self.devset: list[Example] = []
+        if args.task:
+            from pliable.data.builtin import load_task
+
+            self.task = load_task(args.task)
+            self.trainset, self.devset = list(self.task.trainset), list(self.task.devset)
+        elif args.bigbench:
+            from pliable.data import load_bigbench, split
+
+            examples = load_bigbench(args.bigbench, seed=args.seed, limit=args.limit)
+            self.trainset, self.devset = split(examples, train=0.5, seed=args.seed)
+        else:
+            self._files(args, need_train)
+        if args.limit:
+            self.devset = self.devset[: args.limit]
+        if args.program:
+            self.program = load_program(args.program, cot=args.cot, adapter=args.adapter)
+        elif self.task is not None:
+            self.program = self.task.program_factory()
+        elif args.bigbench:
+            sig = (
+                "question, choices: list[str] -> answer"
+                if "choices" in (self.devset[0] if self.devset else {})
+                else "question -> answer"
+            )
+            self.program = load_program(sig, cot=args.cot, adapter=args.adapter)
+        else:
+            raise UsageError("Name a program: a signature string, file.py:object or a .json file.")
+        if args.metric:
+            self.metric = load_metric(args.metric)
+        elif self.task is not None:
+            self.metric = self.task.metric
+        elif args.bigbench and self.devset and "choices" in self.devset[0]:
+            self.metric = load_metric("multiple_choice")
+        else:
+            self.metric = load_metric("exact_match")
+
+    def _files(self, args: argparse.Namespace, need_train: bool) -> None:
+        from pliable.data import load_examples
+
+        if not args.inputs:
+            raise UsageError("--inputs names the input fields of the data files (comma-separated).")
+        inputs = [name.strip() for name in args.inputs.split(",") if name.strip()]
+        if need_train:
+            if not args.train:
+                raise UsageError("Pass --train FILE (or --task NAME / --bigbench TASK).")
+            self.trainset = list(load_examples(args.train, inputs=inputs))
+        if not args.dev:
+            raise UsageError("Pass --dev FILE (or --task NAME / --bigbench TASK).")
+        self.devset = list(load_examples(args.dev, inputs=inputs))
+
+
+def _lm(args: argparse.Namespace) -> Any:
+    from pliable.lm import LM
+
+    options: dict[str, Any] = {"temperature": 0.0}
+    if args.max_tokens:
+        options["max_tokens"] = args.max_tokens
+    return LM(args.model, cache=not args.no_cache, **options)
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr)
+
+
+def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
+    from pliable.optimizers import BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot
+
+    settings = dict(job.task.recommended) if job.task is not None else {}
+    name = args.optimizer or settings.pop("optimizer", "bootstrap")
+    settings.pop("optimizer", None)
+    boot = (
+        args.max_demos if args.max_demos is not None else settings.get("max_bootstrapped_demos", 4)
+    )
+    labeled = (
+        args.max_labeled if args.max_labeled is not None else settings.get("max_labeled_demos", 4)
+    )
+    if name == "bootstrap":
+        return BootstrapFewShot(
+            job.metric,
+            max_bootstrapped_demos=boot,
+            max_labeled_demos=labeled,
+            num_threads=args.threads,
+        )
+    if name == "random-search":
+        return BootstrapRandomSearch(
+            job.metric,
+            max_bootstrapped_demos=boot,
+            max_labeled_demos=labeled,
+            num_threads=args.threads,
+            num_candidates=args.candidates,
+        )
+    if name == "labeled":
+        return LabeledFewShot(labeled)
+    raise UsageError(f"Unknown optimizer {name!r}; use one of {', '.join(_OPTIMIZERS)}.")
+
+
+def compile_job(args: argparse.Namespace) -> int:
+    from pliable.lm.usage import track_usage
+    from pliable.settings import using
+
+    job = _Job(args, need_train=True)
+    optimizer = _optimizer(args, job)
+    _say(
+        args,
+        f"compiling with {optimizer.name} on {len(job.trainset)} train / "
+        f"{len(job.devset)} dev examples ({args.model or 'the embedded local model'})",
+    )
+    progress = False if args.quiet else None
+    with using(lm=_lm(args)), track_usage(max_calls=args.max_calls):
+        compiled = optimizer.compile(
+            job.program, trainset=job.trainset, valset=job.devset, progress=progress
+        )
+    report = compiled.report
+    print(report.summary())
+    if args.out:
+        path = compiled.save(args.out)
+        _say(args, f"wrote {path}")
+    return 0
+
+
+def eval_job(args: argparse.Namespace) -> int:
+    from pliable.evaluate import evaluate
+    from pliable.lm.usage import track_usage
+    from pliable.settings import using
+
+    job = _Job(args, need_train=False)
+    with using(lm=_lm(args)), track_usage(max_calls=args.max_calls):
+        result = evaluate(
+            job.program,
+            job.devset,
+            job.metric,
+            num_threads=args.threads,
+            progress=False if args.quiet else None,
+        )
+    print(result.summary())
+    return 0
+
+
+def inspect_job(args: argparse.Namespace) -> int:
+    """Print a compiled file's prompts readably: per predictor, the messages it sends with
+    ``{field}`` placeholders for the inputs."""
+    from pliable.compiled import load
+
+    program = load(args.file)
+    for name, predictor in program.named_predictors():
+        sig = predictor.signature
+        print(f"=== predictor {name}: {sig.signature_string()} ({len(predictor.demos)} demos) ===")
+        from pliable.programs.predict import _DEFAULT_ADAPTER
+
+        placeholders = {field: "{" + field + "}" for field in sig.input_fields}
+        adapter = predictor.adapter or _DEFAULT_ADAPTER
+        for message in adapter.format(sig, placeholders, demos=predictor.demos):
+            print(f"--- {message['role']} ---")
+            print(message["content"])
+        print()
+    if program.report:
+        report = program.report
+        final, base = report.get("final"), report.get("baseline")
+        if final and base:
+            print(
+                f"compiled by {report.get('optimizer')}: baseline {base['score']:.3f} -> "
+                f"final {final['score']:.3f} (n={final['n']})"
+            )
+    return 0
