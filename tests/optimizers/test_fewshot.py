@@ -179,3 +179,30 @@ def test_random_search_selects_on_valset_with_pruning():
     assert any(c["score"] is None for c in compiled.report.candidates[2:])
     with pytest.raises(pl.UsageError, match="valset"):
         opt.compile(program, trainset=examples(3))
+
+
+def test_teacher_sees_labeled_demos_but_never_the_example_it_answers():
+    seen = []
+
+    def lm(messages):
+        question = messages[-1]["content"].split("\n")[1]
+        shown = [m["content"].split("\n")[1] for m in messages[1:-1] if m["role"] == "user"]
+        seen.append((question, shown))
+        a, b = question.split("+")
+        return f"[[answer]]\n{int(a) + int(b)}"
+
+    program = pl.Predict("question -> answer", lm=pl.FunctionLM(lm))
+    pl.BootstrapFewShot(exact, max_bootstrapped_demos=3, max_labeled_demos=2).compile(
+        program, trainset=examples(6)
+    )
+    assert seen
+    for question, shown in seen:
+        assert question not in shown
+        assert len(shown) == 2
+
+
+def test_budget_stops_bootstrap_instead_of_skipping_examples():
+    program = pl.Predict("question -> answer", lm=pl.LM("opt-adder/m", cache=False))
+    pl.register_provider("opt-adder", lambda m, s: adder())
+    with pl.track_usage(max_calls=2), pytest.raises(pl.BudgetExceededError):
+        pl.BootstrapFewShot(exact, max_bootstrapped_demos=4).compile(program, trainset=examples(6))

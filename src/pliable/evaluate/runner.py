@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import PliableError, UsageError
+from pliable.errors import BudgetExceededError, PliableError, UsageError
 from pliable.evaluate.metric_base import MetricFn, metric_caller
 from pliable.evaluate.result import EvaluationResult, EvaluationRow
 from pliable.evaluate.score import metric_name, to_score
@@ -80,6 +80,8 @@ def _run_one(
     with trace() as recorded:
         try:
             prediction = program(**example.inputs())
+        except BudgetExceededError:
+            raise  # the budget stops the whole run, not one example
         except Exception as exc:  # kept in the row; the run goes on
             logger.debug("evaluate: example %d: the program raised %r", index, exc)
             return EvaluationRow(
@@ -95,6 +97,8 @@ def _run_one(
     entries = tuple(recorded.entries)
     try:
         returned = call_metric(example, prediction, list(entries))
+    except BudgetExceededError:
+        raise
     except Exception as exc:  # kept in the row; the run goes on
         logger.debug("evaluate: example %d: the metric raised %r", index, exc)
         return EvaluationRow(

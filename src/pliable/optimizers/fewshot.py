@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import UsageError
+from pliable.errors import BudgetExceededError, UsageError
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.report import CompileReport
 from pliable.programs.module import Module
@@ -137,6 +137,15 @@ class BootstrapFewShot(Optimizer):
                 f"from the program's {sorted(student_names)}; use a teacher of the same shape."
             )
         demos: dict[str, list[Example]] = {n: [] for n in student_names}
+        teacher_predictors = dict(teacher.named_predictors())
+        teacher_demos = {
+            name: list(p.demos)
+            if self._teacher is not None
+            else labeled_demos(
+                p, trainset, self.max_labeled_demos + 1 if self.max_labeled_demos else 0
+            )
+            for name, p in teacher_predictors.items()
+        }
         used: set[int] = set()
         failures = errors = 0
         full = self.max_bootstrapped_demos
@@ -149,6 +158,9 @@ class BootstrapFewShot(Optimizer):
                     break
                 if index in used:
                     continue
+                for name, predictor in teacher_predictors.items():
+                    # the teacher sees labeled demos, never the example it is answering
+                    predictor.demos = [d for d in teacher_demos[name] if d is not example]
                 try:
                     with trace() as t:
                         prediction = teacher(**example.inputs())
@@ -156,6 +168,8 @@ class BootstrapFewShot(Optimizer):
                     passed = _passes(
                         self._score(example, prediction, entries), self.metric_threshold
                     )
+                except BudgetExceededError:
+                    raise
                 except Exception as exc:  # a failing example is skipped, not fatal
                     if isinstance(exc, UsageError) and "Metric" in str(exc):
                         raise

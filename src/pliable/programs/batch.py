@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.errors import BatchError, UsageError
+from pliable.errors import BatchError, BudgetExceededError, UsageError
 from pliable.programs.trace import ContextThreadPool
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ def run_batch(
             return
         try:
             results[index] = program(**inputs[index])
+        except BudgetExceededError:
+            stop.set()
+            raise
         except Exception as exc:  # kept per example; the batch goes on
             logger.debug("batch example %d failed: %r", index, exc)
             results[index] = exc

@@ -1,0 +1,168 @@
+"""pliable compile / eval / inspect end to end, on a registered fake provider."""
+
+import json
+
+import pytest
+
+import pliable as pl
+from pliable.cli import main
+
+
+def adder(messages):
+    last = messages[-1]["content"]
+    a, b = last.split("\n")[1].split("+")
+    # answers right only once it has seen a demo (more than system + user messages)
+    value = int(a) + int(b) if len(messages) > 2 else 0
+    return f"[[answer]]\n{value}"
+
+
+@pytest.fixture
+def files(tmp_path):
+    pl.register_provider("cliadder", lambda model, settings: pl.FunctionLM(adder))
+    for name, rng in (("train", range(1, 9)), ("dev", range(20, 30))):
+        rows = [{"question": f"{i}+{i}", "answer": str(2 * i)} for i in rng]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    return tmp_path
+
+
+def test_compile_then_inspect_then_eval(files, capsys):
+    out = files / "adder.json"
+    code = main(
+        [
+            "compile",
+            "question -> answer",
+            "--train",
+            str(files / "train.jsonl"),
+            "--dev",
+            str(files / "dev.jsonl"),
+            "--inputs",
+            "question",
+            "--model",
+            "cliadder/m",
+            "--no-cache",
+            "--quiet",
+            "--max-demos",
+            "2",
+            "--max-labeled",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    report = capsys.readouterr().out
+    assert code == 0
+    assert "baseline: 0.000" in report
+    assert "final:    1.000" in report
+    saved = json.loads(out.read_text())
+    demos = saved["predictors"]["self"]["demos"]
+    assert len(demos) == 4  # 2 bootstrapped + 2 labeled
+    assert saved["report"]["final"]["score"] == 1.0
+
+    assert main(["inspect", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "=== predictor self: question: str -> answer: str (4 demos) ===" in shown
+    assert "[[question]]\n{question}" in shown
+    assert "baseline 0.000 -> final 1.000" in shown
+
+    assert (
+        main(
+            [
+                "eval",
+                str(out),
+                "--dev",
+                str(files / "dev.jsonl"),
+                "--inputs",
+                "question",
+                "--model",
+                "cliadder/m",
+                "--no-cache",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert "100.0% on 10 examples" in capsys.readouterr().out
+
+
+def test_budget_and_usage_errors_have_distinct_exit_codes(files, capsys):
+    code = main(
+        [
+            "compile",
+            "question -> answer",
+            "--train",
+            str(files / "train.jsonl"),
+            "--dev",
+            str(files / "dev.jsonl"),
+            "--inputs",
+            "question",
+            "--model",
+            "cliadder/m",
+            "--no-cache",
+            "--quiet",
+            "--max-calls",
+            "3",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.startswith("error: LM call budget reached: 3 calls")
+    assert len(err.strip().splitlines()) == 1
+
+    code = main(
+        [
+            "eval",
+            "question -> answer",
+            "--dev",
+            str(files / "missing.jsonl"),
+            "--inputs",
+            "question",
+            "--model",
+            "cliadder/m",
+        ]
+    )
+    assert code == 2
+    assert "missing.jsonl" in capsys.readouterr().err
+
+    assert (
+        main(
+            [
+                "eval",
+                "question -> answer",
+                "--dev",
+                str(files / "dev.jsonl"),
+                "--inputs",
+                "question",
+                "--metric",
+                "nope",
+            ]
+        )
+        == 2
+    )
+    assert "Unknown metric 'nope'" in capsys.readouterr().err
+
+
+def test_program_from_a_python_file(files, capsys):
+    (files / "prog.py").write_text(
+        "import pliable as pl\n"
+        "class Prog(pl.Module):\n"
+        "    def __init__(self):\n"
+        "        self.step = pl.Predict('question -> answer')\n"
+        "    def forward(self, question):\n"
+        "        return self.step(question=question)\n"
+    )
+    code = main(
+        [
+            "eval",
+            f"{files / 'prog.py'}:Prog",
+            "--dev",
+            str(files / "dev.jsonl"),
+            "--inputs",
+            "question",
+            "--model",
+            "cliadder/m",
+            "--no-cache",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    assert "0.0% on 10 examples" in capsys.readouterr().out
