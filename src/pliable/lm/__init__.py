@@ -5,7 +5,7 @@ from pliable.lm.cache import Cache, default_cache_dir, request_key
 from pliable.lm.fake import FakeCall, FunctionLM, ScriptedLM
 from pliable.lm.history import History, HistoryEntry, inspect_history
 from pliable.lm.lm import DEFAULT_MODEL, LM
-from pliable.lm.providers import make_backend, register_provider
+from pliable.lm.providers import make_backend, register_provider, unregister_provider
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
 from pliable.lm.usage import CallRecord, ModelUsage, UsageTracker, track_usage
 
@@ -31,4 +31,5 @@ __all__ = [
     "register_provider",
     "request_key",
     "track_usage",
+    "unregister_provider",
 ]

@@ -90,6 +90,14 @@ class LM:
                 f"num_retries={num_retries}, retry_delay={retry_delay}."
             )
         self.model = model or DEFAULT_MODEL
+        from pliable.lm.providers import LOCAL_SETTINGS
+
+        local = {k: defaults.pop(k) for k in LOCAL_SETTINGS if k in defaults}
+        if local and not self.model.startswith("local"):
+            raise ConfigurationError(
+                f"LM({self.model!r}): {', '.join(sorted(local))} only apply to local models "
+                "(local/...). Remove them."
+            )
         self.defaults = dict(defaults)
         self.num_retries = num_retries
         self.retry_delay = retry_delay
@@ -101,6 +109,7 @@ class LM:
                 "api_base": api_base,
                 "timeout": timeout,
                 "supports_response_schema": supports_response_schema,
+                **local,
             }.items()
             if v is not None
         }

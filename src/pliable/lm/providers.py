@@ -20,13 +20,20 @@ from typing import Any
 from pliable.errors import ConfigurationError
 from pliable.lm.types import LanguageModel
 
-__all__ = ["ProviderFactory", "make_backend", "register_provider"]
+__all__ = ["ProviderFactory", "make_backend", "register_provider", "unregister_provider"]
 
 ProviderFactory = Callable[[str, Mapping[str, Any]], LanguageModel]
 
 _registry: dict[str, ProviderFactory] = {}
 _lock = threading.Lock()
 _entry_points_loaded = False
+
+
+def unregister_provider(prefix: str) -> None:
+    """Forget the provider registered for ``prefix`` (a no-op if there is none)."""
+    with _lock:
+        if prefix != "local":
+            _registry.pop(prefix, None)
 
 
 def register_provider(prefix: str, factory: ProviderFactory) -> None:
@@ -51,10 +58,13 @@ def _load_entry_points() -> None:
             register_provider(ep.name, ep.load())
 
 
+LOCAL_SETTINGS = ("n_ctx", "n_threads", "weight_repacking")
+
+
 def _local(model: str, settings: Mapping[str, Any]) -> LanguageModel:
     from pliable.lm.local import LocalLM
 
-    return LocalLM(model)
+    return LocalLM(model, **{k: settings[k] for k in LOCAL_SETTINGS if k in settings})
 
 
 def _litellm(model: str, settings: Mapping[str, Any]) -> LanguageModel:

@@ -181,15 +181,15 @@ class BootstrapFewShot(Optimizer):
                     continue
                 used.add(index)
                 for entry in entries:
-                    name = names.get(id(entry.predictor))
-                    if name is None or len(demos[name]) >= full:
+                    target = names.get(id(entry.predictor))
+                    if target is None or len(demos[target]) >= full:
                         continue
                     outputs = {
                         k: entry.outputs[k]
                         for k in entry.predictor.signature.output_fields
                         if k in entry.outputs
                     }
-                    demos[name].append(
+                    demos[target].append(
                         Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
                     )
         report.notes.append(
