@@ -57,6 +57,7 @@ from pliable.optimizers import (
     BootstrapFewShot,
     BootstrapRandomSearch,
     CompileReport,
+    KNNFewShot,
     LabeledFewShot,
 )
 from pliable.programs import (
@@ -98,6 +99,7 @@ __all__ = [
     "InputError",
     "InputField",
     "JSONAdapter",
+    "KNNFewShot",
     "LM",
     "LMAuthError",
     "LMBadRequestError",

@@ -87,6 +87,13 @@ def _program_name(program: Module) -> str:
 
 def dump_program(program: Module, report: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The compiled-file content for ``program`` as a JSON-able dict."""
+    from pliable.optimizers.knn import KNNProgram
+
+    knn = None
+    if isinstance(program, KNNProgram):
+        knn = program.dump_knn_state()
+        report = report if report is not None else program.report
+        program = program.program
     predictors: dict[str, Any] = {}
     for name, p in program.named_predictors():
         output_names = set(p.signature.output_fields)
@@ -111,6 +118,7 @@ def dump_program(program: Module, report: Mapping[str, Any] | None = None) -> di
         "program": _program_name(program),
         "predictors": predictors,
         "report": to_jsonable(saved_report) if saved_report is not None else None,
+        "knn": to_jsonable(knn) if knn is not None else None,
     }
 
 
@@ -289,15 +297,29 @@ def load_into(
 
 
 def load(
-    source: str | os.PathLike[str] | Mapping[str, Any], *, lm: LanguageModel | None = None
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    lm: LanguageModel | None = None,
+    embedder: Any = None,
 ) -> Module:
     """Rebuild a program from its compiled file.
 
     Built-in programs come back from the file alone. A custom program's class is imported and
     built with no arguments; if that is not possible, use ``MyProgram(...).load(path)``.
-    ``lm`` replaces the LM recorded in the file for every predictor.
+    ``lm`` replaces the LM recorded in the file for every predictor; ``embedder`` is needed
+    for a KNN program compiled with a custom embedder.
     """
     parsed, where = _read(source)
+    if parsed.knn is not None:
+        from pliable.optimizers.knn import KNNProgram
+
+        inner = load(parsed.model_dump(exclude={"knn"}), lm=lm)
+        try:
+            wrapped = KNNProgram.from_knn_state(inner, parsed.knn, embedder=embedder)
+        except Exception as exc:
+            raise CompiledFileError(f"{where}: cannot restore the KNN program: {exc}") from exc
+        wrapped.report = parsed.report
+        return wrapped
     built = _build_all(parsed, where)
     if parsed.program in _BUILTIN_PROGRAMS:
         if set(built) != {"self"}:

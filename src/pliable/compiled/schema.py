@@ -80,6 +80,11 @@ class CompiledFile(_Strict):
         description="By path in the program, as named by Module.named_predictors()."
     )
     report: dict[str, Any] | None = Field(default=None, description="The compile report.")
+    knn: dict[str, Any] | None = Field(
+        default=None,
+        description="For a KNNFewShot program: k, input fields, embedder and the demo pool "
+        "(the predictors' demos are chosen per input from the pool).",
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -14,7 +14,6 @@ cosine similarity. numpy, llama.cpp and litellm are imported only when a vector 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -131,19 +130,21 @@ class _EmbeddingEngine:
     """
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int, repack: bool | None) -> None:
+        import ctypes
+
         from pliable.lm import local
 
         llama_cpp = local._import_llama_cpp()  # sets OMP_WAIT_POLICY before llama.cpp loads
-        if local._log_callback is None:  # llama.cpp's log lines go to pliable's logger
-            local._log_callback = llama_cpp.llama_log_callback(local._forward_log)
-            llama_cpp.llama_log_set(local._log_callback, ctypes.c_void_p(0))
         if repack is None:
             # As LocalLM: ggml's AMX kernels crash on this project's machines, so weight
             # repacking (which selects them) is off when the build has them.
             repack = b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info()
         low, defaults = llama_cpp.llama_cpp, llama_cpp.llama_cpp.llama_model_default_params
-        # Held while the process-wide default params are swapped, exactly as LocalLM does.
+        # LocalLM's lock: held while process-wide llama.cpp state changes, as LocalLM does.
         with local._registry_lock:
+            if local._log_callback is None:  # llama.cpp's log lines go to pliable's logger
+                local._log_callback = llama_cpp.llama_log_callback(local._forward_log)
+                llama_cpp.llama_log_set(local._log_callback, ctypes.c_void_p(0))
             low.llama_model_default_params = lambda: local._with(defaults(), use_extra_bufts=repack)
             try:
                 self.llama: Any = llama_cpp.Llama(

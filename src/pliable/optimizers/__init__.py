@@ -6,6 +6,7 @@ compiled copy, and attach a report (``compiled.report``) saved with ``compiled.s
 
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+from pliable.optimizers.knn import KNNFewShot, KNNProgram
 from pliable.optimizers.random_search import BootstrapRandomSearch
 from pliable.optimizers.report import CompileReport, ScoreSummary
 
@@ -13,6 +14,8 @@ __all__ = [
     "BootstrapFewShot",
     "BootstrapRandomSearch",
     "CompileReport",
+    "KNNFewShot",
+    "KNNProgram",
     "LabeledFewShot",
     "Optimizer",
     "ScoreSummary",

@@ -25,7 +25,6 @@ of the compiled program's own predictors (when the call returns or raises), so t
 
 from __future__ import annotations
 
-import base64
 import copy
 import inspect
 import json
@@ -424,6 +423,8 @@ class KNNProgram(Module):
             "embeddings": None,
         }
         if include_embeddings:
+            import base64
+
             matrix = self.pool_embeddings()
             state["embeddings"] = {
                 "dtype": "float32",
@@ -446,6 +447,8 @@ class KNNProgram(Module):
         vectors are used only when the embedder has the saved name. Pool values are read back
         as their fields' types in the program's signatures.
         """
+        import base64
+
         from pydantic import TypeAdapter, ValidationError
 
         from pliable.adapters.values import coerce
