@@ -164,3 +164,17 @@ def test_chain_of_thought_adds_reasoning_before_outputs():
 def test_reserved_field_names_are_refused():
     with pytest.raises(pl.UsageError, match="cannot be named 'lm'"):
         pl.Predict("lm -> answer")
+
+
+def test_with_several_choices_the_unparseable_ones_are_dropped():
+    lm = pl.ScriptedLM(["1", "not a number", "3"])
+    pred = pl.Predict("q -> a: int", lm=lm, n=3)(q="x")
+    assert [c.a for c in pred.completions] == [1, 3]
+    with pytest.raises(pl.ParseError):
+        pl.Predict("q -> a: int", lm=pl.ScriptedLM(["x", "y"]), n=2)(q="x")
+
+
+def test_a_missing_optional_output_is_none():
+    lm = pl.ScriptedLM(["[[answer]]\nParis"])
+    pred = pl.Predict("q -> answer, note: Optional[str]", lm=lm)(q="x")
+    assert (pred.answer, pred.note) == ("Paris", None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pliable.adapters.values import coerce, render_input, render_value
 from pliable.errors import ParseError
+from pliable.signatures.types import optional_inner
 
 if TYPE_CHECKING:
     from pliable.lm.types import LanguageModel, Message
@@ -136,6 +137,13 @@ class Adapter(ABC):
     ) -> dict[str, Any]:
         """Coerce the found raw values; raise ParseError for missing or unreadable fields."""
         expected = list(signature.output_fields)
+        optional = [
+            n
+            for n, f in signature.output_fields.items()
+            if n not in raw and optional_inner(f.annotation) is not None
+        ]
+        if optional and len(optional) < len(expected):  # a missing Optional output is None
+            raw = {**raw, **dict.fromkeys(optional)}
         missing = [n for n in expected if n not in raw]
         if missing:
             raise ParseError(

@@ -12,7 +12,7 @@ from pliable import settings
 from pliable._async import to_thread as _to_thread
 from pliable.adapters.chat import ChatAdapter
 from pliable.data.example import Example, Prediction
-from pliable.errors import ConfigurationError, InputError, UsageError
+from pliable.errors import ConfigurationError, InputError, ParseError, UsageError
 from pliable.programs.module import Module
 from pliable.programs.trace import TraceEntry, record
 from pliable.signatures.fields import OutputField
@@ -193,7 +193,16 @@ class Predict(Module):
     def _finish(
         self, values: dict[str, Any], adapter: Adapter, completion: Completion
     ) -> Prediction:
-        parsed = [adapter.parse(self.signature, text) for text in completion.texts]
+        parsed: list[dict[str, Any]] = []
+        first_error: ParseError | None = None
+        for text in completion.texts:
+            try:
+                parsed.append(adapter.parse(self.signature, text))
+            except ParseError as exc:  # with n > 1, keep the choices that parse
+                first_error = first_error or exc
+        if not parsed:
+            assert first_error is not None
+            raise first_error
         prediction = Prediction.from_completions(parsed)
         record(TraceEntry(self, values, prediction))
         return prediction
