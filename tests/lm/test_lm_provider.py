@@ -208,3 +208,16 @@ def test_sample_index_shifts_the_seed_for_seeded_requests():
     pl.LM("seeded/m", cache=False).complete(MESSAGES, sample=3)
     assert [o.get("seed") for o in seen] == [5, 7, None]
     assert all("sample" not in o for o in seen)
+
+
+def test_async_calls_retry_and_hit_the_cache(tmp_path):
+    import asyncio
+
+    with FakeOpenAI([Reply(status=429), Reply(text="[[answer]]\n7")]) as server:
+        lm = make_lm(server, num_retries=2, cache=tmp_path / "a")
+        qa = pl.Predict("question -> answer: int", lm=lm)
+        first = asyncio.run(qa.acall(question="3+4"))
+        again = asyncio.run(qa.acall(question="3+4"))
+    assert (first.answer, again.answer) == (7, 7)
+    assert len(server.requests) == 2  # one 429, one success; the repeat was a cache hit
+    assert lm.history.last(1)[0].cached

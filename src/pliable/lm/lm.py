@@ -265,6 +265,11 @@ class LM:
         GLOBAL_HISTORY.append(entry)
 
     def _backoff(self, attempt: int, exc: ProviderError) -> float:
+        """The wait before retrying after ``exc``; re-raises it when it is final (not
+        retryable, or the last attempt)."""
+        if not exc.retryable or attempt == self.num_retries:
+            exc.attempts = attempt + 1
+            raise exc
         delay = self.retry_delay * (2.0**attempt) * (0.5 + random.random() / 2)
         logger.info(
             "%s; retrying %s in %.2fs (attempt %d of %d)",
@@ -290,9 +295,6 @@ class LM:
                 completion = backend.complete(messages, **self._sampled(opts, sample))
                 break
             except ProviderError as exc:
-                if not exc.retryable or attempt == self.num_retries:
-                    exc.attempts = attempt + 1
-                    raise
                 time.sleep(self._backoff(attempt, exc))
         latency = time.perf_counter() - start
         self._store(key, completion)
@@ -319,9 +321,6 @@ class LM:
                     )
                 break
             except ProviderError as exc:
-                if not exc.retryable or attempt == self.num_retries:
-                    exc.attempts = attempt + 1
-                    raise
                 await _sleep(self._backoff(attempt, exc))
         latency = time.perf_counter() - start
         self._store(key, completion)
