@@ -100,12 +100,19 @@ class _Job:
         elif self.task is not None:
             self.program = self.task.program_factory()
         elif args.bigbench:
-            sig = (
-                "question, choices: list[str] -> answer"
-                if "choices" in (self.devset[0] if self.devset else {})
-                else "question -> answer"
-            )
-            self.program = load_program(sig, cot=args.cot, adapter=args.adapter)
+            from pliable.adapters import ChatAdapter, JSONAdapter
+            from pliable.programs import ChainOfThought, Predict
+            from pliable.signatures import Signature
+
+            if self.devset and "choices" in self.devset[0]:
+                sig = Signature(
+                    "question, choices: list[str] -> answer",
+                    "Answer the question with exactly one of the choices, copied word for word.",
+                )
+            else:
+                sig = Signature("question -> answer", "Answer the question in a few words.")
+            adapter = JSONAdapter() if args.adapter == "json" else ChatAdapter()
+            self.program = (ChainOfThought if args.cot else Predict)(sig, adapter=adapter)
         else:
             raise UsageError("Name a program: a signature string, file.py:object or a .json file.")
         if args.metric:

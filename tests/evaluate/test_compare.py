@@ -73,8 +73,19 @@ def test_different_devsets_are_refused():
 
 
 def test_bootstrap_interval_of_a_constant_is_that_constant():
-    assert bootstrap_mean_ci([1.0, 1.0, 1.0]) == (1.0, 1.0)
     assert bootstrap_mean_ci([0.3]) == pytest.approx((0.3, 0.3))
+    assert bootstrap_mean_ci([0.5, 0.5, 0.5]) == pytest.approx((0.5, 0.5))
+
+
+def test_pass_fail_scores_get_the_wilson_interval_even_at_zero_and_all():
+    low, high = bootstrap_mean_ci([0.0] * 50)
+    assert low == 0.0
+    assert high == pytest.approx(0.0713, abs=1e-3)  # not [0, 0]: 0/50 is not certainty
+    low, high = bootstrap_mean_ci([1.0] * 3)
+    assert high == 1.0
+    assert low == pytest.approx(0.4385, abs=1e-3)
+    low, high = bootstrap_mean_ci([1.0] * 7 + [0.0] * 3)
+    assert (round(low, 3), round(high, 3)) == (0.397, 0.892)
 
 
 def test_bootstrap_interval_matches_the_normal_approximation_on_a_large_sample():

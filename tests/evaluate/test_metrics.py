@@ -146,3 +146,17 @@ def test_builtin_metrics_work_in_evaluate():
     result = evaluate(program, examples, metrics.f1(), progress=False)
     assert result.scores == [1.0, 0.0]
     assert result.metric == "f1(field='answer')"
+
+
+def test_multiple_choice_reads_the_numbering_pliable_puts_in_prompts():
+    import pliable as pl
+    from pliable.evaluate.metrics import multiple_choice
+
+    ex = pl.Example(question="q", choices=["No", "Yes"], answer="No").with_inputs(
+        "question", "choices"
+    )
+    scores = [
+        multiple_choice()(ex, pl.Prediction(answer=a))
+        for a in ["No", "[1] No", "[1]", "[2] Yes", "[2]"]
+    ]
+    assert scores == [1.0, 1.0, 1.0, 0.0, 0.0]

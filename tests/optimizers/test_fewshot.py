@@ -71,7 +71,7 @@ def test_all_failing_bootstrap_falls_back_to_labeled_demos():
     )
     assert len(compiled.demos) == 2
     assert all("reasoning" not in d for d in compiled.demos)
-    assert "0 of 5 train examples passed" in compiled.report.notes[-1]
+    assert "tried 5 of 5 train examples: 0 passed" in compiled.report.notes[-1]
 
 
 def test_metric_exceptions_skip_the_example():

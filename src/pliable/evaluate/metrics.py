@@ -92,11 +92,22 @@ def passage_match(field: str = "context", answer_field: str = "answer") -> Metri
 _LETTER = re.compile(r"\s*[(\[]?\s*([A-Za-z])\s*(?:[)\].:]|$)", re.DOTALL)
 
 
+_NUMBERED = re.compile(r"^\s*\[(\d+)\]\s*(.*)$", re.S)
+
+
 def choice_index(value: Any, choices: Sequence[Any]) -> int | None:
     """Which choice ``value`` names: the choice's text (normalised), a letter (``"B"``,
     ``"(b)"``, ``"B) Paris"``) or a 0-based index; ``None`` when it names none."""
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str) and (numbered := _NUMBERED.match(value)):
+        # "[2] Yes" or "[2]": how pliable numbers list inputs in prompts (1-based)
+        rest = numbered.group(2).strip()
+        by_text = choice_index(rest, choices) if rest else None
+        if by_text is not None:
+            return by_text
+        k = int(numbered.group(1)) - 1
+        return k if 0 <= k < len(choices) else None
     wanted = normalize_answer(value)
     for i, choice in enumerate(choices):
         if normalize_answer(choice) == wanted and wanted:
@@ -117,7 +128,8 @@ def multiple_choice(field: str = "answer", choices_field: str = "choices") -> Me
     """1.0 if the prediction's ``field`` names the same choice as the example's.
 
     Either side may name a choice by its text (case and punctuation ignored), by letter
-    (A, B, C ...) or by 0-based index; the choices are the example's ``choices_field``.
+    (A, B, C ...), by 0-based index, or as ``[k]`` / ``[k] text`` with k counted from 1 (the
+    way pliable numbers a list in a prompt); the choices are the example's ``choices_field``.
     """
 
     def score(example: Any, prediction: Any, trace: Any = None) -> float:

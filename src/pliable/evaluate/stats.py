@@ -66,16 +66,32 @@ def _interval(
     return min(float(low), point), max(float(high), point)
 
 
+def _wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def bootstrap_mean_ci(
     values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
 ) -> tuple[float, float]:
-    """The percentile bootstrap interval of the mean of ``values`` at level ``confidence``."""
+    """The interval of the mean of ``values`` at level ``confidence``.
+
+    Scores that are all 0 or 1 get the Wilson score interval, which stays honest at 0/n and
+    n/n (a bootstrap would say [0, 0]); other scores get the percentile bootstrap.
+    """
     import numpy as np
 
     check_bootstrap_args(confidence, n_resamples)
     data = np.asarray(values, dtype=np.float64)
     if data.size == 0:
         raise UsageError("Cannot bootstrap the mean of no values.")
+    if bool(np.all((data == 0.0) | (data == 1.0))):
+        return _wilson(int(data.sum()), int(data.size), confidence)
     return _interval(_resampled_means(data, n_resamples, seed), confidence, float(data.mean()))
 
 

@@ -192,9 +192,10 @@ class BootstrapFewShot(Optimizer):
                     demos[target].append(
                         Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
                     )
+        tried = len(used) + failures + errors
         report.notes.append(
-            f"bootstrap: {len(used)} of {len(trainset)} train examples passed the metric "
-            f"({failures} failed it, {errors} raised errors)"
+            f"bootstrap: tried {tried} of {len(trainset)} train examples: {len(used)} passed "
+            f"the metric, {failures} failed it, {errors} raised errors"
         )
         return demos, used
 
