@@ -36,4 +36,12 @@ def test_console_transcripts_match_the_cli():
 def test_readme_test_command_is_what_ci_runs():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     command = next(line for line in ci_lines if line.startswith("python3 -m venv"))
-    assert command in blocks("bash")[0]
+    assert command in blocks("bash")[1]
+
+
+def test_readme_main_job_compiles_the_builtin_task():
+    main_job = blocks("bash")[0]
+    assert "pliable compile --task tickets --out tickets.json" in main_job
+    from pliable.data.builtin import list_tasks
+
+    assert "tickets" in list_tasks()
