@@ -4,8 +4,11 @@ compile on the embedded model.
 ``tickets``: name the catalogue product a customer support ticket is about. The ticket names the
 product among other details (amounts, dates, cities, order numbers), often with a made-up brand,
 a colour or a size around it ("the Lumio desk lamp", "my grey rain jacket"); the answer is the
-bare catalogue name, one of 20. Zero-shot, SmolLM2-135M chats instead of answering in the
-format; a few demos teach it the format and to drop the brand, colour and size.
+bare catalogue name, one of 20. The program uses the JSON adapter, so on the local model the
+answer is always one of the 20 names: zero-shot, SmolLM2-135M picks the right one 35% of the
+time on the dev set; compiled with ``BootstrapFewShot`` (4 bootstrapped + 4 labeled demos) it
+picks it 85% of the time (95% CIs [0.24, 0.48] vs [0.74, 0.92]; about 130 LM calls, a minute
+or two on two CPU cores).
 
 The data (``tickets.jsonl`` next to this file, 100 train / 60 dev rows marked by their
 ``split`` field) was written for pliable by a seeded generator from hand-written templates.
@@ -22,6 +25,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+from pliable.adapters.json_adapter import JSONAdapter
 from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.evaluate import metrics
@@ -108,8 +112,11 @@ def _examples(filename: str, split: str, inputs: tuple[str, ...]) -> list[Exampl
 
 
 def _tickets_program() -> Module:
-    # 16 tokens hold any product name; they also cap a small model's chatter when it has no demos
-    return Predict(TicketProduct, max_tokens=16)
+    # JSONAdapter: on the local model the answer is grammar-constrained to the 20 names, so
+    # zero-shot already answers and demos teach which name to pick. With the ChatAdapter the
+    # zero-shot model chats instead of answering (0% on dev) and compiled reaches 70% (85%
+    # here). 16 tokens hold any answer.
+    return Predict(TicketProduct, adapter=JSONAdapter(), max_tokens=16, temperature=0.0)
 
 
 def _tickets() -> Task:
