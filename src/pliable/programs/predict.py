@@ -159,7 +159,10 @@ class Predict(Module):
         return values
 
     def _resolve_lm(self, lm: LanguageModel | None) -> LanguageModel:
-        chosen = lm or self.lm or settings.current().lm or settings.default_lm()
+        chosen = (
+            next((c for c in (lm, self.lm, settings.current().lm) if c is not None), None)
+            or settings.default_lm()
+        )
         if chosen is None:
             raise ConfigurationError(
                 f"No LM for {type(self).__name__}({self.signature.signature_string()!r}), and "

@@ -19,7 +19,7 @@ from typing import Any, Literal, Union
 
 from pliable.errors import SignatureError
 
-__all__ = ["is_pydantic_model", "spec_to_type", "type_name", "type_to_spec", "validate_type"]
+__all__ = ["is_pydantic_model", "spec_to_type", "type_name", "type_to_spec"]
 
 TypeSpec = dict[str, Any]
 
@@ -50,11 +50,6 @@ def optional_inner(tp: object) -> object | None:
             inner: object = args[0]
             return inner
     return None
-
-
-def validate_type(tp: object, where: str) -> None:
-    """Raise :class:`SignatureError` if ``tp`` is not a supported field type."""
-    type_to_spec(tp, where=where)
 
 
 def type_name(tp: object) -> str:
