@@ -15,6 +15,9 @@ from typing import Any
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+ROOT_DIR = Path(__file__).resolve().parent.parent
+
+
 def machine_info() -> dict[str, Any]:
     """What the numbers were measured on."""
     cpu = platform.processor() or ""
@@ -98,3 +101,23 @@ def table(
         out.append(sep)
     out.extend(line(r) for r in cells[1:])
     return "\n".join(out)
+
+
+def export_src(ref: str, dest: Path) -> str:
+    """Unpack ``src/`` as committed at ``ref`` into ``dest``; return the short commit id."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", f"{ref}^{{commit}}"],
+        cwd=ROOT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "src"],
+        cwd=ROOT_DIR,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return commit

@@ -47,6 +47,7 @@ from typing import Any
 
 from _common import (
     RESULTS_DIR,
+    export_src,
     git_revision,
     machine_info,
     now_iso,
@@ -57,23 +58,6 @@ from _common import (
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = ["sports_understanding", "anachronisms"]
-
-
-def export_src(ref: str, dest: Path) -> str:
-    """Unpack ``src/`` as committed at ``ref`` into ``dest``; return the short commit id."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", f"{ref}^{{commit}}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit, "src"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return commit
 
 
 # --------------------------------------------------------------------------- replay (child)

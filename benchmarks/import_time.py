@@ -41,6 +41,7 @@ from typing import Any
 
 from _common import (
     RESULTS_DIR,
+    export_src,
     git_revision,
     machine_info,
     now_iso,
@@ -84,27 +85,6 @@ def summarize(samples: list[float]) -> dict[str, Any]:
         "stdev_ms": round(statistics.stdev(samples), 1) if len(samples) > 1 else 0.0,
         "samples_ms": [round(s, 1) for s in samples],
     }
-
-
-def export_src(ref: str, dest: Path) -> str:
-    """Unpack ``src/`` as committed at ``ref`` into ``dest``; return the short commit id."""
-    root = Path(__file__).resolve().parent.parent
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", f"{ref}^{{commit}}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit, "src"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return commit
 
 
 def measure(

@@ -236,10 +236,8 @@ def inspect_job(args: argparse.Namespace) -> int:
     for name, predictor in program.named_predictors():
         sig = predictor.signature
         print(f"=== predictor {name}: {sig.signature_string()} ({len(predictor.demos)} demos) ===")
-        from pliable.programs.predict import _DEFAULT_ADAPTER
-
         placeholders = {field: "{" + field + "}" for field in sig.input_fields}
-        adapter = predictor.adapter or _DEFAULT_ADAPTER
+        adapter = predictor.resolved_adapter()
         for message in adapter.format(sig, placeholders, demos=predictor.demos):
             print(f"--- {message['role']} ---")
             print(message["content"])

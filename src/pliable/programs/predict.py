@@ -158,6 +158,10 @@ class Predict(Module):
             )
         return values
 
+    def resolved_adapter(self) -> Adapter:
+        """The adapter a call uses: the predictor's, else the context's, else ChatAdapter."""
+        return self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
+
     def _resolve_lm(self, lm: LanguageModel | None) -> LanguageModel:
         chosen = (
             next((c for c in (lm, self.lm, settings.current().lm) if c is not None), None)
@@ -178,7 +182,7 @@ class Predict(Module):
     ) -> tuple[dict[str, Any], LanguageModel, Adapter, list[Message], dict[str, Any]]:
         values = self._inputs(inputs)
         model = self._resolve_lm(lm)
-        adapter = self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
+        adapter = self.resolved_adapter()
         messages = adapter.format(self.signature, values, demos=self.demos)
         options = {
             **self.config,
@@ -190,7 +194,7 @@ class Predict(Module):
     def messages(self, /, **inputs: Any) -> list[Message]:
         """The exact chat messages a call with ``inputs`` sends (no LM is called)."""
         values = self._inputs(inputs)
-        adapter = self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
+        adapter = self.resolved_adapter()
         return adapter.format(self.signature, values, demos=self.demos)
 
     def _finish(
