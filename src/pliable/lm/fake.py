@@ -23,6 +23,7 @@ from typing import Any
 
 from pliable.errors import ScriptExhaustedError, UsageError
 from pliable.lm.types import Completion, Message, Usage
+from pliable.lm.usage import CallRecord, backend_accounts, record_call, reserve_call
 
 __all__ = ["FakeCall", "FunctionLM", "ScriptedLM"]
 
@@ -60,12 +61,21 @@ class _FakeLM:
 
     def complete(self, messages: Sequence[Message], **options: Any) -> Completion:
         n = int(options.get("n") or 1)
+        counts = backend_accounts()  # fakes count against budgets like real models
+        if counts:
+            reserve_call()
         with self._lock:
             call = FakeCall(len(self.calls), tuple(messages), dict(options))
             self.calls.append(call)
             texts = self._answers(call, n)
         prompt_tokens = sum(_count_tokens(m["content"]) for m in messages)
         usage = Usage(prompt_tokens, sum(_count_tokens(t) for t in texts), 0.0)
+        if counts:
+            record_call(
+                CallRecord(
+                    self.model, usage.prompt_tokens, usage.completion_tokens, 0.0, 0.0, False
+                )
+            )
         return Completion(tuple(texts), self.model, usage)
 
     def __repr__(self) -> str:

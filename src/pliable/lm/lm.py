@@ -30,7 +30,7 @@ from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
 from pliable.lm.options import is_secret_option
 from pliable.lm.providers import make_backend
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
-from pliable.lm.usage import CallRecord, record_call, reserve_call
+from pliable.lm.usage import CallRecord, accounted_by_caller, record_call, reserve_call
 
 __all__ = ["DEFAULT_MODEL", "LM"]
 
@@ -292,7 +292,8 @@ class LM:
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:
-                completion = backend.complete(messages, **self._sampled(opts, sample))
+                with accounted_by_caller():
+                    completion = backend.complete(messages, **self._sampled(opts, sample))
                 break
             except ProviderError as exc:
                 time.sleep(self._backoff(attempt, exc))
@@ -313,12 +314,15 @@ class LM:
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:
-                if native is not None:
-                    completion: Completion = await native(messages, **self._sampled(opts, sample))
-                else:
-                    completion = await _to_thread(
-                        backend.complete, messages, **self._sampled(opts, sample)
-                    )
+                with accounted_by_caller():
+                    if native is not None:
+                        completion: Completion = await native(
+                            messages, **self._sampled(opts, sample)
+                        )
+                    else:
+                        completion = await _to_thread(
+                            backend.complete, messages, **self._sampled(opts, sample)
+                        )
                 break
             except ProviderError as exc:
                 await _sleep(self._backoff(attempt, exc))

@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from pliable.lm.budget import Budget, Spent
 
 __all__ = [
     "CallRecord",
     "ModelUsage",
+    "accounted_by_caller",
+    "backend_accounts",
     "UsageTracker",
     "record_call",
     "reserve_call",
@@ -73,24 +79,47 @@ class UsageTracker:
 
     records: list[CallRecord] = field(default_factory=list)
     max_calls: int | None = None
+    budget: Budget | None = None
+    prior: Spent | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _calls: int = 0
+    _tokens: int = 0
+    _cost: float = 0.0
+    _started: float = field(default_factory=time.monotonic, repr=False)
+
+    def spent(self) -> Spent:
+        """What was spent inside the block, plus ``prior`` (a resumed run's earlier spend).
+        ``lm_calls`` counts calls reserved, including those still in flight."""
+        from pliable.lm.budget import Spent
+
+        now = Spent(self._calls, self._tokens, self._cost, time.monotonic() - self._started)
+        return now + self.prior if self.prior is not None else now
 
     def reserve(self) -> None:
-        """Count one LM call about to be made; refuse it past ``max_calls``."""
+        """Count one LM call about to be made; refuse it past ``max_calls`` or the budget."""
+        from pliable.errors import BudgetExceededError
+
         with self._lock:
             if self.max_calls is not None and self._calls >= self.max_calls:
-                from pliable.errors import BudgetExceededError
-
                 raise BudgetExceededError(
                     f"LM call budget reached: {self.max_calls} calls were allowed. Raise the "
                     "limit (--max-calls / track_usage(max_calls=...)) or use a smaller dataset."
                 )
+            if self.budget is not None:
+                reached = self.budget.exhausted(self.spent())
+                if reached is not None:
+                    raise BudgetExceededError(
+                        f"Budget reached: {reached} allowed by {self.budget}. Raise the "
+                        "limit, or resume later from the same run_dir with a larger budget."
+                    )
             self._calls += 1
 
     def add(self, record: CallRecord) -> None:
         with self._lock:
             self.records.append(record)
+            if not record.cached:
+                self._tokens += record.prompt_tokens + record.completion_tokens
+                self._cost += record.cost
 
     def by_model(self) -> dict[str, ModelUsage]:
         out: dict[str, ModelUsage] = {}
@@ -144,18 +173,46 @@ _active: contextvars.ContextVar[tuple[UsageTracker, ...]] = contextvars.ContextV
 
 
 @contextmanager
-def track_usage(*, max_calls: int | None = None) -> Iterator[UsageTracker]:
+def track_usage(
+    *,
+    max_calls: int | None = None,
+    budget: Budget | None = None,
+    prior: Spent | None = None,
+) -> Iterator[UsageTracker]:
     """Record every LM call made inside the block (nested blocks all record).
 
-    With ``max_calls``, an LM call beyond that many (cache hits are free) raises
-    :class:`~pliable.errors.BudgetExceededError` before anything is sent.
+    With ``max_calls`` or a :class:`~pliable.Budget`, an LM call once a limit is reached
+    (cache hits are free) raises :class:`~pliable.errors.BudgetExceededError` before anything
+    is sent. ``prior`` is spending from before the block (a resumed run) that counts against
+    the budget.
     """
-    tracker = UsageTracker(max_calls=max_calls)
+    tracker = UsageTracker(max_calls=max_calls, budget=budget, prior=prior)
     token = _active.set((*_active.get(), tracker))
     try:
         yield tracker
     finally:
         _active.reset(token)
+
+
+_accounted: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "pliable_usage_accounted", default=False
+)
+
+
+@contextmanager
+def accounted_by_caller() -> Iterator[None]:
+    """Inside this block a backend's own accounting is skipped: ``pl.LM`` has already
+    reserved and will record the call (so a fake wrapped in ``pl.LM`` counts once)."""
+    token = _accounted.set(True)
+    try:
+        yield
+    finally:
+        _accounted.reset(token)
+
+
+def backend_accounts() -> bool:
+    """Whether a backend called now should reserve and record its own call."""
+    return not _accounted.get()
 
 
 def reserve_call() -> None:
