@@ -40,6 +40,7 @@ from pliable.evaluate import (
 from pliable.evaluate import metrics as metrics
 from pliable.lm import (
     LM,
+    Budget,
     Cache,
     Completion,
     FunctionLM,
@@ -79,6 +80,7 @@ __all__ = [
     "BatchError",
     "BootstrapFewShot",
     "BootstrapRandomSearch",
+    "Budget",
     "BudgetExceededError",
     "Cache",
     "ChainOfThought",

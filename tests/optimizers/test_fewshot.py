@@ -201,8 +201,26 @@ def test_teacher_sees_labeled_demos_but_never_the_example_it_answers():
         assert len(shown) == 2
 
 
-def test_budget_stops_bootstrap_instead_of_skipping_examples():
+def test_budget_stops_bootstrap_cleanly_with_the_demos_found_so_far():
     program = pl.Predict("question -> answer", lm=pl.LM("opt-adder/m", cache=False))
     pl.register_provider("opt-adder", lambda m, s: adder())
-    with pl.track_usage(max_calls=2), pytest.raises(pl.BudgetExceededError):
-        pl.BootstrapFewShot(exact, max_bootstrapped_demos=4).compile(program, trainset=examples(6))
+    compiled = pl.BootstrapFewShot(exact, max_bootstrapped_demos=4, max_labeled_demos=0).compile(
+        program, trainset=examples(6), budget=pl.Budget(lm_calls=2)
+    )
+    report = compiled.report
+    assert report.stopped and "2 LM calls" in report.stopped
+    assert report.lm_calls == 2
+    # the two calls that were allowed became demos; the budget did not count as failures
+    assert len(compiled.predictors()[0].demos) == 2
+    assert any("0 raised errors" in n for n in report.notes)
+
+
+def test_an_outer_max_calls_limit_also_stops_compile_cleanly():
+    program = pl.Predict("question -> answer", lm=pl.LM("opt-adder/m", cache=False))
+    pl.register_provider("opt-adder", lambda m, s: adder())
+    with pl.track_usage(max_calls=5) as usage:
+        compiled = pl.BootstrapFewShot(exact, max_bootstrapped_demos=4).compile(
+            program, trainset=examples(6), valset=examples(3)
+        )
+    assert usage.total.calls == 5
+    assert compiled.report.stopped is not None

@@ -1,6 +1,7 @@
 """Language models: ``LM`` (litellm providers and the embedded local model), the
 ``LanguageModel`` contract, usage tracking, call history, and fake LMs for tests."""
 
+from pliable.lm.budget import Budget, Spent
 from pliable.lm.cache import Cache, default_cache_dir, request_key
 from pliable.lm.fake import FakeCall, FunctionLM, ScriptedLM
 from pliable.lm.history import History, HistoryEntry, inspect_history
@@ -10,6 +11,7 @@ from pliable.lm.types import Completion, LanguageModel, Message, Usage
 from pliable.lm.usage import CallRecord, ModelUsage, UsageTracker, track_usage
 
 __all__ = [
+    "Budget",
     "Cache",
     "CallRecord",
     "Completion",
@@ -23,6 +25,7 @@ __all__ = [
     "Message",
     "ModelUsage",
     "ScriptedLM",
+    "Spent",
     "Usage",
     "UsageTracker",
     "default_cache_dir",

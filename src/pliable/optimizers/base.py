@@ -1,30 +1,57 @@
 """The optimizer interface: ``optimizer.compile(program, trainset=..., valset=...)``.
 
-Every optimizer works on a copy (the program passed in is never changed), measures the
-baseline and the result on the valset with confidence intervals when it has a valset and a
-metric, counts LM calls, tokens and cost as it goes, and attaches a
-:class:`~pliable.optimizers.report.CompileReport` to the compiled program (``.report``), which
-``program.save(path)`` writes into the JSON.
+Every optimizer works on a copy (the program passed in is never changed) and:
+
+* takes a ``budget`` (:class:`~pliable.Budget`): when it runs out the optimizer stops
+  cleanly and returns the best program found so far, with a note in the report;
+* plans before it spends: :meth:`Optimizer.estimate` gives the LM calls (and cost, where
+  pricing is known) a compile would make;
+* with ``run_dir``, logs every evaluated example and candidate to ``run_dir/run.jsonl`` and
+  resumes from it after a crash or Ctrl-C (with the LM cache, the replay costs no LM calls);
+* selects honestly: the final choice is measured on the valset against the program passed
+  in (the baseline) with a paired bootstrap, and a difference inside the noise keeps the
+  baseline unless ``require_significance=False``;
+* attaches a :class:`~pliable.optimizers.report.CompileReport` (``compiled.report``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import UsageError
+from pliable.errors import BudgetExceededError, UsageError
+from pliable.lm.budget import Budget
 from pliable.lm.usage import track_usage
-from pliable.optimizers.report import CompileReport, ScoreSummary, fingerprint
+from pliable.optimizers.estimate import Estimate, price_per_call
+from pliable.optimizers.report import CompileReport, fingerprint
+from pliable.optimizers.run import Run, Scores
+from pliable.optimizers.runlog import RunLog
+from pliable.optimizers.state import state_hash
 from pliable.programs.module import Module
 
 __all__ = ["Optimizer"]
 
 
+def _jsonable_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    from pliable.adapters.values import to_jsonable
+
+    out = {}
+    for key, value in settings.items():
+        try:
+            out[key] = to_jsonable(value)
+        except Exception:  # a setting that is an object: its repr identifies it
+            out[key] = repr(value)
+        if not isinstance(out[key], str | int | float | bool | list | dict | type(None)):
+            out[key] = repr(value)
+    return out
+
+
 class Optimizer(ABC):
-    """Base class: subclasses implement :meth:`_compile` on a copy of the program."""
+    """Base class: subclasses implement :meth:`_compile` (and :meth:`_plan` for estimates)."""
 
     metric: Callable[..., Any] | None = None
     num_threads: int = 4
@@ -37,47 +64,190 @@ class Optimizer(ABC):
         """The optimizer's settings, as saved in the report."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "metric"}
 
+    # -- planning --------------------------------------------------------------------------
+
+    def _plan(self, n_predictors: int, n_train: int, n_val: int) -> dict[str, int]:
+        """Planned LM calls per phase of :meth:`_compile` (upper bounds). Default: none."""
+        return {}
+
+    def estimate(
+        self,
+        program: Module,
+        *,
+        trainset: Sequence[Example],
+        valset: Sequence[Example] | None = None,
+        budget: Budget | None = None,
+    ) -> Estimate:
+        """What :meth:`compile` would spend, before spending anything (``print()`` it)."""
+        train = self._check_set(trainset, "trainset")
+        val = self._check_set(valset, "valset") if valset is not None else []
+        n_pred = len(program.named_predictors())
+        phases: dict[str, int] = {}
+        measured = bool(val) and self.metric is not None
+        if measured:
+            phases["baseline on the valset"] = len(val) * n_pred
+        phases.update(self._plan(n_pred, len(train), len(val)))
+        if measured:
+            phases["final score on the valset"] = len(val) * n_pred
+        model, tokens, usd = price_per_call(program, train or val)
+        return Estimate(
+            self.name,
+            phases,
+            model=model,
+            prompt_tokens_per_call=tokens,
+            usd_per_call=usd,
+            budget=budget,
+            notes=["assumes each predictor is called once per example; cache hits are free"],
+        )
+
+    # -- compiling -------------------------------------------------------------------------
+
     def compile(
         self,
         program: Module,
         *,
         trainset: Sequence[Example],
         valset: Sequence[Example] | None = None,
+        budget: Budget | None = None,
+        run_dir: str | os.PathLike[str] | None = None,
+        require_significance: bool = True,
         progress: bool | None = None,
     ) -> Module:
-        """A compiled copy of ``program``, with its report in ``.report``."""
+        """A compiled copy of ``program``, with its report in ``.report``.
+
+        Args:
+            trainset: examples to learn from (demos, bootstrapping, proposals).
+            valset: examples to select on; with a metric, the baseline and the final program
+                are scored on it, and the final choice is made on it.
+            budget: limits on LM calls, tokens, cost and time (cache hits are free).
+            run_dir: a folder for the run log and the best program so far; a compile with
+                the same program, data and settings resumes from it.
+            require_significance: keep the program passed in unless the compiled one beats
+                it on the valset beyond the noise (a paired bootstrap's 95% interval).
+            progress: show progress bars (default: when stderr is a terminal).
+        """
+        if budget is not None and not isinstance(budget, Budget):
+            raise UsageError(
+                f"compile(budget=...) takes a pl.Budget(lm_calls=..., tokens=..., usd=..., "
+                f"seconds=...); got {type(budget).__name__} {budget!r}."
+            )
         train = self._check_set(trainset, "trainset")
         val = self._check_set(valset, "valset") if valset is not None else None
-        report = CompileReport(
-            optimizer=self.name,
-            settings=self.settings(),
-            dataset={
-                "train_size": len(train),
-                "val_size": len(val or []),
-                "train_fingerprint": fingerprint(train),
-                "val_fingerprint": fingerprint(val) if val else None,
-            },
-        )
+        dataset = {
+            "train_size": len(train),
+            "val_size": len(val or []),
+            "train_fingerprint": fingerprint(train),
+            "val_fingerprint": fingerprint(val) if val else None,
+        }
+        settings = _jsonable_settings(self.settings())
+        log = None
+        if run_dir is not None:
+            header = {
+                "optimizer": self.name,
+                "settings": settings,
+                "dataset": dataset,
+                "program": state_hash(program),
+            }
+            log = RunLog(run_dir, header)
+        report = CompileReport(optimizer=self.name, settings=settings, dataset=dataset)
+        if budget is not None:
+            report.budget = budget.to_dict()
         start = time.perf_counter()
-        with track_usage() as usage:
-            if val and self.metric is not None:
-                report.baseline = ScoreSummary.of(self._evaluate(program, val, progress))
-            compiled = self._compile(program.deepcopy(), train, val, report, progress)
-            if val and self.metric is not None:
-                final = report.final or ScoreSummary.of(self._evaluate(compiled, val, progress))
-                report.final = final
+        with track_usage(budget=budget, prior=log.prior if log else None) as usage:
+            run = Run(
+                report=report,
+                metric=self.metric,
+                num_threads=self.num_threads,
+                progress=progress,
+                usage=usage,
+                log=log,
+                require_significance=require_significance,
+            )
+            if log is not None and log.resumed:
+                run.note(f"resumed from {log.path}: {log.prior.lm_calls} LM calls were made before")
+            compiled = self._run(program, train, val, run)
         report.add_usage(usage)
         report.wall_time = time.perf_counter() - start
+        if log is not None:
+            report.run_dir = str(log.dir)
+            log.append({"event": "end", "report": report.to_dict(), "spent": run.spent()})
+            from pliable.compiled.io import save
+
+            save(compiled, log.dir / "final.json", report=report.to_dict())
         compiled.report = report
         return compiled
 
-    def _evaluate(self, program: Module, examples: Sequence[Example], progress: bool | None) -> Any:
-        from pliable.evaluate import evaluate
+    def _run(
+        self, program: Module, train: list[Example], val: list[Example] | None, run: Run
+    ) -> Module:
+        report = run.report
+        measured = bool(val) and self.metric is not None
+        baseline: Scores | None = None
+        try:
+            if measured:
+                assert val is not None
+                baseline = run.evaluate(program, val, progress=run.progress)
+                report.baseline = baseline.summary()
+            compiled = self._compile(program.deepcopy(), train, val, run)
+        except BudgetExceededError as exc:
+            report.stopped = str(exc)
+            if run.best is not None:
+                compiled = run.best[1]
+                run.note(f"budget reached; returning the best candidate so far: {run.best[2]}")
+            else:
+                compiled = program.deepcopy()
+                run.note("budget reached before any candidate was scored; returning the program")
+        final: Scores | None = None
+        if measured and baseline is not None:
+            assert val is not None
+            try:
+                final = run.evaluate(compiled, val, progress=run.progress)
+            except BudgetExceededError as exc:
+                report.stopped = report.stopped or str(exc)
+                run.note("budget reached before the final score; the final program is unmeasured")
+        return self._select(program, compiled, baseline, final, run)
 
-        assert self.metric is not None
-        return evaluate(
-            program, examples, self.metric, num_threads=self.num_threads, progress=progress
+    def _select(
+        self,
+        program: Module,
+        compiled: Module,
+        baseline: Scores | None,
+        final: Scores | None,
+        run: Run,
+    ) -> Module:
+        """Keep ``compiled`` only when it beats the baseline beyond the noise."""
+        report = run.report
+        if final is not None:
+            report.final = final.summary()
+        if baseline is None or final is None or state_hash(compiled) == state_hash(program):
+            report.selected = "compiled"
+            return compiled
+        from pliable.evaluate.stats import paired_bootstrap
+
+        test = paired_bootstrap(list(baseline.values), list(final.values))
+        report.comparison = {
+            "difference": test.difference,
+            "ci_low": test.ci_low,
+            "ci_high": test.ci_high,
+            "p_value": test.p_value,
+        }
+        shown = f"{test.difference:+.3f}, 95% CI [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
+        if test.ci_low > 0:
+            report.selected = "compiled"
+            run.note(f"the compiled program beats the baseline on the valset ({shown})")
+            return compiled
+        if not run.require_significance:
+            report.selected = "compiled"
+            run.note(f"compiled vs baseline is inside the noise ({shown}); kept as asked")
+            return compiled
+        report.selected = "baseline"
+        report.final = baseline.summary()
+        run.note(
+            f"compiled vs baseline is inside the noise ({shown}): kept the program passed in. "
+            "Use more valset examples, or compile(..., require_significance=False) to keep "
+            "the compiled program anyway."
         )
+        return program.deepcopy()
 
     @staticmethod
     def _check_set(examples: Sequence[Example] | None, what: str) -> list[Example]:
@@ -99,7 +269,10 @@ class Optimizer(ABC):
         student: Module,
         trainset: list[Example],
         valset: list[Example] | None,
-        report: CompileReport,
-        progress: bool | None,
+        run: Run,
     ) -> Module:
-        """Write demos / instructions into ``student`` (a copy) and return it."""
+        """Write demos / instructions into ``student`` (a copy) and return it.
+
+        Score candidates with ``run.evaluate`` and record them with ``run.candidate``; a
+        :class:`~pliable.errors.BudgetExceededError` may be left to propagate (the base
+        then returns ``run.best``) or caught to finish with what was found."""

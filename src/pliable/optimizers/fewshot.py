@@ -19,6 +19,7 @@ from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.report import CompileReport
+from pliable.optimizers.run import Run
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
 from pliable.programs.trace import trace
@@ -54,9 +55,9 @@ class LabeledFewShot(Optimizer):
         student: Module,
         trainset: list[Example],
         valset: list[Example] | None,
-        report: CompileReport,
-        progress: bool | None,
+        run: Run,
     ) -> Module:
+        report = run.report
         shuffled = list(trainset)
         random.Random(self.seed).shuffle(shuffled)
         for name, predictor in student.named_predictors():
@@ -116,6 +117,9 @@ class BootstrapFewShot(Optimizer):
         self.seed = seed
         self.num_threads = num_threads
 
+    def _plan(self, n_predictors: int, n_train: int, n_val: int) -> dict[str, int]:
+        return {"bootstrap (teacher runs)": self.max_rounds * n_train * n_predictors}
+
     def _score(self, example: Example, prediction: Any, entries: list[Any]) -> float:
         from pliable.evaluate.metric_base import metric_caller
         from pliable.evaluate.score import to_score
@@ -149,49 +153,56 @@ class BootstrapFewShot(Optimizer):
         used: set[int] = set()
         failures = errors = 0
         full = self.max_bootstrapped_demos
-        for round_ in range(self.max_rounds):
-            if round_ > 0:
-                for p in teacher.predictors():
-                    p.config = {**p.config, "temperature": 1.0, "sample": round_}
-            for index, example in enumerate(trainset):
-                if all(len(d) >= full for d in demos.values()):
-                    break
-                if index in used:
-                    continue
-                for name, predictor in teacher_predictors.items():
-                    # the teacher sees labeled demos, never the example it is answering
-                    predictor.demos = [d for d in teacher_demos[name] if d is not example]
-                try:
-                    with trace() as t:
-                        prediction = teacher(**example.inputs())
-                    entries = t.entries
-                    passed = _passes(
-                        self._score(example, prediction, entries), self.metric_threshold
-                    )
-                except BudgetExceededError:
-                    raise
-                except Exception as exc:  # a failing example is skipped, not fatal
-                    if isinstance(exc, UsageError) and "Metric" in str(exc):
-                        raise
-                    errors += 1
-                    logger.debug("bootstrap example %d failed: %r", index, exc)
-                    continue
-                if not passed:
-                    failures += 1
-                    continue
-                used.add(index)
-                for entry in entries:
-                    target = names.get(id(entry.predictor))
-                    if target is None or len(demos[target]) >= full:
+        try:
+            for round_ in range(self.max_rounds):
+                if round_ > 0:
+                    for p in teacher.predictors():
+                        p.config = {**p.config, "temperature": 1.0, "sample": round_}
+                for index, example in enumerate(trainset):
+                    if all(len(d) >= full for d in demos.values()):
+                        break
+                    if index in used:
                         continue
-                    outputs = {
-                        k: entry.outputs[k]
-                        for k in entry.predictor.signature.output_fields
-                        if k in entry.outputs
-                    }
-                    demos[target].append(
-                        Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
-                    )
+                    for name, predictor in teacher_predictors.items():
+                        # the teacher sees labeled demos, never the example it is answering
+                        predictor.demos = [d for d in teacher_demos[name] if d is not example]
+                    try:
+                        with trace() as t:
+                            prediction = teacher(**example.inputs())
+                        entries = t.entries
+                        passed = _passes(
+                            self._score(example, prediction, entries), self.metric_threshold
+                        )
+                    except BudgetExceededError:
+                        raise
+                    except Exception as exc:  # a failing example is skipped, not fatal
+                        if isinstance(exc, UsageError) and "Metric" in str(exc):
+                            raise
+                        errors += 1
+                        logger.debug("bootstrap example %d failed: %r", index, exc)
+                        continue
+                    if not passed:
+                        failures += 1
+                        continue
+                    used.add(index)
+                    for entry in entries:
+                        target = names.get(id(entry.predictor))
+                        if target is None or len(demos[target]) >= full:
+                            continue
+                        outputs = {
+                            k: entry.outputs[k]
+                            for k in entry.predictor.signature.output_fields
+                            if k in entry.outputs
+                        }
+                        demos[target].append(
+                            Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
+                        )
+        except BudgetExceededError as exc:
+            report.stopped = str(exc)
+            report.notes.append(
+                f"bootstrap stopped by the budget after {len(used)} passing examples; "
+                "keeping the demos found so far"
+            )
         tried = len(used) + failures + errors
         report.notes.append(
             f"bootstrap: tried {tried} of {len(trainset)} train examples: {len(used)} passed "
@@ -204,13 +215,12 @@ class BootstrapFewShot(Optimizer):
         student: Module,
         trainset: list[Example],
         valset: list[Example] | None,
-        report: CompileReport,
-        progress: bool | None,
+        run: Run,
     ) -> Module:
         ordered = list(trainset)
         if self.seed:
             random.Random(self.seed).shuffle(ordered)
-        boot, used = self.bootstrap(student, ordered, report)
+        boot, used = self.bootstrap(student, ordered, run.report)
         rest = [ex for i, ex in enumerate(ordered) if i not in used]
         for name, predictor in student.named_predictors():
             predictor.demos = boot[name] + labeled_demos(predictor, rest, self.max_labeled_demos)

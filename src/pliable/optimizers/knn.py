@@ -37,7 +37,7 @@ from pliable.optimizers.knn_program import KNNProgram, KNNState
 from pliable.programs.module import Module
 
 if TYPE_CHECKING:
-    from pliable.optimizers.report import CompileReport
+    from pliable.optimizers.run import Run
 
 __all__ = ["KNNFewShot", "KNNProgram", "KNNState"]
 
@@ -105,11 +105,11 @@ class KNNFewShot(Optimizer):
         student: Module,
         trainset: list[Example],
         valset: list[Example] | None,
-        report: CompileReport,
-        progress: bool | None,
+        run: Run,
     ) -> Module:
         import time
 
+        report = run.report
         for predictor in student.predictors():
             predictor.demos = []  # chosen per call from now on
         program = KNNProgram(

@@ -188,6 +188,16 @@ class KNNProgram(Module):
             self._embeddings = self._pool_matrix(embeddings)
 
     # --- predictors ---
+    def compile_state_key(self) -> str:
+        """What besides the predictors' state decides this program's answers (for
+        :func:`~pliable.optimizers.state.state_hash`): k, the pool and the embedder."""
+        from pliable.optimizers.report import fingerprint
+
+        return (
+            f"knn k={self.k} by={','.join(self.input_fields)} "
+            f"embedder={getattr(self.embedder, 'name', '?')} pool={fingerprint(self.examples)}"
+        )
+
     def named_predictors(self) -> list[tuple[str, Predict]]:
         return self.program.named_predictors()
 

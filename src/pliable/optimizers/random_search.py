@@ -9,14 +9,14 @@ scored perfectly on every example left. Ties keep the earlier (simpler) candidat
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
-from pliable.optimizers.report import CompileReport, ScoreSummary
+from pliable.optimizers.run import Run, Scores
 from pliable.programs.module import Module
 
 __all__ = ["BootstrapRandomSearch"]
@@ -50,24 +50,30 @@ class BootstrapRandomSearch(Optimizer):
         self.seed = seed
         self.num_threads = num_threads
 
+    def _plan(self, n_predictors: int, n_train: int, n_val: int) -> dict[str, int]:
+        boots = max(0, self.num_candidates - 2)
+        return {
+            f"bootstrap {boots} demo sets (teacher runs)": boots * n_train * n_predictors,
+            f"score {self.num_candidates} candidates on the valset": self.num_candidates
+            * n_val
+            * n_predictors,
+        }
+
     def _candidates(
-        self, student: Module, trainset: list[Example], report: CompileReport
-    ) -> list[tuple[str, Module]]:
-        out: list[tuple[str, Module]] = []
+        self, student: Module, trainset: list[Example], run: Run
+    ) -> Iterator[tuple[str, Module]]:
+        """Candidates one at a time (a budget stop leaves the earlier ones scored)."""
         zero = student.deepcopy()
         for p in zero.predictors():
             p.demos = []
-        out.append(("zero-shot", zero))
-        if len(out) < self.num_candidates:
+        yield "zero-shot", zero
+        if self.num_candidates > 1:
             labeled = LabeledFewShot(self.max_labeled_demos, seed=self.seed)
-            out.append(
-                ("labeled", labeled._compile(student.deepcopy(), trainset, None, report, False))
-            )
+            yield "labeled", labeled._compile(student.deepcopy(), trainset, None, run)
         metric = self.metric
         assert metric is not None
         rng = random.Random(self.seed)
-        i = 0
-        while len(out) < self.num_candidates:
+        for i in range(max(0, self.num_candidates - 2)):
             ordered = list(trainset)
             size = self.max_bootstrapped_demos
             if i > 0:
@@ -80,60 +86,44 @@ class BootstrapRandomSearch(Optimizer):
                 metric_threshold=self.metric_threshold,
             )
             name = "bootstrapped" if i == 0 else f"bootstrapped-shuffle{i}-k{size}"
-            out.append((name, boot._compile(student.deepcopy(), ordered, None, report, False)))
-            i += 1
-        return out
+            yield name, boot._compile(student.deepcopy(), ordered, None, run)
 
     def _score_with_pruning(
-        self,
-        program: Module,
-        valset: Sequence[Example],
-        best_total: float | None,
-        progress: bool | None,
-    ) -> tuple[float | None, list[Any]]:
-        """The total score over the valset, or None once it cannot beat ``best_total``."""
+        self, program: Module, valset: Sequence[Example], best_total: float | None, run: Run
+    ) -> Scores | None:
+        """The candidate's valset scores, or None once it cannot beat ``best_total``."""
+        done: list[Scores] = []
         total = 0.0
-        results = []
         for start in range(0, len(valset), self.chunk_size):
             chunk = valset[start : start + self.chunk_size]
-            result = self._evaluate(program, chunk, False)
-            results.append(result)
-            total += sum(r.score for r in result.rows)
+            scores = run.evaluate(program, chunk)
+            done.append(scores)
+            total += scores.total
             remaining = len(valset) - start - len(chunk)
             if best_total is not None and total + remaining * self.max_score <= best_total:
-                return None, results
-        return total, results
+                return None
+        return Scores(
+            tuple(v for s in done for v in s.values),
+            tuple(k for s in done for k in s.keys),
+            sum(s.errors for s in done),
+        )
 
     def _compile(
         self,
         student: Module,
         trainset: list[Example],
         valset: list[Example] | None,
-        report: CompileReport,
-        progress: bool | None,
+        run: Run,
     ) -> Module:
         if not valset:
             raise UsageError(
                 "BootstrapRandomSearch selects on the valset: pass valset=... "
                 "(pl.split(examples, train=..., dev=...) makes one)."
             )
-        best: tuple[float, str, Module] | None = None
-        for name, candidate in self._candidates(student, trainset, report):
-            total, _ = self._score_with_pruning(
-                candidate, valset, best[0] if best else None, progress
-            )
-            n_demos = sum(len(p.demos) for p in candidate.predictors())
-            report.candidates.append(
-                {
-                    "name": name,
-                    "demos": n_demos,
-                    "score": total / len(valset) if total is not None else None,
-                }
-            )
-            if total is not None and (best is None or total > best[0]):
-                best = (total, name, candidate)
-        assert best is not None
-        report.notes.append(f"selected candidate: {best[1]}")
-        final = self._evaluate(best[2], valset, progress)
-        report.final = ScoreSummary.of(final)
-        return best[2]
+        for name, candidate in self._candidates(student, trainset, run):
+            best = run.best[0].total if run.best else None
+            scores = self._score_with_pruning(candidate, valset, best, run)
+            run.candidate(name, candidate, full=scores, pruned=scores is None)
+        assert run.best is not None
+        run.note(f"selected candidate: {run.best[2]}")
+        return run.best[1]

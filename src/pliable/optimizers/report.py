@@ -59,6 +59,11 @@ class CompileReport:
     cost: float = 0.0
     wall_time: float = 0.0
     notes: list[str] = field(default_factory=list)
+    budget: dict[str, Any] | None = None
+    stopped: str | None = None  # why the run stopped early (the budget), else None
+    selected: str = "compiled"  # "compiled", or "baseline" when the gain was inside the noise
+    comparison: dict[str, float] | None = None  # final − baseline on the valset, paired
+    run_dir: str | None = None
 
     def add_usage(self, usage: UsageTracker) -> None:
         total = usage.total
@@ -80,14 +85,22 @@ class CompileReport:
             lines.append(f"  baseline: {self.baseline}")
         if self.final is not None:
             lines.append(f"  final:    {self.final}")
-        for c in self.candidates:
-            score = c.get("score")
-            shown = f"{score:.3f}" if isinstance(score, float) else "pruned"
-            lines.append(f"    candidate {c.get('name')}: {shown}")
+        if self.comparison is not None:
+            c = self.comparison
+            lines.append(
+                f"  final − baseline: {c['difference']:+.3f} "
+                f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] -> kept the {self.selected} program"
+            )
+        full = [c for c in self.candidates if isinstance(c.get("score"), float)]
+        lines.append(f"  candidates: {len(self.candidates)} tried, {len(full)} scored in full")
+        for c in sorted(full, key=lambda c: -c["score"])[:5]:
+            lines.append(f"    {c['score']:.3f}  {c.get('name')}")
         lines.append(
             f"  LM calls {self.lm_calls} (+{self.cache_hits} cache hits), tokens "
             f"{self.prompt_tokens}+{self.completion_tokens}, cost ${self.cost:.4f}, "
             f"{self.wall_time:.1f}s"
         )
+        if self.stopped:
+            lines.append(f"  stopped early: {self.stopped}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)

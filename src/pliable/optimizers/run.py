@@ -1,0 +1,196 @@
+"""``Run``: what an optimizer's ``_compile`` works with while it searches.
+
+It scores candidates (``run.evaluate``), remembering every example's score by the
+candidate's state hash, so a candidate seen twice (or in an earlier, interrupted run with the
+same ``run_dir``) is never run again. It records candidates in the report and the run log,
+keeps the best one scored on the full valset, and saves it to ``run_dir/best.json`` whenever
+it changes, so a crash leaves the best program found so far on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pliable.data.example import Example
+from pliable.optimizers.report import CompileReport, ScoreSummary
+from pliable.optimizers.runlog import RunLog
+from pliable.optimizers.state import example_key, instructions_of, program_state, state_hash
+from pliable.programs.module import Module
+
+if TYPE_CHECKING:
+    from pliable.lm.usage import UsageTracker
+
+__all__ = ["Run", "Scores"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-example scores of one candidate on some examples (in the order given)."""
+
+    values: tuple[float, ...]
+    keys: tuple[str, ...]
+    errors: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values) if self.values else 0.0
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.values))
+
+    def summary(self) -> ScoreSummary:
+        from pliable.evaluate.stats import bootstrap_mean_ci
+
+        low, high = bootstrap_mean_ci(self.values) if self.values else (0.0, 0.0)
+        return ScoreSummary(self.mean, low, high, self.n, self.errors)
+
+    def by_key(self) -> dict[str, float]:
+        return dict(zip(self.keys, self.values, strict=True))
+
+
+class Run:
+    """The state of one ``compile`` call, handed to ``Optimizer._compile``."""
+
+    def __init__(
+        self,
+        *,
+        report: CompileReport,
+        metric: Callable[..., Any] | None,
+        num_threads: int,
+        progress: bool | None,
+        usage: UsageTracker,
+        log: RunLog | None = None,
+        chunk_size: int = 16,
+        require_significance: bool = True,
+    ) -> None:
+        self.require_significance = require_significance
+        self.report = report
+        self.metric = metric
+        self.num_threads = num_threads
+        self.progress = progress
+        self.usage = usage
+        self.log = log
+        self.chunk_size = max(1, chunk_size)
+        self.best: tuple[Scores, Module, str] | None = None
+        self._memo: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._counter = 0
+        self._started = time.monotonic()
+        if log is not None:
+            self._memo.update(log.rows)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def evaluate(
+        self, program: Module, examples: Sequence[Example], *, progress: bool | None = False
+    ) -> Scores:
+        """Score ``program`` on ``examples``; examples already scored for the same state are
+        not run again. A :class:`~pliable.errors.BudgetExceededError` propagates (the rows
+        finished before it are kept)."""
+        from pliable.evaluate import evaluate
+
+        assert self.metric is not None, "Run.evaluate needs a metric"
+        state = state_hash(program)
+        keys = [example_key(ex) for ex in examples]
+        todo = [i for i, k in enumerate(keys) if (state, k) not in self._memo]
+        for start in range(0, len(todo), self.chunk_size):
+            chunk = todo[start : start + self.chunk_size]
+            result = evaluate(
+                program,
+                [examples[i] for i in chunk],
+                self.metric,
+                num_threads=self.num_threads,
+                max_errors=len(chunk),
+                progress=progress,
+            )
+            rows = []
+            for i, row in zip(chunk, result.rows, strict=True):
+                self._memo[(state, keys[i])] = (row.score, row.error)
+                rows.append(
+                    {
+                        "event": "row",
+                        "state": state,
+                        "example": keys[i],
+                        "score": row.score,
+                        "error": row.error,
+                    }
+                )
+            if self.log is not None:
+                self.log.append_rows(rows)
+        values = tuple(self._memo[(state, k)][0] for k in keys)
+        errors = sum(1 for k in keys if self._memo[(state, k)][1] is not None)
+        return Scores(values, tuple(keys), errors)
+
+    # -- spending --------------------------------------------------------------------------
+
+    def spent(self) -> dict[str, Any]:
+        return self.usage.spent().to_dict()
+
+    # -- candidates ------------------------------------------------------------------------
+
+    def candidate(
+        self,
+        name: str,
+        program: Module,
+        *,
+        full: Scores | None = None,
+        minibatch: Scores | None = None,
+        parent: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Record a candidate (in the report and the run log); a full-valset score makes it
+        eligible as the best so far. Returns the recorded entry."""
+        self._counter += 1
+        entry: dict[str, Any] = {
+            "id": self._counter,
+            "name": name,
+            "state": state_hash(program),
+            "parent": parent,
+            "demos": sum(len(p.demos) for p in program.predictors()),
+            "instructions": instructions_of(program),
+            "score": full.mean if full is not None else None,
+            "minibatch_score": minibatch.mean if minibatch is not None else None,
+            "minibatch_size": minibatch.n if minibatch is not None else None,
+            "lm_calls": self.usage.spent().lm_calls,
+            **extra,
+        }
+        self.report.candidates.append(entry)
+        if self.log is not None:
+            self.log.append(
+                {
+                    "event": "candidate",
+                    **entry,
+                    "program": program_state(program),
+                    "full": list(full.values) if full is not None else None,
+                    "full_keys": list(full.keys) if full is not None else None,
+                    "spent": self.spent(),
+                }
+            )
+        if full is not None and (self.best is None or full.mean > self.best[0].mean):
+            self.best = (full, program, name)
+            self._save_best(program)
+        return entry
+
+    def _save_best(self, program: Module) -> None:
+        if self.log is None:
+            return
+        from pliable.compiled.io import save
+
+        try:
+            save(program, self.log.dir / "best.json")
+        except Exception as exc:  # a program that cannot be saved still compiles
+            logger.warning("could not save the best program to %s: %r", self.log.dir, exc)
+
+    def note(self, text: str) -> None:
+        self.report.notes.append(text)
+        logger.info("%s", text)
