@@ -103,8 +103,28 @@ def test_budget_and_usage_errors_have_distinct_exit_codes(files, capsys):
             "3",
         ]
     )
+    out = capsys.readouterr().out
+    assert code == 0  # the budget stops compile cleanly, with the best program so far
+    assert "stopped early: Budget reached: 3 LM calls" in out
+    assert "LM calls 3 " in out
+
+    code = main(
+        [
+            "eval",
+            "question -> answer",
+            "--dev",
+            str(files / "dev.jsonl"),
+            "--inputs",
+            "question",
+            "--model",
+            "cliadder/m",
+            "--no-cache",
+            "--max-calls",
+            "3",
+        ]
+    )
     err = capsys.readouterr().err
-    assert code == 3
+    assert code == 3  # eval has no best-so-far: the budget is an error there
     assert err.startswith("error: LM call budget reached: 3 calls")
     assert len(err.strip().splitlines()) == 1
 

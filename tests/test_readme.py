@@ -35,7 +35,7 @@ def test_console_transcripts_match_the_cli():
 
 def test_readme_test_command_is_what_ci_runs():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
-    command = next(line for line in ci_lines if line.startswith("python3 -m venv"))
+    command = next(line for line in ci_lines if "python3 -m venv" in line)
     assert command in blocks("bash")[1]
 
 

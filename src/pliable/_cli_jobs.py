@@ -14,10 +14,10 @@ from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.programs.module import Module
 
-__all__ = ["compile_job", "eval_job", "inspect_job", "load_program"]
+__all__ = ["compile_job", "eval_job", "inspect_job", "load_program", "report_job"]
 
 _METRICS = ("exact_match", "f1", "multiple_choice", "passage_match")
-_OPTIMIZERS = ("bootstrap", "random-search", "labeled", "none")
+_OPTIMIZERS = ("bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb")
 
 
 def _import_object(spec: str) -> Any:
@@ -182,30 +182,87 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
         )
     if name == "labeled":
         return LabeledFewShot(labeled)
+    if name == "joint":
+        from pliable.optimizers.joint import JointSearch
+
+        return JointSearch(
+            job.metric,
+            auto=args.auto or "light",
+            max_bootstrapped_demos=boot,
+            max_labeled_demos=labeled,
+            num_threads=args.threads,
+            seed=args.seed,
+        )
+    if name == "reflective":
+        from pliable.optimizers.reflective import Reflective
+
+        return Reflective(job.metric, num_threads=args.threads, seed=args.seed)
+    if name == "hill-climb":
+        from pliable.optimizers.hillclimb import InstructionHillClimb
+
+        return InstructionHillClimb(job.metric, num_threads=args.threads, seed=args.seed)
     raise UsageError(f"Unknown optimizer {name!r}; use one of {', '.join(_OPTIMIZERS)}.")
 
 
+def _budget(args: argparse.Namespace) -> Any:
+    from pliable.lm.budget import Budget
+
+    calls = args.budget_calls if args.budget_calls is not None else args.max_calls
+    if args.budget_calls is not None and args.max_calls is not None:
+        raise UsageError("Pass one of --budget-calls and --max-calls (they mean the same).")
+    return Budget(
+        lm_calls=calls,
+        tokens=args.budget_tokens,
+        usd=args.budget_usd,
+        seconds=args.budget_seconds,
+    )
+
+
 def compile_job(args: argparse.Namespace) -> int:
-    from pliable.lm.usage import track_usage
     from pliable.settings import using
 
     job = _Job(args, need_train=True)
     optimizer = _optimizer(args, job)
+    budget = _budget(args)
+    lm = _lm(args)
+    if args.estimate:
+        with using(lm=lm):
+            plan = optimizer.estimate(
+                job.program, trainset=job.trainset, valset=job.devset, budget=budget
+            )
+        print(plan)
+        return 0
     _say(
         args,
         f"compiling with {optimizer.name} on {len(job.trainset)} train / "
         f"{len(job.devset)} dev examples ({args.model or 'the embedded local model'})",
     )
     progress = False if args.quiet else None
-    with using(lm=_lm(args)), track_usage(max_calls=args.max_calls):
+    with using(lm=lm):
         compiled = optimizer.compile(
-            job.program, trainset=job.trainset, valset=job.devset, progress=progress
+            job.program,
+            trainset=job.trainset,
+            valset=job.devset,
+            budget=None if budget.unlimited else budget,
+            run_dir=args.run_dir,
+            require_significance=not args.keep_insignificant,
+            progress=progress,
         )
     report = compiled.report
     print(report.summary())
     if args.out:
         path = compiled.save(args.out)
         _say(args, f"wrote {path}")
+    if args.run_dir:
+        _say(args, f"run log in {args.run_dir}; `pliable report {args.run_dir}` writes the page")
+    return 0
+
+
+def report_job(args: argparse.Namespace) -> int:
+    from pliable.optimizers.report_page import write_report
+
+    path = write_report(args.run_dir, args.out)
+    print(path)
     return 0
 
 

@@ -177,7 +177,28 @@ def build_parser() -> argparse.ArgumentParser:
     p_compile = sub.add_parser("compile", help="compile a program against a dev set")
     p_compile.add_argument("program", nargs="?", help="a signature, file.py:object or .json")
     shared(p_compile)
-    p_compile.add_argument("--optimizer", choices=["bootstrap", "random-search", "labeled"])
+    p_compile.add_argument(
+        "--optimizer",
+        choices=["bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb"],
+    )
+    p_compile.add_argument(
+        "--auto", choices=["light", "medium", "heavy"], help="for joint: the search preset"
+    )
+    p_compile.add_argument("--budget-calls", type=int, help="stop cleanly after this many calls")
+    p_compile.add_argument("--budget-tokens", type=int, help="stop cleanly after these tokens")
+    p_compile.add_argument("--budget-usd", type=float, help="stop cleanly after this cost")
+    p_compile.add_argument("--budget-seconds", type=float, help="stop cleanly after this time")
+    p_compile.add_argument(
+        "--run-dir", help="log the run here; rerun with the same folder to resume"
+    )
+    p_compile.add_argument(
+        "--estimate", action="store_true", help="print the planned LM calls and cost, then stop"
+    )
+    p_compile.add_argument(
+        "--keep-insignificant",
+        action="store_true",
+        help="keep the compiled program even when its gain is inside the noise",
+    )
     p_compile.add_argument("--max-demos", type=int, help="bootstrapped demos per predictor")
     p_compile.add_argument("--max-labeled", type=int, help="labeled demos per predictor")
     p_compile.add_argument("--candidates", type=int, default=6, help="for random-search")
@@ -188,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("program", nargs="?", help="a signature, file.py:object or .json")
     shared(p_eval)
     p_eval.set_defaults(run=jobs.eval_job)
+
+    p_report = sub.add_parser("report", help="write a compile run's HTML report page")
+    p_report.add_argument("run_dir", help="the --run-dir of a compile")
+    p_report.add_argument("--out", help="where to write the page (default RUN_DIR/report.html)")
+    p_report.set_defaults(run=jobs.report_job)
 
     p_inspect = sub.add_parser("inspect", help="print a compiled program's prompts")
     p_inspect.add_argument("file")

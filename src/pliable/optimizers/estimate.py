@@ -110,8 +110,9 @@ def price_per_call(
     if type(lm).__name__ in ("ScriptedLM", "FunctionLM"):
         return str(model), tokens, 0.0
     try:
-        import litellm
+        from pliable.lm.litellm_backend import _litellm
 
+        litellm = _litellm()
         info = litellm.model_cost.get(str(model)) or litellm.model_cost.get(
             str(model).split("/", 1)[-1]
         )

@@ -1,0 +1,77 @@
+"""Kill a real compile process mid-run, resume it from its run_dir, and compare with an
+uninterrupted run: same result, and no LM request made twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+WORKER = Path(__file__).with_name("resume_worker.py")
+
+
+def run_worker(optimizer: str, root: Path, hang_at: int = 0) -> subprocess.Popen[bytes]:
+    args = [
+        sys.executable,
+        str(WORKER),
+        optimizer,
+        str(root / "run"),
+        str(root / "cache"),
+        str(root / "calls.log"),
+        str(root / "out.json"),
+    ]
+    if hang_at:
+        args.append(str(hang_at))
+    env = {**os.environ, "PLIABLE_DEFAULT_LM": "off"}
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def calls(root: Path) -> list[str]:
+    log = root / "calls.log"
+    return log.read_text().split() if log.exists() else []
+
+
+def finish(proc: subprocess.Popen[bytes]) -> None:
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+
+
+@pytest.mark.parametrize("optimizer", ["random-search", "joint"])
+def test_killed_compile_resumes_to_the_same_result_without_repeating_calls(tmp_path, optimizer):
+    if optimizer == "joint":
+        pytest.importorskip("pliable.optimizers.joint")
+    whole = tmp_path / "whole"
+    finish(run_worker(optimizer, whole))
+    expected = json.loads((whole / "out.json").read_text())
+    total = len(calls(whole))
+    assert total > 10
+
+    crashed = tmp_path / "crashed"
+    hang_at = total // 2
+    proc = run_worker(optimizer, crashed, hang_at=hang_at)
+    deadline = time.monotonic() + 60
+    while len(calls(crashed)) < hang_at - 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the process now hangs inside request number hang_at
+    proc.kill()
+    proc.wait()
+    before = calls(crashed)
+    assert len(before) == hang_at - 1
+    assert not (crashed / "out.json").exists()
+    log = (crashed / "run" / "run.jsonl").read_text()
+    assert '"event": "end"' not in log
+
+    finish(run_worker(optimizer, crashed))
+    resumed = json.loads((crashed / "out.json").read_text())
+    after = calls(crashed)
+    assert resumed["state"] == expected["state"]
+    assert resumed["final"] == expected["final"]
+    assert any("resumed from" in n for n in resumed["notes"])
+    # every request answered before the crash came from the cache or the run log afterwards
+    assert len(after) == len(set(after))
+    assert len(after) == total

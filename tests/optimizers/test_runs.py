@@ -1,0 +1,201 @@
+"""Budgets, the run log, estimates and honest selection, shared by every optimizer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import pliable as pl
+from pliable.lm.types import Completion, Usage
+from pliable.optimizers.runlog import RunLog
+
+
+def data(n, start=0):
+    return [
+        pl.Example(question=f"{i}+{i}", answer=str(2 * i)).with_inputs("question")
+        for i in range(start, start + n)
+    ]
+
+
+def exact(example, pred):
+    return example.answer == pred.answer
+
+
+def adder(wrong=lambda a, system, prompt: False):
+    """Adds the numbers; answers wrong when ``wrong(a, earlier messages, last message)``."""
+
+    def answer(messages):
+        q = messages[-1]["content"].split("[[question]]\n", 1)[-1].split("\n", 1)[0]
+        a, b = (int(x) for x in q.split("+"))
+        before = "\n".join(m["content"] for m in messages[:-1])  # system prompt and demos
+        bad = wrong(a, before, messages[-1]["content"])
+        return f"[[answer]]\n{a + b + (1 if bad else 0)}"
+
+    return pl.FunctionLM(answer)
+
+
+class PricedBackend:
+    model = "priced"
+
+    def complete(self, messages, **options):
+        return Completion(("[[answer]]\n0",), "priced", Usage(100, 10, 0.01))
+
+
+# -- budgets -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shown"),
+    [({"lm_calls": -1}, "-1"), ({"usd": float("nan")}, "nan"), ({"tokens": "10"}, "'10'")],
+)
+def test_budget_rejects_bad_limits(kwargs, shown):
+    with pytest.raises(pl.UsageError, match=shown):
+        pl.Budget(**kwargs)
+
+
+def test_budget_limits_tokens_cost_and_time():
+    pl.register_provider("priced", lambda m, s: PricedBackend())
+    lm = pl.LM("priced/x", cache=False)
+    qa = pl.Predict("question -> answer", lm=lm)
+    with pl.track_usage(budget=pl.Budget(tokens=250)) as usage:
+        qa(question="a")
+        qa(question="b")
+        qa(question="c")  # 220 tokens spent so far: still under 250
+        with pytest.raises(pl.BudgetExceededError, match="250 tokens"):
+            qa(question="d")
+    assert usage.total.calls == 3
+    with pl.track_usage(budget=pl.Budget(usd=0.015)) as usage:
+        qa(question="a")
+        qa(question="b")
+        with pytest.raises(pl.BudgetExceededError, match=r"\$0\.0150"):
+            qa(question="c")
+    with pl.track_usage(budget=pl.Budget(seconds=0)), pytest.raises(pl.BudgetExceededError):
+        qa(question="a")
+
+
+def test_cache_hits_do_not_count_against_the_budget(tmp_path):
+    pl.register_provider("budget-adder", lambda m, s: adder())
+    qa = pl.Predict("question -> answer", lm=pl.LM("budget-adder/x", cache=tmp_path))
+    with pl.track_usage(budget=pl.Budget(lm_calls=1)) as usage:
+        for _ in range(5):
+            assert qa(question="2+2").answer == "4"
+    assert (usage.total.calls, usage.total.cache_hits) == (1, 4)
+
+
+def test_prior_spending_counts_against_the_budget():
+    qa = pl.Predict("question -> answer", lm=adder())
+    prior = pl.lm.Spent(lm_calls=2)
+    with pl.track_usage(budget=pl.Budget(lm_calls=3), prior=prior):
+        qa(question="1+1")
+        with pytest.raises(pl.BudgetExceededError):
+            qa(question="2+2")
+
+
+def test_search_stops_at_the_budget_with_the_best_so_far():
+    program = pl.Predict("question -> answer", lm=adder())
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=6, num_threads=1)
+    compiled = opt.compile(
+        program, trainset=data(10), valset=data(8, 20), budget=pl.Budget(lm_calls=30)
+    )
+    report = compiled.report
+    assert report.lm_calls <= 30
+    assert report.stopped is not None and "30 LM calls" in report.stopped
+    scored = [c for c in report.candidates if c["score"] is not None]
+    assert scored, "the baseline and at least one candidate were scored before the stop"
+    assert len(report.candidates) < 6
+    assert report.summary().count("stopped early") == 1
+
+
+# -- the run log ---------------------------------------------------------------------------
+
+
+def test_run_log_refuses_another_run_and_drops_a_torn_line(tmp_path):
+    log = RunLog(tmp_path, {"optimizer": "X", "settings": {"k": 1}})
+    log.append_rows([{"event": "row", "state": "s", "example": "e", "score": 1.0, "error": None}])
+    with (tmp_path / "run.jsonl").open("a") as f:
+        f.write('{"event": "row", "sta')  # the process died mid-write
+    again = RunLog(tmp_path, {"optimizer": "X", "settings": {"k": 1}})
+    assert again.resumed
+    assert again.rows == {("s", "e"): (1.0, None)}
+    assert (tmp_path / "run.jsonl").read_text().endswith("}\n")
+    with pytest.raises(pl.UsageError, match="'settings' is \\{'k': 1\\}, this run's is"):
+        RunLog(tmp_path, {"optimizer": "X", "settings": {"k": 2}})
+
+
+def test_resume_skips_evaluations_recorded_in_the_run_log(tmp_path):
+    lm = adder()  # no cache: only the run log can save calls
+    program = pl.Predict("question -> answer", lm=lm)
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=3, max_bootstrapped_demos=2)
+    first = opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=tmp_path)
+    calls_first = len(lm.calls)
+    second = opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=tmp_path)
+    calls_second = len(lm.calls) - calls_first
+    bootstrap_calls = 2  # the one bootstrapped candidate re-runs its teacher (no cache here)
+    assert calls_second == bootstrap_calls
+    assert second.report.final == first.report.final
+    assert any("resumed from" in n for n in second.report.notes)
+    assert json.loads((tmp_path / "best.json").read_text())["predictors"]
+    assert pl.load(tmp_path / "final.json").named_predictors()
+
+
+def test_run_dir_must_match_the_data(tmp_path):
+    program = pl.Predict("question -> answer", lm=adder())
+    opt = pl.LabeledFewShot(k=2)
+    opt.compile(program, trainset=data(4), run_dir=tmp_path)
+    with pytest.raises(pl.UsageError, match="'dataset'"):
+        opt.compile(program, trainset=data(5), run_dir=tmp_path)
+
+
+# -- estimates -----------------------------------------------------------------------------
+
+
+def test_estimate_is_an_upper_bound_and_checks_the_budget():
+    lm = adder()
+    program = pl.Predict("question -> answer", lm=lm)
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=4, max_bootstrapped_demos=2)
+    plan = opt.estimate(program, trainset=data(6), valset=data(6, 10))
+    assert len(lm.calls) == 0  # estimating spends nothing
+    compiled = opt.compile(program, trainset=data(6), valset=data(6, 10))
+    assert 0 < compiled.report.lm_calls <= plan.lm_calls
+    assert plan.usd == 0.0
+    text = str(opt.estimate(program, trainset=data(6), valset=data(6, 10), budget=pl.Budget(5)))
+    assert "does NOT fit" in text
+    assert f"total  {plan.lm_calls:>7}".split()[-1] in text
+
+
+def test_estimate_prices_a_known_model():
+    program = pl.Predict("question -> answer", lm=pl.LM("openai/gpt-4o-mini", api_key="sk-x"))
+    plan = pl.BootstrapFewShot(exact).estimate(program, trainset=data(5), valset=data(5))
+    assert plan.usd is not None and plan.usd > 0
+    assert "gpt-4o-mini" in str(plan)
+    assert "sk-x" not in str(plan)
+
+
+# -- honest selection ----------------------------------------------------------------------
+
+
+def test_a_gain_inside_the_noise_keeps_the_program_passed_in():
+    # zero-shot misses 1 of 10; demos fix it: +0.1 on 10 examples is noise
+    program = pl.Predict(
+        "question -> answer", lm=adder(lambda a, s, p: a == 20 and "[[question]]" not in s)
+    )
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=0, max_labeled_demos=2)
+    compiled = opt.compile(program, trainset=data(4), valset=data(10, 20))
+    report = compiled.report
+    assert report.comparison is not None and report.comparison["ci_low"] <= 0
+    assert report.selected == "baseline"
+    assert compiled.predictors()[0].demos == []
+    assert report.final == report.baseline
+    assert any("inside the noise" in n for n in report.notes)
+    kept = opt.compile(program, trainset=data(4), valset=data(10, 20), require_significance=False)
+    assert kept.report.selected == "compiled" and len(kept.predictors()[0].demos) == 2
+
+
+def test_a_clear_gain_is_kept():
+    program = pl.Predict("question -> answer", lm=adder(lambda a, s, p: "[[question]]" not in s))
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=0, max_labeled_demos=2)
+    compiled = opt.compile(program, trainset=data(4), valset=data(30, 20))
+    assert compiled.report.selected == "compiled"
+    assert compiled.report.comparison["ci_low"] > 0
+    assert compiled.report.final.score == 1.0 and compiled.report.baseline.score == 0.0
