@@ -58,6 +58,8 @@ from pliable.optimizers import (
     BootstrapFewShot,
     BootstrapRandomSearch,
     CompileReport,
+    InstructionHillClimb,
+    InstructionProposer,
     KNNFewShot,
     LabeledFewShot,
 )
@@ -100,6 +102,8 @@ __all__ = [
     "HistoryEntry",
     "InputError",
     "InputField",
+    "InstructionHillClimb",
+    "InstructionProposer",
     "JSONAdapter",
     "KNNFewShot",
     "LM",

@@ -208,7 +208,8 @@ def test_budget_stops_bootstrap_cleanly_with_the_demos_found_so_far():
         program, trainset=examples(6), budget=pl.Budget(lm_calls=2)
     )
     report = compiled.report
-    assert report.stopped and "2 LM calls" in report.stopped
+    assert report.stopped
+    assert "2 LM calls" in report.stopped
     assert report.lm_calls == 2
     # the two calls that were allowed became demos; the budget did not count as failures
     assert len(compiled.predictors()[0].demos) == 2

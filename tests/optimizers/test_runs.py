@@ -100,7 +100,8 @@ def test_search_stops_at_the_budget_with_the_best_so_far():
     )
     report = compiled.report
     assert report.lm_calls <= 30
-    assert report.stopped is not None and "30 LM calls" in report.stopped
+    assert report.stopped is not None
+    assert "30 LM calls" in report.stopped
     scored = [c for c in report.candidates if c["score"] is not None]
     assert scored, "the baseline and at least one candidate were scored before the stop"
     assert len(report.candidates) < 6
@@ -167,7 +168,8 @@ def test_estimate_is_an_upper_bound_and_checks_the_budget():
 def test_estimate_prices_a_known_model():
     program = pl.Predict("question -> answer", lm=pl.LM("openai/gpt-4o-mini", api_key="sk-x"))
     plan = pl.BootstrapFewShot(exact).estimate(program, trainset=data(5), valset=data(5))
-    assert plan.usd is not None and plan.usd > 0
+    assert plan.usd is not None
+    assert plan.usd > 0
     assert "gpt-4o-mini" in str(plan)
     assert "sk-x" not in str(plan)
 
@@ -183,13 +185,15 @@ def test_a_gain_inside_the_noise_keeps_the_program_passed_in():
     opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=0, max_labeled_demos=2)
     compiled = opt.compile(program, trainset=data(4), valset=data(10, 20))
     report = compiled.report
-    assert report.comparison is not None and report.comparison["ci_low"] <= 0
+    assert report.comparison is not None
+    assert report.comparison["ci_low"] <= 0
     assert report.selected == "baseline"
     assert compiled.predictors()[0].demos == []
     assert report.final == report.baseline
     assert any("inside the noise" in n for n in report.notes)
     kept = opt.compile(program, trainset=data(4), valset=data(10, 20), require_significance=False)
-    assert kept.report.selected == "compiled" and len(kept.predictors()[0].demos) == 2
+    assert kept.report.selected == "compiled"
+    assert len(kept.predictors()[0].demos) == 2
 
 
 def test_a_clear_gain_is_kept():
@@ -198,4 +202,5 @@ def test_a_clear_gain_is_kept():
     compiled = opt.compile(program, trainset=data(4), valset=data(30, 20))
     assert compiled.report.selected == "compiled"
     assert compiled.report.comparison["ci_low"] > 0
-    assert compiled.report.final.score == 1.0 and compiled.report.baseline.score == 0.0
+    assert compiled.report.final.score == 1.0
+    assert compiled.report.baseline.score == 0.0

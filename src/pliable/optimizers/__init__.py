@@ -1,12 +1,15 @@
-"""Optimizers: write demos (and, later, instructions) into a program's predictors.
+"""Optimizers: write demos and instructions into a program's predictors.
 
 All share one interface, ``optimizer.compile(program, trainset=..., valset=...)``, return a
 compiled copy, and attach a report (``compiled.report``) saved with ``compiled.save(path)``.
 """
 
 from pliable.optimizers.base import Optimizer
+from pliable.optimizers.estimate import Estimate
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+from pliable.optimizers.hillclimb import InstructionHillClimb
 from pliable.optimizers.knn import KNNFewShot, KNNProgram
+from pliable.optimizers.propose import InstructionProposer
 from pliable.optimizers.random_search import BootstrapRandomSearch
 from pliable.optimizers.report import CompileReport, ScoreSummary
 
@@ -14,6 +17,9 @@ __all__ = [
     "BootstrapFewShot",
     "BootstrapRandomSearch",
     "CompileReport",
+    "Estimate",
+    "InstructionHillClimb",
+    "InstructionProposer",
     "KNNFewShot",
     "KNNProgram",
     "LabeledFewShot",

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError
+from pliable.errors import BudgetExceededError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
@@ -155,6 +155,7 @@ class InstructionProposer:
         temperature: sampling temperature of proposals (each gets its own ``sample`` index,
             so cached runs replay exactly).
         rows: rows of training data shown in the summary.
+        max_tokens: the longest proposal (overrides the LM's own ``max_tokens``).
     """
 
     def __init__(
@@ -164,8 +165,10 @@ class InstructionProposer:
         tips: Sequence[str] = DEFAULT_TIPS,
         temperature: float = 1.0,
         rows: int = 3,
+        max_tokens: int = 256,
         seed: int = 0,
     ) -> None:
+        self.max_tokens = max_tokens
         self.prompt_lm = prompt_lm
         self.tips = tuple(tips) or DEFAULT_TIPS
         self.temperature = temperature
@@ -177,6 +180,7 @@ class InstructionProposer:
             "prompt_lm": getattr(self.prompt_lm, "model", None),
             "tips": list(self.tips),
             "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
             "seed": self.seed,
         }
 
@@ -215,8 +219,9 @@ class InstructionProposer:
                     break
                 tip = self.tips[(i + index + self.seed) % len(self.tips)]
                 writer.config = {
+                    "max_tokens": self.max_tokens,
                     "temperature": self.temperature,
-                    "sample": self.seed * 10_000 + round * 100 + i + 1,
+                    "sample": (self.seed * 1_000 + round) * 1_000 + i + 1,
                 }
                 try:
                     text = writer(
@@ -232,6 +237,8 @@ class InstructionProposer:
                     logger.info("proposal stopped by the budget")
                     stop = True
                     break
+                except UsageError:
+                    raise  # no LM configured, a bad option: the caller's mistake, not noise
                 except Exception as exc:  # one bad proposal is skipped
                     logger.info("proposal %d for %s failed: %r", i, name, exc)
                     continue
