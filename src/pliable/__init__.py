@@ -62,6 +62,7 @@ from pliable.optimizers import (
     InstructionProposer,
     KNNFewShot,
     LabeledFewShot,
+    Reflective,
 )
 from pliable.programs import (
     ChainOfThought,
@@ -123,6 +124,7 @@ __all__ = [
     "Predict",
     "Prediction",
     "ProviderError",
+    "Reflective",
     "Score",
     "ScriptExhaustedError",
     "ScriptedLM",

@@ -11,6 +11,8 @@ from pliable.optimizers.hillclimb import InstructionHillClimb
 from pliable.optimizers.knn import KNNFewShot, KNNProgram
 from pliable.optimizers.propose import InstructionProposer
 from pliable.optimizers.random_search import BootstrapRandomSearch
+from pliable.optimizers.reflective import Reflective
+from pliable.optimizers.report_page import render_report, write_report
 from pliable.optimizers.report import CompileReport, ScoreSummary
 
 __all__ = [
@@ -24,5 +26,8 @@ __all__ = [
     "KNNProgram",
     "LabeledFewShot",
     "Optimizer",
+    "Reflective",
     "ScoreSummary",
+    "render_report",
+    "write_report",
 ]

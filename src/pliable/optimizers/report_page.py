@@ -1,0 +1,475 @@
+"""The compile report as one self-contained HTML page (``pliable report RUN_DIR``).
+
+Everything comes from a run dir (``run.jsonl``, ``best.json``, ``final.json``): the header
+(baseline vs final with their confidence intervals and the selection verdict), a plot of
+score against LM calls for every scored candidate (an inline SVG), the candidates table, the
+best program's prompts as the LM sees them, a word-level diff of each predictor's
+instructions, per-example wins and losses against the baseline, and the cost. A crashed run
+(no ``end`` event, maybe no ``final.json``) renders from what is there.
+
+The page has no external resources; every value from the run (instructions and demos come
+from LMs and users) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from pliable.data.example import Example
+from pliable.errors import UsageError
+from pliable.optimizers.runlog import LOG_NAME, RunLog
+from pliable.optimizers.state import example_key
+
+__all__ = ["render_report", "write_report"]
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
+main{max-width:1000px;margin:0 auto;padding:24px}section{background:#fff;margin:16px 0;
+border:1px solid #dde1e7;border-radius:8px;padding:16px 20px}h1{font-size:22px;margin:0 0 8px}
+h2{font-size:17px;margin:0 0 10px}h3{font-size:15px;margin:14px 0 6px}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 8px;
+border-bottom:1px solid #eceff3;vertical-align:top}th{background:#f0f2f5;cursor:pointer}
+.n{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre-wrap;margin:4px 0 10px;
+word-break:break-word;background:#f7f8fa;border:1px solid #e3e6eb;border-radius:6px;
+padding:8px 10px;font:12.5px/1.4 ui-monospace,Menlo,Consolas,monospace}
+.role{font:600 11px ui-monospace,monospace;text-transform:uppercase;color:#5b6475}
+.muted{color:#6b7280}.tag{display:inline-block;padding:1px 8px;border-radius:10px;
+font-size:12px;font-weight:600;background:#e5e7eb}.ok{background:#dcfce7;color:#166534}
+.warn{background:#fef3c7;color:#92400e}.bad{background:#fee2e2;color:#991b1b}
+tr.best td{background:#fff7d6}ins{background:#ccf5d6;text-decoration:none}
+del{background:#fbd3d3;color:#7f1d1d}.kv{display:grid;grid-template-columns:max-content 1fr;
+gap:2px 16px}.kv dt{color:#5b6475}.kv dd{margin:0}svg{max-width:100%;height:auto}
+.pt:hover{stroke-width:3}
+"""
+
+_JS = """
+document.querySelectorAll("table.sortable th").forEach(function (th) {
+  th.addEventListener("click", function () {
+    var i = th.cellIndex, body = th.closest("table").tBodies[0], asc = th.dataset.asc !== "1";
+    var key = function (r) {
+      var c = r.cells[i]; return "v" in c.dataset ? +c.dataset.v : c.textContent; };
+    th.dataset.asc = asc ? "1" : "0";
+    Array.from(body.rows).sort(function (a, b) {
+      var x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    }).forEach(function (r) { body.appendChild(r); });
+  });
+});
+"""
+
+
+@dataclass
+class _Run:
+    """What a run dir holds, read once."""
+
+    dir: Path
+    start: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    rows: dict[str, dict[str, tuple[float, str | None]]]  # state -> example key -> row
+    end: dict[str, Any] | None
+    spent: dict[str, Any]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return dict(self.end.get("report") or {}) if self.end else {}
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The candidate with the best full-valset score (the earlier one on ties)."""
+        scored = [c for c in self.candidates if c.get("score") is not None]
+        return max(scored, key=lambda c: float(c["score"]), default=None)
+
+    @property
+    def initial(self) -> dict[str, Any] | None:
+        """The candidate that is the program passed in, else the first one."""
+        same = [c for c in self.candidates if c.get("state") == self.start.get("program")]
+        return next(iter(same or self.candidates), None)
+
+
+def _read(run_dir: Path) -> _Run:
+    path = run_dir / LOG_NAME
+    if not path.is_file():
+        raise UsageError(f"{str(run_dir)!r} is not a run dir: it has no {LOG_NAME}.")
+    events = RunLog.read(path)
+    if not events or events[0].get("event") != "start":
+        raise UsageError(f"{path} is not a pliable run log (no start event).")
+    run = _Run(run_dir, events[0], [], {}, None, {})
+    seen: set[tuple[Any, Any]] = set()
+    for event in events[1:]:
+        kind = event.get("event")
+        if kind == "row":
+            row = (event["score"], event.get("error"))
+            run.rows.setdefault(event["state"], {})[event["example"]] = row
+        elif kind == "candidate" and (event.get("name"), event.get("state")) not in seen:
+            seen.add((event.get("name"), event.get("state")))  # a resumed run records again
+            run.candidates.append(event)
+        elif kind == "end":
+            run.end = event
+        if isinstance(event.get("spent"), dict):
+            run.spent = event["spent"]
+    return run
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.{digits}f}" if isinstance(value, float) else escape(str(value))
+
+
+def _tag(kind: str, text: str) -> str:
+    return f'<span class="tag {kind}">{escape(text)}</span>'
+
+
+def _muted(text: str) -> str:
+    return f'<p class="muted">{escape(text)}</p>'
+
+
+def _section(title: str, *parts: str) -> str:
+    return f"<section><h2>{escape(title)}</h2>{''.join(parts)}</section>"
+
+
+def _kv(items: list[tuple[str, str]]) -> str:
+    return '<dl class="kv">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def _el(tag: str, content: str = "", **attrs: Any) -> str:
+    """An element; attribute names lose a trailing ``_`` and use ``-`` for ``_``; ``None``
+    values are left out."""
+    shown = "".join(
+        f' {k.rstrip("_").replace("_", "-")}="{escape(str(v))}"'
+        for k, v in attrs.items()
+        if v is not None
+    )
+    return f"<{tag}{shown}>{content}</{tag}>"
+
+
+def _cell(value: Any, text: str | None = None) -> str:
+    """A numeric table cell, sortable by ``value``."""
+    sort = -1e308 if value is None else value
+    return _el("td", _num(value) if text is None else text, class_="n", data_v=sort)
+
+
+def _table(head: list[str], rows: list[str]) -> str:
+    cells = "".join(
+        f'<th class="n">{escape(h[1:])}</th>' if h.startswith("#") else f"<th>{escape(h)}</th>"
+        for h in head
+    )
+    body = "".join(rows)
+    return f'<table class="sortable"><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _summary(s: dict[str, Any] | None) -> str:
+    if not s:
+        return '<span class="muted">not measured</span>'
+    ci = f"95% CI [{_num(s.get('ci_low'))}, {_num(s.get('ci_high'))}], n={_num(s.get('n'))}"
+    errors = f", {_num(s.get('errors'))} errors" if s.get("errors") else ""
+    return f'<b>{_num(s.get("score"))}</b> <span class="muted">{ci}{errors}</span>'
+
+
+def _measured(values: Sequence[float]) -> dict[str, Any] | None:
+    if not values:
+        return None
+    from pliable.evaluate.stats import bootstrap_mean_ci
+
+    low, high = bootstrap_mean_ci(values)
+    return {"score": sum(values) / len(values), "ci_low": low, "ci_high": high, "n": len(values)}
+
+
+def _baseline(run: _Run) -> dict[str, Any] | None:
+    """The report's baseline, else the one measured from the log's rows (a crashed run)."""
+    rows = run.rows.get(str(run.start.get("program")), {})
+    return run.report.get("baseline") or _measured([v for v, _ in rows.values()])
+
+
+def _header(run: _Run) -> str:
+    start, report, best = run.start, run.report, run.best
+    data = start.get("dataset") or {}
+    status = _tag("ok", "finished") if run.end else _tag("bad", "incomplete: no end event")
+    items = [
+        ("dataset", f"{_num(data.get('train_size'))} train / {_num(data.get('val_size'))} val"),
+        ("run dir", escape(str(run.dir))),
+        ("settings", escape(", ".join(f"{k}={v}" for k, v in start.get("settings", {}).items()))),
+        ("baseline", _summary(_baseline(run))),
+    ]
+    if run.end:
+        items.append(("final", _summary(report.get("final"))))
+    elif best is not None:
+        shown = _summary(_measured(best.get("full") or []))
+        items.append(("best so far", f"{shown} ({escape(str(best.get('name')))})"))
+        items.append(("status", "the run has not finished: crashed, stopped, or still running"))
+    c = report.get("comparison")
+    if c:
+        diff = f"<b>{c['difference']:+.3f}</b> 95% CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+        items.append(("final − baseline", f"{diff}, p={c['p_value']:.3f}"))
+    if report.get("selected") == "compiled":
+        items.append(("selected", _tag("ok", "kept the compiled program")))
+    elif report.get("selected"):
+        items.append(("selected", _tag("warn", "kept the baseline: the gain was inside the noise")))
+    if report.get("stopped"):
+        items.append(("stopped early", _tag("warn", str(report["stopped"]))))
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in report.get("notes") or [])
+    name = escape(str(start.get("optimizer", "compile")))
+    return (
+        f"<section><h1>{name} compile report {status}</h1>{_kv(items)}"
+        + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
+        + "</section>"
+    )
+
+
+def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values from at or below ``lo`` to at or above ``hi``."""
+    raw = ((hi - lo) or 1.0) / count
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return [i * step for i in range(first, max(last, first + 1) + 1)]
+
+
+_MARKS: dict[str, dict[str, Any]] = {
+    "full": {"fill": "#2563eb", "stroke": "#1e3a8a"},
+    "minibatch": {"fill": "#fff", "stroke": "#db2777", "stroke_width": 1.5},
+    "best": {"fill": "#f59e0b", "stroke": "#7c2d12", "stroke_width": 2},
+}
+
+
+def _mark(kind: str, x: float, y: float, tip: str = "", cls: str | None = None) -> str:
+    """A plot marker: a circle (a larger one for the best), a diamond for a minibatch."""
+    if kind == "minibatch":
+        return _el("path", tip, class_=cls, d=f"M{x},{y - 5}l5 5l-5 5l-5 -5z", **_MARKS[kind])
+    return _el("circle", tip, class_=cls, cx=x, cy=y, r=7 if kind == "best" else 5, **_MARKS[kind])
+
+
+def _y(candidate: dict[str, Any]) -> Any:
+    """A candidate's full-valset score, else its minibatch score, else None."""
+    full = candidate.get("score")
+    return full if full is not None else candidate.get("minibatch_score")
+
+
+def _plot(run: _Run) -> str:
+    title = "Score against LM calls"
+    points = [c for c in run.candidates if _y(c) is not None]
+    if not points:
+        return _section(title, _muted("No scored candidates yet."))
+    w, h, left, right, top, bottom = 760, 330, 56, 130, 14, 44
+    xs = [float(c.get("lm_calls") or 0) for c in points]
+    ys = [float(_y(c)) for c in points]
+    base: float | None = (_baseline(run) or {}).get("score")
+    y_lo, y_hi = min([*ys, *([] if base is None else [base])]), max(ys)
+    if y_lo >= 0 and y_hi <= 1:
+        y_lo, y_hi = 0.0, 1.0
+    x_ticks, y_ticks = _ticks(0, max(xs)), _ticks(y_lo, y_hi)
+    x_hi, y_lo, y_hi = x_ticks[-1], y_ticks[0], y_ticks[-1]
+
+    def sx(x: float) -> float:
+        return round(left + (w - left - right) * x / x_hi, 1)
+
+    def sy(y: float) -> float:
+        return round(top + (h - top - bottom) * (1 - (y - y_lo) / (y_hi - y_lo)), 1)
+
+    grid = {"stroke": "#eef0f3"}
+    out = [_el("title", f"score against LM calls: {len(points)} candidates")]
+    for t in x_ticks:
+        out.append(_el("line", x1=sx(t), x2=sx(t), y1=top, y2=h - bottom, **grid))
+        out.append(_el("text", f"{t:g}", x=sx(t), y=h - bottom + 16, text_anchor="middle"))
+    for t in y_ticks:
+        out.append(_el("line", x1=left, x2=w - right, y1=sy(t), y2=sy(t), **grid))
+        out.append(_el("text", f"{t:g}", x=left - 6, y=sy(t) + 4, text_anchor="end"))
+    out.append(_el("path", d=f"M{left},{top}V{h - bottom}H{w - right}", fill="none", stroke="#555"))
+    mid_x, mid_y = (left + w - right) / 2, (top + h - bottom) / 2
+    out.append(_el("text", "LM calls spent", x=mid_x, y=h - 6, text_anchor="middle"))
+    out.append(
+        _el("text", "score", transform=f"translate(14 {mid_y}) rotate(-90)", text_anchor="middle")
+    )
+    if base is not None:
+        dashed = {"stroke": "#999", "stroke_dasharray": "5 4"}
+        out.append(_el("line", x1=left, x2=w - right, y1=sy(base), y2=sy(base), **dashed))
+        out.append(_el("text", "baseline", x=w - right + 4, y=sy(base) + 4, fill="#6b7280"))
+    best = run.best
+    for c, x, y in zip(points, xs, ys, strict=True):
+        kind = "best" if c is best else "full" if c.get("score") is not None else "minibatch"
+        what = (
+            "minibatch of {}".format(c.get("minibatch_size")) if kind == "minibatch" else "valset"
+        )
+        tip = _el("title", escape(f"{c.get('name')}: {y:.3f} ({what}) at {x:g} LM calls"))
+        out.append(_mark(kind, sx(x), sy(y), tip, cls=f"pt {kind}"))
+    for i, (kind, label) in enumerate(
+        [("full", "full valset"), ("minibatch", "minibatch"), ("best", "best")]
+    ):
+        y = top + 10 + 20 * i
+        out.append(_mark(kind, w - right + 34, y) + _el("text", label, x=w - right + 46, y=y + 4))
+    svg = {"xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {w} {h}", "font_size": 11}
+    return _section(title, _el("svg", "".join(out), role="img", **svg))
+
+
+def _candidates(run: _Run) -> str:
+    if not run.candidates:
+        return _section("Candidates", _muted("None recorded yet."))
+    first = (run.initial or {}).get("instructions") or {}
+    best, rows = run.best, []
+    for c in run.candidates:
+        mb = c.get("minibatch_score")
+        changed = {k: v for k, v in (c.get("instructions") or {}).items() if first.get(k) != v}
+        text = "; ".join(f"{k}: {v}" for k, v in changed.items())
+        shown = escape(text[:90] + ("…" if len(text) > 90 else "")) if changed else "as before"
+        pruned = " " + _tag("warn", "pruned") if c.get("pruned") else ""
+        size = f" (n={_num(c.get('minibatch_size'))})" if mb is not None else ""
+        rows.append(
+            f"<tr{' class=best' if c is best else ''}>{_cell(c.get('id'))}"
+            f"<td>{escape(str(c.get('name')))}{pruned}</td>{_cell(c.get('score'))}"
+            f"{_cell(mb, _num(mb) + size)}{_cell(c.get('demos'))}{_cell(c.get('lm_calls'))}"
+            f"<td>{escape(str(c.get('parent') or ''))}</td>{_el('td', shown, title=text)}</tr>"
+        )
+    head = ["#id", "name", "#score", "#minibatch", "#demos", "#LM calls", "parent", "instructions"]
+    note = _muted("Click a column to sort. The best candidate is highlighted.")
+    return _section("Candidates", note, _table(head, rows))
+
+
+def _prompts(run: _Run) -> str:
+    from pliable.compiled import load
+
+    title = "The best program's prompts, as the LM sees them"
+    files = [run.dir / n for n in ("best.json", "final.json") if (run.dir / n).is_file()]
+    if not files:
+        return _section(title, _muted("No best.json or final.json yet."))
+    try:
+        program = load(files[0])
+    except Exception as exc:  # a file this page cannot rebuild must not hide the rest
+        return _section(title, _el("pre", escape(f"cannot load {files[0]}: {exc!r}")))
+    out = [_muted(f"From {files[0].name}; the inputs are {{field}} placeholders.")]
+    if run.report.get("selected") == "baseline":
+        out.append(_muted("The run kept the baseline (final.json); this is the best candidate."))
+    for name, predictor in program.named_predictors():
+        sig = predictor.signature
+        about = f"{sig.signature_string()}, {len(predictor.demos)} demos"
+        out.append(f'<h3>{escape(name)} <span class="muted">{escape(about)}</span></h3>')
+        placeholders = {f: "{" + f + "}" for f in sig.input_fields}
+        messages = predictor.resolved_adapter().format(sig, placeholders, demos=predictor.demos)
+        shown = [
+            _el("div", escape(m["role"]), class_="role") + _el("pre", escape(m["content"]))
+            for m in messages
+        ]
+        if len(shown) > 2:  # demo turns folded between the system prompt and the input
+            demos = _el("summary", f"{len(shown) - 2} demo messages") + "".join(shown[1:-1])
+            shown = [shown[0], _el("details", demos), shown[-1]]
+        out += shown
+    return _section(title, *out)
+
+
+def _diff_words(before: str, after: str) -> str:
+    """``after`` against ``before`` word by word, with ``<del>`` and ``<ins>``."""
+    a, b = re.findall(r"\s+|\S+\s*", before), re.findall(r"\s+|\S+\s*", after)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        old, new = escape("".join(a[i1:i2])), escape("".join(b[j1:j2]))
+        if op == "equal":
+            out.append(old)
+            continue
+        out += [f"<del>{old}</del>" if old else "", f"<ins>{new}</ins>" if new else ""]
+    return "".join(out)
+
+
+def _diff(run: _Run) -> str:
+    title = "Instructions: before → after"
+    best = run.best
+    before = dict((run.initial or {}).get("instructions") or {})
+    after = dict((best or {}).get("instructions") or {})
+    if best is None or not before:
+        return _section(title, _muted("Needs a candidate scored on the full valset."))
+    out = [_muted(f"The program passed in against the best candidate ({best.get('name')}).")]
+    for name in dict.fromkeys([*before, *after]):
+        old, new = str(before.get(name, "")), str(after.get(name, ""))
+        same = ' <span class="muted">(unchanged)</span>' if old == new else ""
+        out.append(f"<h3>{escape(name)}{same}</h3>" + _el("pre", _diff_words(old, new)))
+    return _section(title, *out)
+
+
+def _wins(run: _Run, examples: Iterable[Example] | None) -> str:
+    title = "Per-example wins and losses"
+    best = run.best
+    base = run.rows.get(str(run.start.get("program")), {})
+    if best is None or not base or not best.get("full"):
+        return _section(title, _muted("Needs the baseline and a candidate scored in full."))
+    mine = run.rows.get(str(best.get("state")), {})
+    known = {
+        example_key(ex): ", ".join(f"{k}={v!r}" for k, v in ex.inputs().items())
+        for ex in examples or ()
+    }
+    counts, rows = dict.fromkeys(("win", "loss", "same"), 0), []
+    for key, new in zip(best["full_keys"], best["full"], strict=True):
+        if key not in base:
+            continue
+        old, error = base[key][0], mine.get(key, (0.0, None))[1] or base[key][1] or ""
+        kind = "win" if new > old else "loss" if new < old else "same"
+        counts[kind] += 1
+        if kind != "same":
+            rows.append(
+                f"<tr><td>{_tag('ok' if kind == 'win' else 'bad', kind)}</td><td><code>"
+                f"{escape(key)}</code> {escape(known.get(key, ''))}</td>{_cell(old)}{_cell(new)}"
+                f"<td>{escape(str(error))}</td></tr>"
+            )
+    head = ["change", "example", "#baseline", "#best", "error"]
+    summary = (
+        f"<p>Baseline vs <b>{escape(str(best.get('name')))}</b> on {sum(counts.values())} "
+        f"examples: {_tag('ok', str(counts['win']) + ' wins')} "
+        f"{_tag('bad', str(counts['loss']) + ' losses')} "
+        f"{_tag('', str(counts['same']) + ' unchanged')}</p>"
+    )
+    return _section(title, summary, _table(head, rows) if rows else _muted("No example changed."))
+
+
+def _cost(run: _Run) -> str:
+    r, s = run.report, run.spent
+    tokens = (
+        f"{_num(r.get('prompt_tokens'))} prompt + {_num(r.get('completion_tokens'))} completion"
+    )
+    items = [
+        ("LM calls", _num(r.get("lm_calls", s.get("lm_calls")))),
+        ("cache hits", _num(r["cache_hits"]) if r else "unknown: the run did not finish"),
+        ("tokens", tokens if r else _num(s.get("tokens"))),
+        ("cost", f"${float(r.get('cost', s.get('usd')) or 0):.4f}"),
+        ("wall time", f"{float(r.get('wall_time', s.get('seconds')) or 0):.1f}s"),
+    ]
+    budget = {k: v for k, v in (r.get("budget") or {}).items() if v is not None}
+    if budget:
+        items.append(("budget", escape(", ".join(f"{k}={v}" for k, v in budget.items()))))
+    return _section("Cost", _kv(items))
+
+
+def render_report(
+    run_dir: str | os.PathLike[str], *, examples: Iterable[Example] | None = None
+) -> str:
+    """The report page of the run in ``run_dir``, as HTML text.
+
+    Args:
+        examples: optionally the valset: wins and losses then show each example's inputs
+            next to its key (the run log keeps only keys).
+    """
+    run = _read(Path(run_dir))
+    title = escape(f"pliable report: {run.start.get('optimizer', 'compile')}")
+    parts = [_header(run), _plot(run), _candidates(run), _prompts(run), _diff(run)]
+    body = "".join([*parts, _wins(run, examples), _cost(run)])
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_CSS}</style></head><body><main>{body}</main><script>{_JS}</script>"
+        "</body></html>\n"
+    )
+
+
+def write_report(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    examples: Iterable[Example] | None = None,
+) -> Path:
+    """Write :func:`render_report` to ``out`` (default ``run_dir/report.html``); its path."""
+    path = Path(out) if out is not None else Path(run_dir) / "report.html"
+    path.write_text(render_report(run_dir, examples=examples), encoding="utf-8")
+    return path

@@ -1,0 +1,240 @@
+"""The compile report page: rendered from real run dirs (fake LMs), and opened in Chromium."""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import pliable as pl
+from pliable.errors import UsageError
+from pliable.optimizers import Optimizer
+from pliable.optimizers.report_page import render_report, write_report
+from pliable.optimizers.state import set_instruction
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BEFORE = "Add the two numbers."
+AFTER = "Please add the two numbers carefully. <script>alert(1)</script>"
+
+
+def examples(n, start=0):
+    return [
+        pl.Example(question=f"{i}+{i}", answer=str(2 * i)).with_inputs("question")
+        for i in range(start, start + n)
+    ]
+
+
+def exact(example, pred):
+    return example.answer == pred.answer
+
+
+def adder(messages):
+    """Right when told to be careful, or when shown demos; else wrong on odd numbers."""
+    q = messages[-1]["content"].split("\n")[1]
+    a = int(q.split("+")[0])
+    careful = "carefully" in messages[0]["content"] or len(messages) > 2
+    return f"[[answer]]\n{2 * a + (0 if careful or a % 2 == 0 else 1)}"
+
+
+class Rewrite(Optimizer):
+    """Tries each instruction: first on a minibatch, then on the full valset."""
+
+    def __init__(self, metric, texts):
+        self.metric = metric
+        self.texts = texts
+
+    def _compile(self, student, trainset, valset, run):
+        for i, text in enumerate(self.texts):
+            candidate = student.deepcopy()
+            set_instruction(candidate.predictors()[0], text)
+            run.candidate(f"try-{i}", candidate, minibatch=run.evaluate(candidate, valset[:3]))
+            run.candidate(f"rewrite-{i}", candidate, full=run.evaluate(candidate, valset))
+        return run.best[1]
+
+
+def program():
+    return pl.Predict(pl.Signature("question -> answer", BEFORE), lm=pl.FunctionLM(adder))
+
+
+@pytest.fixture(scope="module")
+def rewrite_dir(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("rewrite")
+    Rewrite(exact, [BEFORE, "Add them.", AFTER]).compile(
+        program(), trainset=examples(4), valset=examples(10, 20), run_dir=run_dir
+    )
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def search_dir(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("search")
+    opt = pl.BootstrapRandomSearch(
+        exact, num_candidates=4, max_bootstrapped_demos=2, max_labeled_demos=1
+    )
+    opt.compile(program(), trainset=examples(8), valset=examples(10, 20), run_dir=run_dir)
+    return run_dir
+
+
+def events(run_dir):
+    return [json.loads(line) for line in (Path(run_dir) / "run.jsonl").read_text().splitlines()]
+
+
+def scored(run_dir):
+    """Candidates with a full or a minibatch score (each is one point of the plot)."""
+    return [
+        e
+        for e in events(run_dir)
+        if e["event"] == "candidate"
+        and (e["score"] is not None or e["minibatch_score"] is not None)
+    ]
+
+
+def points(page_html):
+    return re.findall(r'class="pt (full|minibatch|best)"', page_html)
+
+
+def crashed_copy(run_dir, tmp_path, keep_lines=None):
+    """The run dir as a crash leaves it: no end event, no final.json, a torn last line."""
+    copy = tmp_path / "crashed"
+    shutil.copytree(run_dir, copy)
+    lines = (copy / "run.jsonl").read_text().splitlines(keepends=True)
+    kept = lines[:keep_lines] if keep_lines else lines[:-1]
+    (copy / "run.jsonl").write_text("".join(kept) + '{"event": "row", "sta')
+    (copy / "final.json").unlink()
+    return copy
+
+
+def test_plot_has_one_point_per_scored_candidate(search_dir, rewrite_dir):
+    for run_dir in (search_dir, rewrite_dir):
+        page = render_report(run_dir)
+        assert len(points(page)) == len(scored(run_dir)) > 0
+        assert points(page).count("best") == 1
+        assert "<svg" in page
+        assert "LM calls spent" in page
+    page = render_report(rewrite_dir)
+    assert points(page).count("minibatch") == 3
+    assert "<title>try-0: " in page  # a tooltip per point
+
+
+def test_page_is_self_contained(search_dir):
+    page = write_report(search_dir).read_text()
+    assert (search_dir / "report.html").is_file()
+    assert not re.search(r"(src|href)=|https?://(?!www\.w3\.org/2000/svg)|@import|url\(", page)
+
+
+def test_header_prompts_and_cost(rewrite_dir):
+    page = render_report(rewrite_dir)
+    assert "Rewrite compile report" in page
+    assert "finished" in page
+    assert "4 train / 10 val" in page
+    assert "final − baseline" in page
+    assert "kept the compiled program" in page
+    assert "{question}" in page  # the prompt as the LM sees it, with placeholders
+    assert "[[answer]]" in page
+    assert "LM calls" in page
+    assert "cache hits" in page
+
+
+def test_diff_shows_inserted_and_deleted_words(rewrite_dir):
+    page = render_report(rewrite_dir)
+    diff = page[page.index("Instructions: before") :]
+    assert "<del>Add </del><ins>Please add </ins>the two " in diff
+    assert re.search(r"<del>numbers\.</del><ins>numbers carefully\. &lt;script", diff)
+
+
+def test_instructions_and_demos_are_escaped(rewrite_dir):
+    page = render_report(rewrite_dir)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page
+    assert page.count("<script>") == 1  # only the page's own sorting script
+
+
+def test_wins_and_losses(rewrite_dir):
+    page = render_report(rewrite_dir, examples=examples(10, 20))
+    assert "5 wins" in page
+    assert "0 losses" in page
+    assert "5 unchanged" in page
+    assert "question=&#x27;21+21&#x27;" in page  # keys mapped back to the examples
+    assert "question=&#x27;20+20&#x27;" not in page  # unchanged examples are not listed
+
+
+def test_crashed_run_still_renders(rewrite_dir, tmp_path):
+    crashed = crashed_copy(rewrite_dir, tmp_path)
+    page = render_report(crashed)
+    assert "incomplete" in page
+    assert "best so far" in page
+    assert len(points(page)) == len(scored(rewrite_dir))
+    assert "5 wins" in page
+    assert "unknown: the run did not finish" in page
+
+
+def test_run_with_only_a_start_event_renders(rewrite_dir, tmp_path):
+    crashed = crashed_copy(rewrite_dir, tmp_path, keep_lines=1)
+    (crashed / "best.json").unlink()
+    page = render_report(crashed)
+    assert "No scored candidates yet" in page
+    assert "No best.json or final.json yet" in page
+    assert points(page) == []
+
+
+def test_not_a_run_dir(tmp_path):
+    with pytest.raises(UsageError, match=r"no run\.jsonl"):
+        render_report(tmp_path)
+
+
+def _sync_playwright():
+    """Playwright and Chromium, else a skip (a failure with PLIABLE_REQUIRE_BROWSER=1)."""
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "playwright is not installed"
+    if missing is None and not Path(CHROMIUM).is_file():
+        missing = f"no Chromium at {CHROMIUM}"
+    if missing is not None:
+        if os.environ.get("PLIABLE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PLIABLE_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    return sync_playwright
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("crash", [False, True])
+def test_page_renders_in_chromium_without_errors(rewrite_dir, tmp_path, crash):
+    sync_playwright = _sync_playwright()
+    run_dir = crashed_copy(rewrite_dir, tmp_path) if crash else rewrite_dir
+    path = write_report(run_dir, tmp_path / "page.html", examples=examples(10, 20))
+    errors, dialogs = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            assert page.locator("svg .pt").count() == len(scored(rewrite_dir))
+            assert page.locator("svg .pt.best").count() == 1
+            assert page.locator("svg .pt.minibatch").count() == 3
+            names = page.locator("table.sortable").first.locator("tbody tr td:nth-child(2)")
+            before = names.all_inner_texts()
+            page.locator("table.sortable").first.locator("th", has_text="name").click()
+            assert names.all_inner_texts() == sorted(before)  # the sorting script ran
+            assert "alert(1)" in page.locator("body").inner_text()  # shown as text, not run
+        finally:
+            browser.close()
+    assert errors == []
+    assert dialogs == []
