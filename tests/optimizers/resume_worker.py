@@ -29,6 +29,9 @@ def main() -> None:
             count[0] += 1
             number = count[0]
         if hang_at and number >= hang_at:
+            # every earlier request has been answered and cached (the run is sequential)
+            with open(calls_log + ".hanging", "w") as f:
+                f.write(str(number))
             while True:
                 time.sleep(1)
         text = messages[-1]["content"]
@@ -61,15 +64,10 @@ def main() -> None:
         "random-search": lambda: pl.BootstrapRandomSearch(
             metric, num_candidates=4, max_bootstrapped_demos=2, num_threads=1
         ),
-    }
-    try:
-        from pliable.optimizers.joint import JointSearch
-
-        optimizers["joint"] = lambda: JointSearch(
+        "joint": lambda: pl.JointSearch(
             metric, num_instructions=3, num_demo_sets=3, num_trials=6, num_threads=1
-        )
-    except ImportError:
-        pass
+        ),
+    }
     program = pl.Predict("question -> answer", lm=lm)
     compiled = optimizers[name]().compile(
         program, trainset=train, valset=val, run_dir=run_dir, require_significance=False

@@ -43,8 +43,6 @@ def finish(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.parametrize("optimizer", ["random-search", "joint"])
 def test_killed_compile_resumes_to_the_same_result_without_repeating_calls(tmp_path, optimizer):
-    if optimizer == "joint":
-        pytest.importorskip("pliable.optimizers.joint")
     whole = tmp_path / "whole"
     finish(run_worker(optimizer, whole))
     expected = json.loads((whole / "out.json").read_text())
@@ -54,11 +52,12 @@ def test_killed_compile_resumes_to_the_same_result_without_repeating_calls(tmp_p
     crashed = tmp_path / "crashed"
     hang_at = total // 2
     proc = run_worker(optimizer, crashed, hang_at=hang_at)
-    deadline = time.monotonic() + 60
-    while len(calls(crashed)) < hang_at - 1 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    hanging = crashed / "calls.log.hanging"
+    while not hanging.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)  # the process now hangs inside request number hang_at
-    proc.kill()
+    assert hanging.exists(), "the worker never reached the request it hangs on"
+    proc.kill()  # the process hangs inside request number hang_at
     proc.wait()
     before = calls(crashed)
     assert len(before) == hang_at - 1

@@ -1,5 +1,8 @@
 """Optimizers: write demos and instructions into a program's predictors.
 
+The HTML page of a compile run is :func:`pliable.optimizers.report_page.write_report` (or
+``pliable report RUN_DIR``); it is not imported here, to keep ``import pliable`` fast.
+
 All share one interface, ``optimizer.compile(program, trainset=..., valset=...)``, return a
 compiled copy, and attach a report (``compiled.report``) saved with ``compiled.save(path)``.
 """
@@ -8,11 +11,11 @@ from pliable.optimizers.base import Optimizer
 from pliable.optimizers.estimate import Estimate
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
 from pliable.optimizers.hillclimb import InstructionHillClimb
+from pliable.optimizers.joint import JointSearch
 from pliable.optimizers.knn import KNNFewShot, KNNProgram
 from pliable.optimizers.propose import InstructionProposer
 from pliable.optimizers.random_search import BootstrapRandomSearch
 from pliable.optimizers.reflective import Reflective
-from pliable.optimizers.report_page import render_report, write_report
 from pliable.optimizers.report import CompileReport, ScoreSummary
 
 __all__ = [
@@ -22,12 +25,11 @@ __all__ = [
     "Estimate",
     "InstructionHillClimb",
     "InstructionProposer",
+    "JointSearch",
     "KNNFewShot",
     "KNNProgram",
     "LabeledFewShot",
     "Optimizer",
     "Reflective",
     "ScoreSummary",
-    "render_report",
-    "write_report",
 ]
