@@ -6,6 +6,7 @@
     ├── UsageError                your code called pliable wrongly: fix the call
     │   ├── SignatureError        a malformed signature string, class or field operation
     │   ├── InputError            an unknown, missing or wrongly typed input to a program
+    │   │   └── ToolArgumentError (pliable.programs.tools) a tool called with bad arguments
     │   ├── DataError             a data file or row can't be loaded (file:line, field)
     │   └── ConfigurationError    no LM configured, an unknown option, a bad setting
     ├── LMError                   the language model call itself failed

@@ -249,10 +249,13 @@ def _text_list(raw: str) -> list[Any]:
 
 
 def _coerce_list(raw: Any, item: Any) -> list[Any]:
+    decoded = not isinstance(raw, str)
     if isinstance(raw, str):
         raw = _text_list(raw)
     if not isinstance(raw, list):
         raw = [raw]
+    if item is Any and decoded:
+        return list(raw)  # values decoded from JSON keep their JSON types ("true" stays text)
     return [coerce(item, v) for v in raw]
 
 
@@ -337,6 +340,8 @@ def coerce(annotation: Any, raw: Any, *, null_words: bool = False) -> Any:
         data = _as_json(raw, dict)
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, got {raw!r}")
+        if value_type is Any:  # decoded JSON keeps its types: the string "true" stays text
+            return {str(k): v for k, v in data.items()}
         return {str(k): coerce(value_type, v) for k, v in data.items()}
     if is_pydantic_model(annotation):
         return _coerce_model(raw, annotation)

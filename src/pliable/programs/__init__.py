@@ -1,7 +1,10 @@
-"""Programs: the ``Module`` base, ``Predict``, ``ChainOfThought`` and tracing."""
+"""Programs: the ``Module`` base, ``Predict``, ``ChainOfThought``, tracing, and ready-made
+programs (``ReAct`` with ``Tool``s, ...)."""
 
 from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
+from pliable.programs.react import ReAct
+from pliable.programs.tools import Tool, ToolArgumentError
 from pliable.programs.trace import ContextThreadPool, Trace, TraceEntry, trace
 
 __all__ = [
@@ -9,6 +12,9 @@ __all__ = [
     "ContextThreadPool",
     "Module",
     "Predict",
+    "ReAct",
+    "Tool",
+    "ToolArgumentError",
     "Trace",
     "TraceEntry",
     "trace",
