@@ -30,7 +30,7 @@ def test_tickets_is_listed_and_loads(task):
 def test_unknown_task_names_the_tasks_and_the_closest_one():
     with pytest.raises(pl.UsageError, match=r"tickets.*Did you mean 'tickets'"):
         load_task("ticket")
-    with pytest.raises(pl.UsageError, match="tasks are: tickets"):
+    with pytest.raises(pl.UsageError, match="tasks are: multihop, tickets"):
         load_task("nothing-like-it")
 
 

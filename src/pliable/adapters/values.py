@@ -10,6 +10,7 @@ into a :class:`~pliable.errors.ParseError` naming the field.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import json
 import math
@@ -31,11 +32,14 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|\[\d+\])\s+(.*)$")
 
 
 def to_jsonable(value: Any) -> Any:
-    """Turn pydantic models, enums, tuples and sets into plain JSON data."""
+    """Turn pydantic models, enums, tuples, sets and dataclasses (e.g. retrieved passages)
+    into plain JSON data."""
     if isinstance(value, enum.Enum):
         return value.value
     if hasattr(value, "model_dump") and is_pydantic_model(type(value)):
         return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

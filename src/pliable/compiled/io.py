@@ -39,6 +39,17 @@ _BUILTIN_PROGRAMS: dict[str, type[Predict]] = {
     "pliable.ChainOfThought": ChainOfThought,
 }
 _ADAPTERS: dict[str, type[Adapter]] = {"chat": ChatAdapter, "json": JSONAdapter}
+# built-in programs with several steps: rebuilt from their config() by from_config()
+_COMPOSITES: dict[str, str] = {
+    "pliable.RAG": "pliable.programs.rag:RAG",
+    "pliable.MultiHopQA": "pliable.programs.rag:MultiHopQA",
+    "pliable.ReAct": "pliable.programs.react:ReAct",
+}
+
+
+def _composite(name: str) -> Any:
+    module, _, cls = _COMPOSITES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 class CompiledFileError(UsageError):
@@ -82,6 +93,9 @@ def _program_name(program: Module) -> str:
     for name, cls in _BUILTIN_PROGRAMS.items():
         if type(program) is cls:
             return name
+    for name in _COMPOSITES:
+        if type(program) is _composite(name):
+            return name
     return f"{type(program).__module__}:{type(program).__qualname__}"
 
 
@@ -119,6 +133,9 @@ def dump_program(program: Module, report: Mapping[str, Any] | None = None) -> di
         "predictors": predictors,
         "report": to_jsonable(saved_report) if saved_report is not None else None,
         "knn": to_jsonable(knn) if knn is not None else None,
+        "program_config": to_jsonable(program.config())  # type: ignore[attr-defined]
+        if _program_name(program) in _COMPOSITES
+        else None,
     }
 
 
@@ -301,13 +318,17 @@ def load(
     *,
     lm: LanguageModel | None = None,
     embedder: Any = None,
+    retriever: Any = None,
+    tools: Any = None,
 ) -> Module:
     """Rebuild a program from its compiled file.
 
-    Built-in programs come back from the file alone. A custom program's class is imported and
-    built with no arguments; if that is not possible, use ``MyProgram(...).load(path)``.
-    ``lm`` replaces the LM recorded in the file for every predictor; ``embedder`` is needed
-    for a KNN program compiled with a custom embedder.
+    Built-in programs come back from the file alone (``RAG`` and ``MultiHopQA`` reload their
+    retriever from the folder it was saved to, unless ``retriever=`` is given; ``ReAct`` needs
+    its ``tools=``, which are your code). A custom program's class is imported and built with
+    no arguments; if that is not possible, use ``MyProgram(...).load(path)``. ``lm`` replaces
+    the LM recorded in the file for every predictor; ``embedder`` is needed for a KNN program
+    compiled with a custom embedder.
     """
     parsed, where = _read(source)
     if parsed.knn is not None:
@@ -320,6 +341,8 @@ def load(
             raise CompiledFileError(f"{where}: cannot restore the KNN program: {exc}") from exc
         wrapped.report = parsed.report
         return wrapped
+    if parsed.program in _COMPOSITES:
+        return _load_composite(parsed, where, lm=lm, retriever=retriever, tools=tools)
     built = _build_all(parsed, where)
     if parsed.program in _BUILTIN_PROGRAMS:
         if set(built) != {"self"}:
@@ -344,3 +367,29 @@ def load(
     if not isinstance(instance, Module):
         raise CompiledFileError(f"{where}: {parsed.program!r} is not a pl.Module.")
     return load_into(instance, parsed.model_dump(), lm=lm)
+
+
+def _load_composite(
+    parsed: CompiledFile, where: str, *, lm: LanguageModel | None, retriever: Any, tools: Any
+) -> Module:
+    """Rebuild a built-in multi-step program from its config, then fill its predictors."""
+    config = parsed.program_config
+    if not isinstance(config, dict):
+        raise CompiledFileError(
+            f"{where}: a {parsed.program} file needs its 'program_config'; it has none."
+        )
+    cls = _composite(parsed.program)
+    try:
+        if parsed.program == "pliable.ReAct":
+            if tools is None:
+                names = [t.get("name") for t in config.get("tools", [])]
+                raise UsageError(
+                    f"this ReAct program calls the tools {names}, which are your code: pass "
+                    "them as pl.load(path, tools=[...])."
+                )
+            program: Module = cls.from_config(config, tools=tools)
+        else:
+            program = cls.from_config(config, retriever=retriever)
+    except Exception as exc:
+        raise CompiledFileError(f"{where}: cannot rebuild the {parsed.program}: {exc}") from exc
+    return load_into(program, parsed.model_dump(), lm=lm)

@@ -85,6 +85,12 @@ class CompiledFile(_Strict):
         description="For a KNNFewShot program: k, input fields, embedder and the demo pool "
         "(the predictors' demos are chosen per input from the pool).",
     )
+    program_config: dict[str, Any] | None = Field(
+        default=None,
+        description="For a built-in multi-step program ('pliable.RAG', 'pliable.MultiHopQA', "
+        "'pliable.ReAct'): what rebuilds it (its signature, settings, the retriever's folder "
+        "or the tools' names and argument schemas).",
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -12,6 +12,12 @@ or two on two CPU cores).
 
 The data (``tickets.jsonl`` next to this file, 100 train / 60 dev rows marked by their
 ``split`` field) was written for pliable by a seeded generator from hand-written templates.
+
+``multihop``: two-hop questions about an invented world ("Which river runs through the town
+where Maelis Ebbow was born?"), answered by :class:`~pliable.programs.rag.MultiHopQA` over a
+BM25 index of the task's own 210-passage corpus. The question alone finds the first passage,
+almost never the second: the second query must name what the first passage says. 80 train /
+80 dev questions, from ``scripts/gen_multihop.py`` (see ``multihop/README.md``).
 """
 
 from __future__ import annotations
@@ -33,7 +39,16 @@ from pliable.programs.module import Module
 from pliable.programs.predict import Predict
 from pliable.signatures import InputField, OutputField, Signature
 
-__all__ = ["PRODUCTS", "Task", "TicketProduct", "list_tasks", "load_task"]
+__all__ = [
+    "PRODUCTS",
+    "MultiHopQuestion",
+    "Task",
+    "TicketProduct",
+    "list_tasks",
+    "load_task",
+    "multihop_corpus",
+    "multihop_retriever",
+]
 
 Product = Literal[
     "air fryer",
@@ -86,14 +101,18 @@ class Task:
     labels: tuple[str, ...] = ()
 
 
+def _read(filename: str) -> str:
+    """A text file shipped in this package (``folder/name`` for a file in a subfolder)."""
+    node = resources.files(__package__ or "pliable.data.builtin")
+    for part in filename.split("/"):
+        node = node.joinpath(part)
+    return node.read_text(encoding="utf-8")
+
+
 @cache
 def _rows(filename: str) -> tuple[tuple[str, dict[str, str]], ...]:
     """(split, row) pairs of a JSONL file shipped in this package, read once."""
-    text = (
-        resources.files(__package__ or "pliable.data.builtin")
-        .joinpath(filename)
-        .read_text(encoding="utf-8")
-    )
+    text = _read(filename)
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -138,7 +157,68 @@ def _tickets() -> Task:
     )
 
 
-_TASKS: dict[str, Callable[[], Task]] = {"tickets": _tickets}
+class MultiHopQuestion(Signature):
+    """Answer the question with the name from the notes, and nothing else."""
+
+    question: str = InputField()
+    answer: str = OutputField(desc="a name, e.g. 'Olla River'")
+
+
+def multihop_corpus() -> list[dict[str, Any]]:
+    """The multi-hop task's passages: ``{"id", "title", "text"}`` rows."""
+    return [json.loads(line) for line in _read("multihop/corpus.jsonl").splitlines() if line]
+
+
+def multihop_retriever() -> Any:
+    """A BM25 index of :func:`multihop_corpus`, built once and kept in the pliable cache
+    directory, so a compiled program can name the folder it reloads it from."""
+    import hashlib
+
+    from pliable.lm.cache import default_cache_dir
+    from pliable.programs.retrieve import BM25Retriever, load_retriever
+
+    text = _read("multihop/corpus.jsonl")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    folder = default_cache_dir() / "indexes" / f"multihop-{digest}"
+    if (folder / "retriever.json").exists():
+        try:
+            return load_retriever(folder)
+        except Exception:  # a damaged folder is rebuilt
+            pass
+    retriever = BM25Retriever(multihop_corpus())
+    retriever.save(folder)
+    return load_retriever(folder)
+
+
+def _multihop_program() -> Module:
+    from pliable.programs.rag import MultiHopQA
+
+    program = MultiHopQA(MultiHopQuestion, retriever=multihop_retriever(), hops=2, k=2)
+    program.generate_query.config = {"max_tokens": 24, "temperature": 0.0}
+    program.answer.config = {"max_tokens": 16, "temperature": 0.0}
+    return program
+
+
+def _multihop() -> Task:
+    inputs = ("question",)
+    return Task(
+        name="multihop",
+        description=(
+            "Two-hop questions about an invented world, answered by MultiHopQA over a BM25 "
+            "index of the task's own corpus (210 passages). 80 train / 80 dev questions."
+        ),
+        signature=MultiHopQuestion,
+        program_factory=_multihop_program,
+        metric=metrics.exact_match("answer"),
+        trainset=_examples("multihop/questions.jsonl", "train", inputs),
+        devset=_examples("multihop/questions.jsonl", "dev", inputs),
+        recommended=MappingProxyType(
+            {"optimizer": "bootstrap", "max_bootstrapped_demos": 3, "max_labeled_demos": 0}
+        ),
+    )
+
+
+_TASKS: dict[str, Callable[[], Task]] = {"tickets": _tickets, "multihop": _multihop}
 
 
 def list_tasks() -> list[str]:

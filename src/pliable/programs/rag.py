@@ -1,0 +1,183 @@
+"""Retrieval-augmented programs: ``RAG`` (retrieve, then answer) and ``MultiHopQA`` (a query
+per hop from the question and the notes so far, retrieve, collect notes, then answer).
+
+Both are ordinary modules whose predictors optimizers compile as a whole: bootstrapping keeps
+the demos of every stage from the same successful runs, and instruction optimizers rewrite
+each stage's instruction. Their compiled JSON records how to rebuild them (``config()``), and
+``pl.load(path)`` restores them without your code, reloading the retriever from the folder it
+was saved to (``retriever.save(dir)`` before compiling), or from ``pl.load(path,
+retriever=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pliable.data.example import Prediction
+from pliable.errors import UsageError
+from pliable.programs.module import Module
+from pliable.programs.predict import ChainOfThought, Predict
+from pliable.programs.retrieve.base import Retriever, load_retriever
+from pliable.programs.retrieve.module import Retrieve
+from pliable.signatures import InputField, Signature, ensure_signature
+
+__all__ = ["RAG", "MultiHopQA"]
+
+
+def _answer_signature(signature: str | type[Signature], context: str) -> type[Signature]:
+    sig = ensure_signature(signature)
+    if context in sig.fields:
+        raise UsageError(
+            f"The signature already has a field named {context!r}; the program adds it. "
+            f"Rename that field. Signature: {sig.signature_string()}"
+        )
+    if len(sig.input_fields) < 1:
+        raise UsageError(f"The signature needs an input field to search with: {sig}.")
+    return sig.prepend(context, InputField(desc="passages that may hold the answer"), list[str])
+
+
+def _retriever_from(config: Mapping[str, Any], retriever: Retriever | None) -> Retriever | None:
+    if retriever is not None:
+        return retriever
+    reference = config.get("retriever")
+    return load_retriever(reference) if reference else None
+
+
+def _checked_positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{name} must be a whole number >= 1; got {value!r}.")
+    return value
+
+
+class RAG(Module):
+    """Retrieve ``k`` passages for the first input field, then answer with them as context.
+
+    Args:
+        signature: the task, e.g. ``"question -> answer"``; a ``context`` input is added.
+        retriever: a :class:`~pliable.programs.retrieve.Retriever` (BM25 or embeddings).
+        k: passages per question.
+        reasoning: answer with :class:`~pliable.ChainOfThought` (default) or ``Predict``.
+    """
+
+    def __init__(
+        self,
+        signature: str | type[Signature] = "question -> answer",
+        *,
+        retriever: Retriever | None = None,
+        k: int = 3,
+        reasoning: bool = True,
+    ) -> None:
+        self.signature = ensure_signature(signature)
+        self.k = _checked_positive("k", k)
+        self.reasoning = reasoning
+        self.retrieve = Retrieve(k=self.k, retriever=retriever)
+        answer_sig = _answer_signature(self.signature, "context")
+        self.answer = ChainOfThought(answer_sig) if reasoning else Predict(answer_sig)
+
+    def forward(self, **inputs: Any) -> Prediction:
+        query_field = next(iter(self.signature.input_fields))
+        passages = self.retrieve(str(inputs.get(query_field, ""))).passages
+        pred = self.answer(context=[p.text for p in passages], **inputs)
+        return Prediction(**dict(pred), passages=passages)
+
+    def config(self) -> dict[str, Any]:
+        retriever = self.retrieve.retriever
+        return {
+            "signature": self.signature.to_dict(),
+            "k": self.k,
+            "reasoning": self.reasoning,
+            "retriever": retriever.reference() if retriever is not None else None,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, retriever: Retriever | None = None) -> RAG:
+        return cls(
+            Signature.from_dict(config["signature"]),
+            retriever=_retriever_from(config, retriever),
+            k=int(config.get("k", 3)),
+            reasoning=bool(config.get("reasoning", True)),
+        )
+
+
+class MultiHopQA(Module):
+    """Answer a question that needs several lookups.
+
+    For each of ``hops`` hops, ``generate_query`` writes a search query from the question and
+    the notes so far; the ``k`` passages found are added to the notes (each passage once).
+    Then ``answer`` answers from the question and all the notes.
+
+    Args:
+        signature: the task, e.g. ``"question -> answer"``; a ``notes`` input is added to the
+            answer step. The query step reads the first input field.
+        retriever: a :class:`~pliable.programs.retrieve.Retriever`.
+        hops: how many searches (2 for two-hop questions).
+        k: passages per search.
+        reasoning: answer with :class:`~pliable.ChainOfThought` instead of ``Predict``.
+    """
+
+    def __init__(
+        self,
+        signature: str | type[Signature] = "question -> answer",
+        *,
+        retriever: Retriever | None = None,
+        hops: int = 2,
+        k: int = 2,
+        reasoning: bool = False,
+    ) -> None:
+        self.signature = ensure_signature(signature)
+        self.hops = _checked_positive("hops", hops)
+        self.k = _checked_positive("k", k)
+        self.reasoning = reasoning
+        self.retrieve = Retrieve(k=self.k, retriever=retriever)
+        question = next(iter(self.signature.input_fields), None)
+        if question is None:
+            raise UsageError(f"The signature needs an input field: {self.signature}.")
+        self.generate_query = Predict(
+            Signature(
+                f"{question}, notes: list[str] -> query",
+                "Write a short search query that finds the fact still missing to answer "
+                f"the {question}, using the names found in the notes so far.",
+            )
+        )
+        answer_sig = _answer_signature(self.signature, "notes")
+        self.answer = ChainOfThought(answer_sig) if reasoning else Predict(answer_sig)
+
+    def forward(self, **inputs: Any) -> Prediction:
+        question = next(iter(self.signature.input_fields))
+        notes: list[str] = []
+        seen: set[str] = set()
+        queries: list[str] = []
+        passages = []
+        for _ in range(self.hops):
+            query = self.generate_query(**{question: inputs.get(question)}, notes=notes).query
+            queries.append(str(query))
+            for p in self.retrieve(str(query) or str(inputs.get(question, ""))).passages:
+                if p.id not in seen:
+                    seen.add(p.id)
+                    notes.append(p.text)
+                    passages.append(p)
+        pred = self.answer(notes=notes, **inputs)
+        return Prediction(**dict(pred), queries=queries, passages=passages)
+
+    def config(self) -> dict[str, Any]:
+        retriever = self.retrieve.retriever
+        return {
+            "signature": self.signature.to_dict(),
+            "hops": self.hops,
+            "k": self.k,
+            "reasoning": self.reasoning,
+            "retriever": retriever.reference() if retriever is not None else None,
+        }
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], *, retriever: Retriever | None = None
+    ) -> MultiHopQA:
+        return cls(
+            Signature.from_dict(config["signature"]),
+            retriever=_retriever_from(config, retriever),
+            hops=int(config.get("hops", 2)),
+            k=int(config.get("k", 2)),
+            reasoning=bool(config.get("reasoning", False)),
+        )
