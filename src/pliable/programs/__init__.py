@@ -1,10 +1,13 @@
 """Programs: the ``Module`` base, ``Predict``, ``ChainOfThought``, tracing, and ready-made
-programs (``RAG``, ``MultiHopQA``, ``ReAct`` with ``Tool``s) and retrieval."""
+programs (``RAG``, ``MultiHopQA``, ``ReAct`` with ``Tool``s, ``BestOfN``, ``Refine``,
+``MajorityVote``, ``Parallel``) and retrieval."""
 
+from pliable.programs.ensemble import MajorityVote, Parallel
 from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
 from pliable.programs.rag import RAG, MultiHopQA
 from pliable.programs.react import ReAct
+from pliable.programs.refine import BestOfN, Refine
 from pliable.programs.retrieve import (
     BM25Retriever,
     EmbeddingRetriever,
@@ -18,15 +21,19 @@ from pliable.programs.trace import ContextThreadPool, Trace, TraceEntry, trace
 
 __all__ = [
     "BM25Retriever",
+    "BestOfN",
     "ChainOfThought",
     "ContextThreadPool",
     "EmbeddingRetriever",
+    "MajorityVote",
     "Module",
     "MultiHopQA",
+    "Parallel",
     "Passage",
     "Predict",
     "RAG",
     "ReAct",
+    "Refine",
     "Retrieve",
     "Retriever",
     "Tool",
