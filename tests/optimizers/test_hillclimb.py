@@ -276,7 +276,7 @@ def test_plan_and_settings():
         ({"proposer": "mine"}, r"proposer=.*InstructionProposer; got str 'mine'"),
         (
             {"prompt_lm": pl.ScriptedLM(["x"]), "proposer": InstructionProposer()},
-            r"both prompt_lm=.*InstructionProposer\(prompt_lm=...\)",
+            r"not both; got prompt_lm=.*InstructionProposer\(prompt_lm=...\)",
         ),
     ],
 )

@@ -61,8 +61,18 @@ class Optimizer(ABC):
         return type(self).__name__
 
     def settings(self) -> dict[str, Any]:
-        """The optimizer's settings, as saved in the report."""
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "metric"}
+        """The optimizer's settings, as saved in the report: an LM becomes its model name and
+        a helper object with ``settings()`` (a proposer) its type and settings."""
+        out: dict[str, Any] = {}
+        for key, value in vars(self).items():
+            if key.startswith("_") or key == "metric":
+                continue
+            if callable(getattr(value, "complete", None)):  # a language model
+                value = getattr(value, "model", type(value).__name__)
+            elif callable(getattr(value, "settings", None)):
+                value = {"type": type(value).__name__, **value.settings()}
+            out[key] = value
+        return out
 
     # -- planning --------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer
-from pliable.optimizers.propose import InstructionProposer
+from pliable.optimizers.propose import InstructionProposer, check_proposer_args, proposer_for
 from pliable.optimizers.run import Run
 from pliable.optimizers.state import set_instruction
 from pliable.programs.module import Module
@@ -83,21 +83,7 @@ class InstructionHillClimb(Optimizer):
         _check_int("num_threads", num_threads, 1, "Use 1 for no parallelism.")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise UsageError(f"InstructionHillClimb(seed=...) must be an integer; got {seed!r}.")
-        if prompt_lm is not None and not isinstance(prompt_lm, LanguageModel):
-            raise UsageError(
-                "InstructionHillClimb(prompt_lm=...) takes a language model such as "
-                f"pl.LM('provider/model'); got {type(prompt_lm).__name__} {prompt_lm!r}."
-            )
-        if proposer is not None and not isinstance(proposer, InstructionProposer):
-            raise UsageError(
-                "InstructionHillClimb(proposer=...) takes an InstructionProposer; got "
-                f"{type(proposer).__name__} {proposer!r}."
-            )
-        if proposer is not None and prompt_lm is not None:
-            raise UsageError(
-                f"InstructionHillClimb got both prompt_lm={prompt_lm!r} and proposer=...: "
-                "pass the LM to the proposer instead (InstructionProposer(prompt_lm=...))."
-            )
+        check_proposer_args("InstructionHillClimb", prompt_lm, proposer)
         self.metric = metric
         self.breadth = breadth
         self.depth = depth
@@ -106,19 +92,6 @@ class InstructionHillClimb(Optimizer):
         self.seed = seed
         self.num_threads = num_threads
 
-    def settings(self) -> dict[str, Any]:
-        proposer = None
-        if self.proposer is not None:
-            proposer = {"type": type(self.proposer).__name__, **self.proposer.settings()}
-        return {
-            "breadth": self.breadth,
-            "depth": self.depth,
-            "prompt_lm": _lm_name(self.prompt_lm),
-            "proposer": proposer,
-            "seed": self.seed,
-            "num_threads": self.num_threads,
-        }
-
     def _plan(self, n_predictors: int, n_train: int, n_val: int) -> dict[str, int]:
         new = self.depth * (self.breadth - 1) * n_predictors
         return {
@@ -126,12 +99,6 @@ class InstructionHillClimb(Optimizer):
             f"x {n_predictors} predictors)": new,
             f"score up to {new} candidates on the valset": new * n_val * n_predictors,
         }
-
-    def _proposer(self, student: Module) -> InstructionProposer:
-        if self.proposer is not None:
-            return self.proposer
-        lm = self.prompt_lm or next((p.lm for p in student.predictors() if p.lm), None)
-        return InstructionProposer(prompt_lm=lm, seed=self.seed)
 
     def _compile(
         self,
@@ -151,7 +118,7 @@ class InstructionHillClimb(Optimizer):
                 f"InstructionHillClimb found no predictors in {type(student).__name__}: "
                 "a program needs at least one pl.Predict (or ChainOfThought) to optimize."
             )
-        proposer = self._proposer(student)
+        proposer = proposer_for(student, self.prompt_lm, self.proposer, self.seed)
         tried: dict[str, dict[str, float]] = {name: {} for name in names}
         round_ = 0
         try:

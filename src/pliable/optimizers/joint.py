@@ -39,7 +39,7 @@ from pliable.errors import BudgetExceededError, ConfigurationError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
-from pliable.optimizers.propose import InstructionProposer
+from pliable.optimizers.propose import InstructionProposer, check_proposer_args, proposer_for
 from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
 from pliable.optimizers.state import set_instruction, state_hash
@@ -208,22 +208,7 @@ class JointSearch(Optimizer):
                     f"JointSearch({name}=...) must be an integer >= {low}; got {value!r}."
                     + (" Leave it out to use the auto preset." if name in given else "")
                 )
-        if proposer is not None and prompt_lm is not None:
-            raise UsageError(
-                "JointSearch takes prompt_lm=... or proposer=..., not both; got "
-                f"prompt_lm={prompt_lm!r} and proposer={proposer!r}. Use "
-                "proposer=InstructionProposer(prompt_lm=...) to set both."
-            )
-        if proposer is not None and not isinstance(proposer, InstructionProposer):
-            raise UsageError(
-                "JointSearch(proposer=...) takes an InstructionProposer; got "
-                f"{type(proposer).__name__} {proposer!r}."
-            )
-        if prompt_lm is not None and not isinstance(prompt_lm, LanguageModel):
-            raise UsageError(
-                "JointSearch(prompt_lm=...) takes a language model such as "
-                f"pl.LM('provider/model'); got {type(prompt_lm).__name__} {prompt_lm!r}."
-            )
+        check_proposer_args("JointSearch", prompt_lm, proposer)
         if isinstance(storage, str) and "://" not in storage:
             raise UsageError(
                 f"JointSearch(storage=...) takes an Optuna storage URL; got {storage!r}. "
@@ -251,10 +236,6 @@ class JointSearch(Optimizer):
 
     def settings(self) -> dict[str, Any]:
         out = super().settings()
-        lm = self.prompt_lm
-        out["prompt_lm"] = None if lm is None else getattr(lm, "model", type(lm).__name__)
-        if self.proposer is not None:
-            out["proposer"] = {"type": type(self.proposer).__name__, **self.proposer.settings()}
         s = self.storage
         out["storage"] = s if s is None else _redact(s) if isinstance(s, str) else type(s).__name__
         return out
@@ -313,8 +294,7 @@ class JointSearch(Optimizer):
         """Every predictor's candidates, or None when the budget ran out building them."""
         demos, first = self._demo_sets(student, trainset, run)
         proposed: dict[str, list[str]] = {}
-        lm = self.prompt_lm or next((p.lm for p in student.predictors() if p.lm), None)
-        proposer = self.proposer or InstructionProposer(prompt_lm=lm, seed=self.seed)
+        proposer = proposer_for(student, self.prompt_lm, self.proposer, self.seed)
         if not run.report.stopped:
             proposed = proposer.propose(
                 student, trainset, n=self.num_instructions, demos=first or None

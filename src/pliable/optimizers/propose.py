@@ -32,7 +32,14 @@ from pliable.programs.module import Module
 from pliable.programs.predict import Predict
 from pliable.signatures import InputField, OutputField, Signature
 
-__all__ = ["DEFAULT_TIPS", "InstructionProposer", "data_summary", "program_summary"]
+__all__ = [
+    "DEFAULT_TIPS",
+    "InstructionProposer",
+    "check_proposer_args",
+    "data_summary",
+    "program_summary",
+    "proposer_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -256,3 +263,37 @@ def _labeled_for(predictor: Predict, examples: Sequence[Example]) -> list[Exampl
     from pliable.optimizers.fewshot import labeled_demos
 
     return labeled_demos(predictor, examples, 3)
+
+
+def check_proposer_args(owner: str, prompt_lm: Any, proposer: Any) -> None:
+    """Refuse a ``prompt_lm`` that is not an LM, a ``proposer`` that is not an
+    :class:`InstructionProposer`, or both at once (``owner`` names the optimizer)."""
+    if proposer is not None and prompt_lm is not None:
+        raise UsageError(
+            f"{owner} takes prompt_lm=... or proposer=..., not both; got prompt_lm={prompt_lm!r} "
+            f"and proposer={proposer!r}. Use proposer=InstructionProposer(prompt_lm=...)."
+        )
+    if proposer is not None and not isinstance(proposer, InstructionProposer):
+        raise UsageError(
+            f"{owner}(proposer=...) takes an InstructionProposer; got "
+            f"{type(proposer).__name__} {proposer!r}."
+        )
+    if prompt_lm is not None and not isinstance(prompt_lm, LanguageModel):
+        raise UsageError(
+            f"{owner}(prompt_lm=...) takes a language model such as pl.LM('provider/model'); "
+            f"got {type(prompt_lm).__name__} {prompt_lm!r}."
+        )
+
+
+def proposer_for(
+    program: Module,
+    prompt_lm: LanguageModel | None,
+    proposer: InstructionProposer | None,
+    seed: int,
+) -> InstructionProposer:
+    """The given proposer, else one writing with ``prompt_lm``, else with the first LM set on
+    one of the program's predictors, else with the ``pl.using`` one."""
+    if proposer is not None:
+        return proposer
+    lm = prompt_lm or next((p.lm for p in program.predictors() if p.lm), None)
+    return InstructionProposer(prompt_lm=lm, seed=seed)

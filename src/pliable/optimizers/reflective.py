@@ -229,12 +229,6 @@ class Reflective(Optimizer):
         self.seed = seed
         self.num_threads = num_threads
 
-    def settings(self) -> dict[str, Any]:
-        out = super().settings()
-        lm = self.reflection_lm
-        out["reflection_lm"] = None if lm is None else getattr(lm, "model", type(lm).__name__)
-        return out
-
     def _plan(self, n_predictors: int, n_train: int, n_val: int) -> dict[str, int]:
         # The seed's valset score is the baseline's (memoised), so it is not counted again.
         batch = min(self.minibatch_size, n_train) * n_predictors
