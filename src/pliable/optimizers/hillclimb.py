@@ -33,12 +33,6 @@ from pliable.programs.module import Module
 __all__ = ["InstructionHillClimb"]
 
 
-def _lm_name(lm: LanguageModel | None) -> str | None:
-    if lm is None:
-        return None
-    return str(getattr(lm, "model", None) or type(lm).__name__)
-
-
 def _check_int(name: str, value: Any, minimum: int, hint: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise UsageError(
