@@ -56,3 +56,18 @@ def test_max_calls_refuses_new_calls_but_not_cache_hits(tmp_path):
         with pytest.raises(pl.BudgetExceededError, match="2 calls were allowed"):
             qa(question="3")
     assert (usage.total.calls, usage.total.cache_hits) == (2, 1)
+
+
+def test_a_provider_wrapping_another_lm_counts_one_call():
+    pl.register_provider("inner-echo", lambda m, s: pl.FunctionLM(lambda msgs: "[[answer]]\nok"))
+    inner = pl.LM("inner-echo/x", cache=False)
+    pl.register_provider(
+        "wrapping", lambda m, s: pl.FunctionLM(lambda msgs, opts: inner.complete(msgs).text)
+    )
+    program = pl.Predict("question -> answer", lm=pl.LM("wrapping/x", cache=False))
+    with pl.track_usage() as usage:
+        assert program(question="hi").answer == "ok"
+    assert usage.total.calls == 1
+    assert list(usage.by_model()) == ["wrapping/x"]
+    with pl.track_usage(budget=pl.Budget(lm_calls=1)):
+        program(question="hello")  # one call fits a one-call budget

@@ -30,7 +30,13 @@ from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
 from pliable.lm.options import is_secret_option
 from pliable.lm.providers import make_backend
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
-from pliable.lm.usage import CallRecord, accounted_by_caller, record_call, reserve_call
+from pliable.lm.usage import (
+    CallRecord,
+    accounted_by_caller,
+    backend_accounts,
+    record_call,
+    reserve_call,
+)
 
 __all__ = ["DEFAULT_MODEL", "LM"]
 
@@ -212,7 +218,7 @@ class LM:
         except (KeyError, TypeError, ValueError):
             logger.warning("Ignoring a malformed cache entry for %s (key %s)", self.model, key)
             return None
-        self._record(messages, opts, completion, latency=0.0)
+        self._record(messages, opts, completion, latency=0.0, counts=backend_accounts())
         return completion
 
     def _store(self, key: str | None, completion: Completion) -> None:
@@ -238,18 +244,21 @@ class LM:
         opts: dict[str, Any],
         completion: Completion,
         latency: float,
+        *,
+        counts: bool = True,
     ) -> None:
         u = completion.usage
-        record_call(
-            CallRecord(
-                self.model,
-                u.prompt_tokens,
-                u.completion_tokens,
-                0.0 if completion.cached else u.cost,
-                latency,
-                completion.cached,
+        if counts:
+            record_call(
+                CallRecord(
+                    self.model,
+                    u.prompt_tokens,
+                    u.completion_tokens,
+                    0.0 if completion.cached else u.cost,
+                    latency,
+                    completion.cached,
+                )
             )
-        )
         shown = {k: v for k, v in opts.items() if not is_secret_option(k)}
         entry = HistoryEntry(
             self.model,
@@ -288,7 +297,9 @@ class LM:
         if hit is not None:
             return hit
         backend = self.backend
-        reserve_call()
+        counts = backend_accounts()  # False inside another pl.LM's provider: counted there
+        if counts:
+            reserve_call()
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:
@@ -299,7 +310,7 @@ class LM:
                 time.sleep(self._backoff(attempt, exc))
         latency = time.perf_counter() - start
         self._store(key, completion)
-        self._record(messages, opts, completion, latency)
+        self._record(messages, opts, completion, latency, counts=counts)
         return completion
 
     async def acomplete(self, messages: Sequence[Message], **options: Any) -> Completion:
@@ -310,7 +321,9 @@ class LM:
             return hit
         backend = self.backend
         native = getattr(backend, "acomplete", None)
-        reserve_call()
+        counts = backend_accounts()
+        if counts:
+            reserve_call()
         start = time.perf_counter()
         for attempt in range(self.num_retries + 1):
             try:
@@ -328,5 +341,5 @@ class LM:
                 await _sleep(self._backoff(attempt, exc))
         latency = time.perf_counter() - start
         self._store(key, completion)
-        self._record(messages, opts, completion, latency)
+        self._record(messages, opts, completion, latency, counts=counts)
         return completion

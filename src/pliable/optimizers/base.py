@@ -229,7 +229,10 @@ class Optimizer(ABC):
         report = run.report
         if final is not None:
             report.final = final.summary()
-        if baseline is None or final is None or state_hash(compiled) == state_hash(program):
+        if state_hash(compiled) == state_hash(program):
+            report.selected = "unchanged"
+            return compiled
+        if baseline is None or final is None:
             report.selected = "compiled"
             return compiled
         from pliable.evaluate.stats import paired_bootstrap

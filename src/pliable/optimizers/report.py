@@ -61,7 +61,9 @@ class CompileReport:
     notes: list[str] = field(default_factory=list)
     budget: dict[str, Any] | None = None
     stopped: str | None = None  # why the run stopped early (the budget), else None
-    selected: str = "compiled"  # "compiled", or "baseline" when the gain was inside the noise
+    # "compiled"; "baseline" when the gain was inside the noise; "unchanged" when the best
+    # program found is the one passed in
+    selected: str = "compiled"
     comparison: dict[str, float] | None = None  # final − baseline on the valset, paired
     run_dir: str | None = None
 
@@ -88,7 +90,7 @@ class CompileReport:
         if self.comparison is not None:
             c = self.comparison
             lines.append(
-                f"  final − baseline: {c['difference']:+.3f} "
+                f"  best candidate − baseline: {c['difference']:+.3f} "
                 f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] -> kept the {self.selected} program"
             )
         full = [c for c in self.candidates if isinstance(c.get("score"), float)]

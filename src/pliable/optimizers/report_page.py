@@ -210,6 +210,8 @@ def _header(run: _Run) -> str:
         items.append(("final − baseline", f"{diff}, p={c['p_value']:.3f}"))
     if report.get("selected") == "compiled":
         items.append(("selected", _tag("ok", "kept the compiled program")))
+    elif report.get("selected") == "unchanged":
+        items.append(("selected", _tag("warn", "no change: the best program is the one passed in")))
     elif report.get("selected"):
         items.append(("selected", _tag("warn", "kept the baseline: the gain was inside the noise")))
     if report.get("stopped"):
