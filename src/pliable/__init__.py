@@ -7,7 +7,7 @@ with pl.using(lm=pl.ScriptedLM(["Paris"])):
     qa(question="What is the capital of France?").answer   # 'Paris'
 """
 
-from pliable.adapters import Adapter, ChatAdapter, JSONAdapter
+from pliable.adapters import Adapter, ChatAdapter, JSONAdapter, TemplateAdapter
 from pliable.compiled import CompiledFileError, load, save
 from pliable.data import Example, Examples, Prediction, load_bigbench, load_examples, split
 from pliable.errors import (
@@ -82,6 +82,7 @@ from pliable.programs import (
     Refine,
     Retrieve,
     Retriever,
+    Template,
     Tool,
     ToolArgumentError,
     Trace,
@@ -159,6 +160,8 @@ __all__ = [
     "ScriptedLM",
     "Signature",
     "SignatureError",
+    "Template",
+    "TemplateAdapter",
     "Tool",
     "ToolArgumentError",
     "Trace",

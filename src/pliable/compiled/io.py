@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pliable.adapters import ChatAdapter, JSONAdapter
+from pliable.adapters import ChatAdapter, JSONAdapter, TemplateAdapter
 from pliable.adapters.values import coerce, to_jsonable
 from pliable.data.example import Example
 from pliable.errors import SignatureError, UsageError
@@ -38,7 +38,11 @@ _BUILTIN_PROGRAMS: dict[str, type[Predict]] = {
     "pliable.Predict": Predict,
     "pliable.ChainOfThought": ChainOfThought,
 }
-_ADAPTERS: dict[str, type[Adapter]] = {"chat": ChatAdapter, "json": JSONAdapter}
+_ADAPTERS: dict[str, type[Adapter]] = {
+    "chat": ChatAdapter,
+    "json": JSONAdapter,
+    "template": TemplateAdapter,
+}
 # built-in programs with several steps: rebuilt from their config() by from_config()
 _COMPOSITES: dict[str, str] = {
     "pliable.RAG": "pliable.programs.rag:RAG",
@@ -77,6 +81,12 @@ def _adapter_name(adapter: Adapter | None) -> str | None:
         if type(adapter) is cls:
             return name
     return f"{type(adapter).__module__}:{type(adapter).__qualname__}"
+
+
+def _adapter_config(adapter: Adapter | None) -> dict[str, Any] | None:
+    """An adapter's own state (``to_dict()``), for adapters that have one (TemplateAdapter)."""
+    to_dict = getattr(adapter, "to_dict", None)
+    return to_jsonable(to_dict()) if callable(to_dict) else None
 
 
 def _lm_settings(lm: LanguageModel | None) -> dict[str, Any] | None:
@@ -119,6 +129,9 @@ def dump_program(program: Module, report: Mapping[str, Any] | None = None) -> di
             "lm": _lm_settings(p.lm),
             "config": _public(p.config),
         }
+        adapter_config = _adapter_config(p.adapter)
+        if adapter_config is not None:  # only stateful adapters write the key
+            predictors[name]["adapter_config"] = adapter_config
     saved_report = report if report is not None else getattr(program, "report", None)
     if saved_report is not None and hasattr(saved_report, "to_dict"):
         saved_report = saved_report.to_dict()
@@ -193,17 +206,21 @@ def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledF
     return parsed, where
 
 
-def _resolve_adapter(name: str | None, where: str) -> Adapter | None:
+def _resolve_adapter(
+    name: str | None, where: str, config: dict[str, Any] | None = None
+) -> Adapter | None:
+    """Rebuild a predictor's adapter: ``cls.from_dict(config)`` when the file holds the
+    adapter's settings, else ``cls()``."""
     if name is None:
         return None
-    if name in _ADAPTERS:
-        return _ADAPTERS[name]()
-    module, _, qualname = name.partition(":")
     try:
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        adapter: Adapter = obj()
+        obj: Any = _ADAPTERS.get(name)
+        if obj is None:
+            module, _, qualname = name.partition(":")
+            obj = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+        adapter: Adapter = obj.from_dict(config) if config is not None else obj()
     except Exception as exc:
         raise CompiledFileError(
             f"{where}: cannot rebuild the adapter {name!r} ({exc}). Make it importable, or "
@@ -224,7 +241,7 @@ class _Built:
         except SignatureError as exc:
             raise CompiledFileError(f"{label}: bad signature: {exc}") from exc
         self.demos = [self._demo(i, d, label) for i, d in enumerate(state.demos)]
-        self.adapter = _resolve_adapter(state.adapter, label)
+        self.adapter = _resolve_adapter(state.adapter, label, state.adapter_config)
         self.lm_settings = state.lm
         self.config = dict(state.config)
 

@@ -60,7 +60,13 @@ class PredictorState(_Strict):
     signature: dict[str, Any] = Field(description="The signature's JSON form (Signature.to_dict).")
     demos: list[dict[str, Any]] = Field(default_factory=list)
     adapter: str | None = Field(
-        default=None, description="'chat', 'json', or 'module:Class' for a custom adapter."
+        default=None,
+        description="'chat', 'json', 'template', or 'module:Class' for a custom adapter.",
+    )
+    adapter_config: dict[str, Any] | None = Field(
+        default=None,
+        description="The settings of an adapter that carries state (its to_dict(), rebuilt "
+        "with from_dict()), e.g. a TemplateAdapter's template; absent for the others.",
     )
     lm: LMSettings | None = None
     config: dict[str, Any] = Field(default_factory=dict, description="LM options of the predictor.")

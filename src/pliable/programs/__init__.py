@@ -1,6 +1,6 @@
 """Programs: the ``Module`` base, ``Predict``, ``ChainOfThought``, tracing, and ready-made
 programs (``RAG``, ``MultiHopQA``, ``ReAct`` with ``Tool``s, ``BestOfN``, ``Refine``,
-``MajorityVote``, ``Parallel``) and retrieval."""
+``MajorityVote``, ``Parallel``), hand-written ``Template`` prompts and retrieval."""
 
 from pliable.programs.ensemble import MajorityVote, Parallel
 from pliable.programs.module import Module
@@ -16,6 +16,7 @@ from pliable.programs.retrieve import (
     Retriever,
     load_retriever,
 )
+from pliable.programs.template import Template
 from pliable.programs.tools import Tool, ToolArgumentError
 from pliable.programs.trace import ContextThreadPool, Trace, TraceEntry, trace
 
@@ -36,6 +37,7 @@ __all__ = [
     "Refine",
     "Retrieve",
     "Retriever",
+    "Template",
     "Tool",
     "ToolArgumentError",
     "Trace",
