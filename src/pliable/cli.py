@@ -119,6 +119,12 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from pliable._cli_compare import compare_job
+
+    return compare_job(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pliable import __version__
 
@@ -209,6 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("program", nargs="?", help="a signature, file.py:object or .json")
     shared(p_eval)
     p_eval.set_defaults(run=jobs.eval_job)
+
+    p_compare = sub.add_parser(
+        "compare", help="score hard, programmatic and soft prompts on one dev set"
+    )
+    p_compare.add_argument(
+        "programs",
+        nargs="+",
+        help="template files (.txt/.md/.prompt), compiled .json files, or zero-shot",
+    )
+    p_compare.add_argument("--signature", help="the task's signature, for data files")
+    shared(p_compare)
+    p_compare.set_defaults(run=_compare)
 
     p_report = sub.add_parser("report", help="write a compile run's HTML report page")
     p_report.add_argument("run_dir", help="the --run-dir of a compile")
