@@ -204,3 +204,88 @@ def test_a_clear_gain_is_kept():
     assert compiled.report.comparison["ci_low"] > 0
     assert compiled.report.final.score == 1.0
     assert compiled.report.baseline.score == 0.0
+
+
+def test_resume_refuses_another_metric_or_lm(tmp_path):
+    program = pl.Predict("question -> answer")
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=2)
+    with pl.using(lm=adder()):
+        opt.compile(program, trainset=data(4), valset=data(4, 10), run_dir=tmp_path)
+    other = pl.BootstrapRandomSearch(lambda e, p: 1.0, num_candidates=2)
+    with pl.using(lm=adder()), pytest.raises(pl.UsageError, match="'metric'"):
+        other.compile(program, trainset=data(4), valset=data(4, 10), run_dir=tmp_path)
+    zero = pl.FunctionLM(lambda m: "[[answer]]\n0", model="fake/zero")
+    with pl.using(lm=zero), pytest.raises(pl.UsageError, match="'lm'"):
+        opt.compile(program, trainset=data(4), valset=data(4, 10), run_dir=tmp_path)
+
+
+def test_failed_rows_are_retried_on_resume_not_replayed_as_zeros(tmp_path):
+    def outage(messages):
+        raise RuntimeError("503 service unavailable")
+
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=0, max_labeled_demos=0)
+    down = pl.Predict("question -> answer", lm=pl.FunctionLM(outage, model="m"))
+    first = opt.compile(down, trainset=data(2), valset=data(4, 10), run_dir=tmp_path)
+    assert first.report.baseline.errors == 4
+    healthy = adder()
+    healthy.model = "m"  # the same program as before: only the outage is over
+    up = pl.Predict("question -> answer", lm=healthy)
+    second = opt.compile(up, trainset=data(2), valset=data(4, 10), run_dir=tmp_path)
+    assert second.report.baseline.score == 1.0
+    assert len(healthy.calls) == 4
+
+
+def test_a_resumed_run_counts_what_the_crashed_one_spent(tmp_path):
+    lm = adder()
+    program = pl.Predict("question -> answer", lm=lm)
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=3, max_bootstrapped_demos=1)
+    opt.compile(
+        program,
+        trainset=data(4),
+        valset=data(8, 10),
+        run_dir=tmp_path,
+        budget=pl.Budget(lm_calls=8),
+    )
+    assert len(lm.calls) == 8  # the baseline used it all
+    again = opt.compile(
+        program,
+        trainset=data(4),
+        valset=data(8, 10),
+        run_dir=tmp_path,
+        budget=pl.Budget(lm_calls=8),
+    )
+    assert len(lm.calls) == 8  # nothing left to spend: the earlier 8 calls count
+    assert again.report.stopped is not None
+
+
+def test_the_winner_of_many_candidates_faces_a_corrected_interval():
+    from pliable.optimizers.base import Optimizer
+    from pliable.optimizers.state import set_instruction
+
+    class ManyCandidates(Optimizer):
+        """Scores 12 instruction variants; only the last one answers better."""
+
+        metric = staticmethod(exact)
+
+        def _compile(self, student, trainset, valset, run):
+            for i in range(12):
+                candidate = student.deepcopy()
+                set_instruction(candidate.predictors()[0], f"Variant {i}.")
+                run.candidate(f"v{i}", candidate, full=run.evaluate(candidate, valset))
+            return run.best[1]
+
+    # the baseline misses 6 of 40; "Variant 11." fixes them: +0.15 with no losses
+    def wrong(a, before, prompt):
+        return a < 6 and "Variant 11." not in before
+
+    program = pl.Predict("question -> answer", lm=adder(wrong))
+    compiled = ManyCandidates().compile(program, trainset=data(2), valset=data(40))
+    comparison = compiled.report.comparison
+    assert comparison["candidates_compared"] == 12
+    assert comparison["confidence"] == pytest.approx(1 - 0.05 / 12)
+    from pliable.evaluate.stats import paired_bootstrap
+
+    # the same gain judged as a single comparison has a narrower interval
+    plain = paired_bootstrap([0.0] * 6 + [1.0] * 34, [1.0] * 40)
+    assert plain.ci_low > 0
+    assert comparison["ci_low"] < plain.ci_low

@@ -16,6 +16,8 @@ Every optimizer works on a copy (the program passed in is never changed) and:
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import time
 from abc import ABC, abstractmethod
@@ -35,6 +37,8 @@ from pliable.programs.module import Module
 
 __all__ = ["Optimizer"]
 
+logger = logging.getLogger(__name__)
+
 
 def _jsonable_settings(settings: dict[str, Any]) -> dict[str, Any]:
     from pliable.adapters.values import to_jsonable
@@ -48,6 +52,28 @@ def _jsonable_settings(settings: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(out[key], str | int | float | bool | list | dict | type(None)):
             out[key] = repr(value)
     return out
+
+
+def _metric_identity(metric: Any) -> str | None:
+    if metric is None:
+        return None
+    from pliable.evaluate.score import metric_name
+
+    fn = getattr(metric, "__qualname__", None) or type(metric).__qualname__
+    return f"{getattr(metric, '__module__', '?')}:{fn}:{metric_name(metric)}"
+
+
+def _lm_identity() -> str | None:
+    from pliable import settings
+
+    lm = settings.current().lm
+    if lm is None:
+        return None
+    defaults = getattr(lm, "defaults", {}) or {}
+    from pliable.lm.options import is_secret_option
+
+    shown = {k: v for k, v in sorted(defaults.items()) if not is_secret_option(k)}
+    return f"{getattr(lm, 'model', type(lm).__name__)} {json.dumps(shown, default=str)}"
 
 
 class Optimizer(ABC):
@@ -157,6 +183,9 @@ class Optimizer(ABC):
                 "settings": settings,
                 "dataset": dataset,
                 "program": state_hash(program),
+                # scores are reused on resume only for the same metric and default LM
+                "metric": _metric_identity(self.metric),
+                "lm": _lm_identity(),
             }
             log = RunLog(run_dir, header)
         report = CompileReport(optimizer=self.name, settings=settings, dataset=dataset)
@@ -183,7 +212,10 @@ class Optimizer(ABC):
             log.append({"event": "end", "report": report.to_dict(), "spent": run.spent()})
             from pliable.compiled.io import save
 
-            save(compiled, log.dir / "final.json", report=report.to_dict())
+            try:
+                save(compiled, log.dir / "final.json", report=report.to_dict())
+            except Exception as exc:  # the compile succeeded; only the copy on disk failed
+                logger.warning("could not save the final program to %s: %r", log.dir, exc)
         compiled.report = report
         return compiled
 
@@ -237,14 +269,24 @@ class Optimizer(ABC):
             return compiled
         from pliable.evaluate.stats import paired_bootstrap
 
-        test = paired_bootstrap(list(baseline.values), list(final.values))
+        # The winner was picked as the best of m candidates on this same valset, so its
+        # interval is widened for m comparisons (Bonferroni): a lucky candidate among many
+        # must clear a higher bar than a single compiled program.
+        start = state_hash(program)
+        scored = {c["state"] for c in report.candidates if c.get("score") is not None}
+        m = max(1, len(scored - {start}))
+        confidence = 1.0 - 0.05 / m
+        test = paired_bootstrap(list(baseline.values), list(final.values), confidence=confidence)
         report.comparison = {
             "difference": test.difference,
             "ci_low": test.ci_low,
             "ci_high": test.ci_high,
             "p_value": test.p_value,
+            "confidence": confidence,
+            "candidates_compared": m,
         }
-        shown = f"{test.difference:+.3f}, 95% CI [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
+        level = "95% CI" if m == 1 else f"{100 * confidence:.2f}% CI, for {m} candidates"
+        shown = f"{test.difference:+.3f}, {level} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
         if test.ci_low > 0:
             report.selected = "compiled"
             run.note(f"the compiled program beats the baseline on the valset ({shown})")

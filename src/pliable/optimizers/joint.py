@@ -30,7 +30,6 @@ import hashlib
 import importlib.util
 import json
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,8 +64,16 @@ Config = tuple[tuple[int, int], ...]  # per predictor: (instruction index, demo-
 
 
 def _redact(url: str) -> str:
-    """A storage URL without its password (settings are saved in reports and logs)."""
-    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
+    """A storage URL without its password or query (settings are saved in reports and logs)."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        if url.split("://", 1)[-1].split("/", 1)[0].count("@") > 1:
+            raise ValueError("an unescaped @ in the credentials")
+        parsed = make_url(url).set(query={})
+        return str(parsed.render_as_string(hide_password=True))
+    except Exception:  # not a URL sqlalchemy reads: keep only the scheme
+        return url.split("://", 1)[0] + "://***"
 
 
 def _demos_key(demos: Sequence[Example]) -> str:

@@ -10,7 +10,6 @@ it changes, so a crash leaves the best program found so far on disk.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,9 +54,6 @@ class Scores:
         low, high = bootstrap_mean_ci(self.values) if self.values else (0.0, 0.0)
         return ScoreSummary(self.mean, low, high, self.n, self.errors)
 
-    def by_key(self) -> dict[str, float]:
-        return dict(zip(self.keys, self.values, strict=True))
-
 
 class Run:
     """The state of one ``compile`` call, handed to ``Optimizer._compile``."""
@@ -85,7 +81,6 @@ class Run:
         self.best: tuple[Scores, Module, str] | None = None
         self._memo: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._counter = 0
-        self._started = time.monotonic()
         if log is not None:
             self._memo.update(log.rows)
 
@@ -103,6 +98,7 @@ class Run:
         state = state_hash(program)
         keys = [example_key(ex) for ex in examples]
         todo = [i for i, k in enumerate(keys) if (state, k) not in self._memo]
+        fresh: dict[str, tuple[float, str | None]] = {}
         for start in range(0, len(todo), self.chunk_size):
             chunk = todo[start : start + self.chunk_size]
             result = evaluate(
@@ -115,21 +111,23 @@ class Run:
             )
             rows = []
             for i, row in zip(chunk, result.rows, strict=True):
-                self._memo[(state, keys[i])] = (row.score, row.error)
+                fresh[keys[i]] = (row.score, row.error)
+                if row.error is not None:
+                    continue  # a failure may be passing (a timeout): retried next time
+                self._memo[(state, keys[i])] = (row.score, None)
                 rows.append(
                     {
                         "event": "row",
                         "state": state,
                         "example": keys[i],
                         "score": row.score,
-                        "error": row.error,
+                        "error": None,
                     }
                 )
             if self.log is not None:
-                self.log.append_rows(rows)
-        values = tuple(self._memo[(state, k)][0] for k in keys)
-        errors = sum(1 for k in keys if self._memo[(state, k)][1] is not None)
-        return Scores(values, tuple(keys), errors)
+                self.log.append_rows(rows, spent=self.spent())
+        got = [fresh.get(k) or self._memo[(state, k)] for k in keys]
+        return Scores(tuple(g[0] for g in got), tuple(keys), sum(1 for g in got if g[1]))
 
     # -- spending --------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ class RunLog:
             )
         start = events[0]
         for key, value in header.items():
-            if key == "started" or start.get(key) == value:
+            if start.get(key) == value:
                 continue
             raise UsageError(
                 f"{self.path} records another run: its {key!r} is {start.get(key)!r}, this "
@@ -84,8 +84,8 @@ class RunLog:
         self.events = events
         for event in events:
             kind = event.get("event")
-            if kind == "row":
-                self.rows[(event["state"], event["example"])] = (event["score"], event["error"])
+            if kind == "row" and event.get("error") is None:
+                self.rows[(event["state"], event["example"])] = (event["score"], None)
             if "spent" in event:
                 self.prior = Spent.from_dict(event["spent"])
 
@@ -98,11 +98,15 @@ class RunLog:
                 f.flush()
                 os.fsync(f.fileno())
 
-    def append_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Append many ``row`` events at once (one write, one fsync)."""
-        if not rows:
+    def append_rows(
+        self, rows: list[dict[str, Any]], *, spent: dict[str, Any] | None = None
+    ) -> None:
+        """Append many ``row`` events at once (one write, one fsync), then what the run has
+        spent so far (so a resumed run counts it against its budget)."""
+        lines = [*rows, {"event": "spent", "spent": spent}] if spent is not None else rows
+        if not lines:
             return
-        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines)
         with self._lock:
             for r in rows:
                 self.rows[(r["state"], r["example"])] = (r["score"], r["error"])

@@ -39,11 +39,36 @@ def state_hash(program: Module) -> str:
     state: dict[str, Any] = program_state(program)
     for name, p in program.named_predictors():
         state[name]["signature"] = p.signature.signature_string()
+        # what else changes the answers: the predictor's own LM, options and adapter
+        lm = p.lm
+        state[name]["lm"] = (
+            None
+            if lm is None
+            else [getattr(lm, "model", type(lm).__name__), _public(getattr(lm, "defaults", {}))]
+        )
+        state[name]["config"] = _public(p.config)
+        to_dict = getattr(p.adapter, "to_dict", None)  # a TemplateAdapter's template
+        state[name]["adapter"] = (
+            None
+            if p.adapter is None
+            else [type(p.adapter).__qualname__, to_dict() if callable(to_dict) else None]
+        )
     extra = getattr(program, "compile_state_key", None)
     if callable(extra):  # programs with state beyond their predictors (KNNProgram)
         state["__program__"] = str(extra())
+    config = getattr(program, "config", None)
+    if callable(config):  # built-in programs: k, hops, the retriever's folder, the tools
+        state["__config__"] = config()
     text = json.dumps(state, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _public(options: Any) -> Any:
+    from pliable.lm.options import is_secret_option
+
+    if not isinstance(options, dict):
+        return None
+    return {k: v for k, v in options.items() if not is_secret_option(k)}
 
 
 def example_key(example: Any) -> str:
