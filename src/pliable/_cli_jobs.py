@@ -17,7 +17,7 @@ from pliable.programs.module import Module
 __all__ = ["compile_job", "eval_job", "inspect_job", "load_program", "report_job"]
 
 _METRICS = ("exact_match", "f1", "multiple_choice", "passage_match")
-_OPTIMIZERS = ("bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb")
+OPTIMIZERS = ("bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb")
 
 
 def _import_object(spec: str) -> Any:
@@ -201,7 +201,7 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
         from pliable.optimizers.hillclimb import InstructionHillClimb
 
         return InstructionHillClimb(job.metric, num_threads=args.threads, seed=args.seed)
-    raise UsageError(f"Unknown optimizer {name!r}; use one of {', '.join(_OPTIMIZERS)}.")
+    raise UsageError(f"Unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}.")
 
 
 def _budget(args: argparse.Namespace) -> Any:

@@ -183,10 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_compile = sub.add_parser("compile", help="compile a program against a dev set")
     p_compile.add_argument("program", nargs="?", help="a signature, file.py:object or .json")
     shared(p_compile)
-    p_compile.add_argument(
-        "--optimizer",
-        choices=["bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb"],
-    )
+    p_compile.add_argument("--optimizer", choices=jobs.OPTIMIZERS)
     p_compile.add_argument(
         "--auto", choices=["light", "medium", "heavy"], help="for joint: the search preset"
     )

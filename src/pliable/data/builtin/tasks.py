@@ -186,8 +186,8 @@ def multihop_retriever() -> Any:
         except Exception:  # a damaged folder is rebuilt
             pass
     retriever = BM25Retriever(multihop_corpus())
-    retriever.save(folder)
-    return load_retriever(folder)
+    retriever.save(folder)  # sets retriever.path, so compiled programs can name the folder
+    return retriever
 
 
 def _multihop_program() -> Module:
