@@ -154,6 +154,12 @@ def dump_program(program: Module, report: Mapping[str, Any] | None = None) -> di
 
 def save(program: Module, path: str | os.PathLike[str], report: Any = None) -> Path:
     """Write ``program``'s compiled state to ``path`` (JSON, sorted keys). Returns the path."""
+    from pliable.optimizers.soft.program import SoftPromptProgram
+
+    if isinstance(program, SoftPromptProgram):  # its adapter folder is written beside the JSON
+        from pliable.optimizers.soft.artifact import save_soft
+
+        return save_soft(program, path, report=report)
     data = dump_program(program, report)
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
@@ -301,6 +307,10 @@ def load_into(
 ) -> Module:
     """Fill ``program``'s predictors from a compiled file, by name. All or nothing."""
     parsed, where = _read(source)
+    if parsed.soft_prompt is not None:
+        raise CompiledFileError(
+            f"{where} holds a soft prompt (an adapter for a local model): load it with pl.load."
+        )
     built = _build_all(parsed, where)
     mine = dict(program.named_predictors())
     missing = sorted(set(mine) - set(built))
@@ -348,6 +358,10 @@ def load(
     compiled with a custom embedder.
     """
     parsed, where = _read(source)
+    if parsed.soft_prompt is not None:  # a soft prompt: the adapter and its base model
+        from pliable.optimizers.soft.artifact import load_soft
+
+        return load_soft(source)
     if parsed.knn is not None:
         from pliable.optimizers.knn import KNNProgram
 

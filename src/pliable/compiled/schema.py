@@ -97,6 +97,12 @@ class CompiledFile(_Strict):
         "'pliable.ReAct'): what rebuilds it (its signature, settings, the retriever's folder "
         "or the tools' names and argument schemas).",
     )
+    soft_prompt: dict[str, Any] | None = Field(
+        default=None,
+        description="For a soft-prompt program (pliable.optimizers.soft): the method, the "
+        "adapter folder (PEFT's own files, relative to this file), the base model, and the "
+        "sha256 of the base model's files and of the adapter's tensors.",
+    )
 
 
 def json_schema() -> dict[str, Any]:

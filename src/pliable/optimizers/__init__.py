@@ -17,6 +17,7 @@ from pliable.optimizers.propose import InstructionProposer
 from pliable.optimizers.random_search import BootstrapRandomSearch
 from pliable.optimizers.reflective import Reflective
 from pliable.optimizers.report import CompileReport, ScoreSummary
+from pliable.optimizers.soft import MultitaskPromptTuning, PrefixTuning, PromptTuning, PTuning
 
 __all__ = [
     "BootstrapFewShot",
@@ -29,7 +30,11 @@ __all__ = [
     "KNNFewShot",
     "KNNProgram",
     "LabeledFewShot",
+    "MultitaskPromptTuning",
     "Optimizer",
+    "PTuning",
+    "PrefixTuning",
+    "PromptTuning",
     "Reflective",
     "ScoreSummary",
 ]

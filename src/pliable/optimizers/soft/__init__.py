@@ -1,0 +1,38 @@
+"""Soft prompts: train a few virtual-token embeddings (or per-layer prefixes) on a local causal
+LM, with Hugging Face PEFT, instead of, or on top of, a hard prompt.
+
+    from pliable.optimizers.soft import PromptTuning
+
+    tune = PromptTuning(metric, num_virtual_tokens=8, epochs=3)      # SmolLM2-135M by default
+    compiled = tune.compile(pl.Predict("text -> label"), trainset=train, valset=dev)
+    compiled.save("clf.json")                                        # + clf.adapter/
+    clf = load_soft("clf.json")                                      # same answers
+
+``PromptTuning``, ``PrefixTuning``, ``PTuning`` (MLP or LSTM prompt encoder) and
+``MultitaskPromptTuning`` share the optimizers' interface (metric, trainset, valset, budget,
+run_dir, report). They need the ``soft`` extra (torch, transformers, peft, gguf):
+``pip install "pliable[soft]"``; importing this package does not import them.
+"""
+
+from pliable.optimizers.soft.artifact import load_soft, save_soft
+from pliable.optimizers.soft.base import SoftPromptOptimizer
+from pliable.optimizers.soft.lm import SoftPromptLM
+from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
+from pliable.optimizers.soft.model import BaseModel, load_base_model
+from pliable.optimizers.soft.multitask import MultitaskPromptTuning
+from pliable.optimizers.soft.program import SoftPromptInfo, SoftPromptProgram
+
+__all__ = [
+    "BaseModel",
+    "MultitaskPromptTuning",
+    "PTuning",
+    "PrefixTuning",
+    "PromptTuning",
+    "SoftPromptInfo",
+    "SoftPromptLM",
+    "SoftPromptOptimizer",
+    "SoftPromptProgram",
+    "load_base_model",
+    "load_soft",
+    "save_soft",
+]

@@ -1,0 +1,138 @@
+"""Soft-prompt methods on Hugging Face PEFT, for a local causal LM (SmolLM2-135M-Instruct by
+default, dequantized from its GGUF): ``PromptTuning``, ``PrefixTuning`` and ``PTuning``.
+
+    tune = PromptTuning(metric, num_virtual_tokens=8, epochs=3)
+    compiled = tune.compile(pl.Predict("text -> label"), trainset=train, valset=dev,
+                            budget=pl.Budget(seconds=600), run_dir="runs/pt")
+    pl.evaluate(compiled, test, metric)
+    compiled.save("clf.json")              # clf.json + clf.adapter/ (PEFT, safetensors)
+
+How compiling works, and the arguments they share: :mod:`pliable.optimizers.soft.base`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pliable.errors import UsageError
+from pliable.optimizers.soft import _deps
+from pliable.optimizers.soft.base import SoftPromptOptimizer, check_int
+from pliable.optimizers.soft.model import BaseModel
+
+__all__ = ["PTuning", "PrefixTuning", "PromptTuning", "init_prompt"]
+
+
+class PromptTuning(SoftPromptOptimizer):
+    """Prompt tuning (Lester et al., 2021): ``num_virtual_tokens`` trained embeddings before
+    the prompt. ``init_text`` starts them from that text's token embeddings (repeated or cut
+    to length); without it they start from the embeddings of vocabulary tokens drawn at
+    random (with ``seed``). See :class:`SoftPromptOptimizer` for the other arguments."""
+
+    method = "prompt_tuning"
+    default_lr = 1e-2
+
+    def __init__(
+        self, metric: Callable[..., Any] | None = None, *, init_text: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(metric, **kw)
+        if init_text is not None and (not isinstance(init_text, str) or not init_text.strip()):
+            raise UsageError(f"init_text must be a non-empty string or None; got {init_text!r}.")
+        self.init_text = init_text
+
+    def _peft_config(self, base: BaseModel) -> Any:
+        peft = _deps.peft()
+        return peft.PromptTuningConfig(
+            task_type="CAUSAL_LM", num_virtual_tokens=self.num_virtual_tokens
+        )
+
+    def _init_prompt(self, network: Any, base: BaseModel) -> None:
+        init_prompt(network, base, self.init_text, self.num_virtual_tokens, self.seed)
+
+
+def init_prompt(network: Any, base: BaseModel, text: str | None, length: int, seed: int) -> None:
+    """Start a prompt-tuning embedding from token embeddings: those of ``text`` (repeated or
+    cut to ``length``), or, with no text, of ``length`` vocabulary tokens drawn at random
+    with ``seed``. Either way the prompt starts at the scale of real word embeddings (PEFT's
+    random initialisation is N(0, 1), far larger, and trains poorly)."""
+    torch = _deps.torch()
+    words = base.model.get_input_embeddings().weight
+    if text is not None:
+        ids = list(base.tokenizer(text, add_special_tokens=False)["input_ids"])
+        if not ids:
+            raise UsageError(f"init_text {text!r} has no tokens.")
+        ids = (ids * (length // len(ids) + 1))[:length]
+        chosen = torch.tensor(ids)
+    else:
+        special = set(base.tokenizer.all_special_ids)
+        generator = torch.Generator().manual_seed(seed)
+        pool = torch.tensor([i for i in range(words.shape[0]) if i not in special])
+        chosen = pool[torch.randint(len(pool), (length,), generator=generator)]
+    embedding = network.prompt_encoder["default"].embedding
+    with torch.no_grad():
+        embedding.weight.copy_(words[chosen].detach().clone())
+
+
+class PrefixTuning(SoftPromptOptimizer):
+    """Prefix tuning (Li & Liang, 2021): trained keys and values for ``num_virtual_tokens``
+    positions in every layer. ``prefix_projection=True`` reparametrises them through an MLP
+    of ``encoder_hidden_size``. See :class:`SoftPromptOptimizer` for the other arguments."""
+
+    method = "prefix_tuning"
+    default_lr = 1e-2
+
+    def __init__(
+        self,
+        metric: Callable[..., Any] | None = None,
+        *,
+        prefix_projection: bool = False,
+        encoder_hidden_size: int = 128,
+        **kw: Any,
+    ) -> None:
+        super().__init__(metric, **kw)
+        check_int("encoder_hidden_size", encoder_hidden_size)
+        self.prefix_projection = bool(prefix_projection)
+        self.encoder_hidden_size = encoder_hidden_size
+
+    def _peft_config(self, base: BaseModel) -> Any:
+        peft = _deps.peft()
+        return peft.PrefixTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=self.num_virtual_tokens,
+            prefix_projection=self.prefix_projection,
+            encoder_hidden_size=self.encoder_hidden_size,
+        )
+
+
+class PTuning(SoftPromptOptimizer):
+    """P-tuning (Liu et al., 2021): virtual token embeddings produced by a prompt encoder,
+    ``encoder="mlp"`` or ``"lstm"`` (a bidirectional LSTM then an MLP), of
+    ``encoder_hidden_size``. See :class:`SoftPromptOptimizer` for the other arguments."""
+
+    method = "p_tuning"
+    default_lr = 1e-2
+
+    def __init__(
+        self,
+        metric: Callable[..., Any] | None = None,
+        *,
+        encoder: str = "mlp",
+        encoder_hidden_size: int = 128,
+        **kw: Any,
+    ) -> None:
+        super().__init__(metric, **kw)
+        if encoder not in ("mlp", "lstm"):
+            raise UsageError(f"PTuning(encoder=...) is 'mlp' or 'lstm'; got {encoder!r}.")
+        check_int("encoder_hidden_size", encoder_hidden_size)
+        self.encoder = encoder
+        self.encoder_hidden_size = encoder_hidden_size
+
+    def _peft_config(self, base: BaseModel) -> Any:
+        peft = _deps.peft()
+        return peft.PromptEncoderConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=self.num_virtual_tokens,
+            encoder_reparameterization_type=self.encoder.upper(),
+            encoder_hidden_size=self.encoder_hidden_size,
+            encoder_dropout=0.0,
+        )
