@@ -41,8 +41,9 @@ GEPA's and ``Reflective``'s ``reflection_lm``) go to the same model through a se
 with a larger ``max_tokens`` (``--prompt-max-tokens``), on both sides. pliable compiles with
 its default honest selection (``require_significance=True``: a gain inside the noise keeps the
 program passed in); when that kept the baseline, the compile is replayed from its own cache
-with ``require_significance=False`` and no new calls beyond the budget it left unspent (cache
-hits are free), and that best candidate is scored on the test set too, as an extra row.
+with ``require_significance=False`` and a budget of the calls it left unspent, at least 1
+(cache hits are free; the replay's own calls are recorded), and that best candidate is scored
+on the test set too, as an extra row.
 
 Every run (one optimizer compile and its test evaluation) gets its own empty cache directory
 on each side (pliable: ``pl.LM(cache=dir)``; DSPy: ``dspy.configure_cache(disk_cache_dir=dir)``
@@ -510,10 +511,12 @@ class Runner:
         if report.selected == "baseline":
             # Honest selection kept the program passed in: replay the compile from the same
             # cache with the gate off (cache hits are free), and score that best candidate.
-            # The replay may make only the calls the first compile left unspent: cache hits
-            # are free, so an unlimited replay could search further than the first run did.
+            # The replay may make only the calls the first compile left unspent (cache hits
+            # are free, so an unlimited replay could search further than the first run did),
+            # and at least 1: JointSearch treats a budget with nothing left as spent before
+            # it looks at the cache, and would stop early (the calls made are recorded).
             used = report.lm_calls
-            left = max(0, (budget_calls if budget_calls is not None else used) - used)
+            left = max(1, (budget_calls if budget_calls is not None else used) - used)
             phase2 = Phase(self.proxy)
             try:
                 with (
