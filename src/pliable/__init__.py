@@ -8,7 +8,7 @@ with pl.using(lm=pl.ScriptedLM(["Paris"])):
 """
 
 from pliable.adapters import Adapter, ChatAdapter, JSONAdapter, TemplateAdapter
-from pliable.compiled import CompiledFileError, load, save
+from pliable.compiled import CompiledFileError, load, render_prompts, save
 from pliable.data import Example, Examples, Prediction, load_bigbench, load_examples, split
 from pliable.errors import (
     BatchError,
@@ -186,6 +186,7 @@ __all__ = [
     "load_examples",
     "load_retriever",
     "register_provider",
+    "render_prompts",
     "save",
     "split",
     "trace",

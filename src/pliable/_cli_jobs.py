@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -286,21 +287,22 @@ def eval_job(args: argparse.Namespace) -> int:
 
 def inspect_job(args: argparse.Namespace) -> int:
     """Print a compiled file's prompts readably: per predictor, the messages it sends with
-    ``{field}`` placeholders for the inputs."""
-    from pliable.compiled import load
+    ``{field}`` placeholders for the inputs. Rendered from the file alone, so a ReAct file
+    needs no tools and a custom program needs no class."""
+    from pliable.compiled.io import build_predictors
+    from pliable.compiled.render import render_messages
 
-    program = load(args.file)
-    for name, predictor in program.named_predictors():
+    predictors = build_predictors(args.file)
+    prompts = render_messages(predictors)
+    for name, predictor in predictors.items():
         sig = predictor.signature
         print(f"=== predictor {name}: {sig.signature_string()} ({len(predictor.demos)} demos) ===")
-        placeholders = {field: "{" + field + "}" for field in sig.input_fields}
-        adapter = predictor.resolved_adapter()
-        for message in adapter.format(sig, placeholders, demos=predictor.demos):
+        for message in prompts[name]:
             print(f"--- {message['role']} ---")
             print(message["content"])
         print()
-    if program.report:
-        report = program.report
+    report = json.loads(Path(args.file).read_text("utf-8")).get("report")
+    if report:
         final, base = report.get("final"), report.get("baseline")
         if final and base:
             print(

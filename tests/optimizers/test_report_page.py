@@ -189,6 +189,24 @@ def test_run_with_only_a_start_event_renders(rewrite_dir, tmp_path):
     assert points(page) == []
 
 
+def add(a: int, b: int = 0) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def test_prompts_of_a_program_that_needs_its_tools_render_from_the_file(rewrite_dir, tmp_path):
+    from pliable.programs.react import ReAct
+
+    copy = tmp_path / "agent-run"
+    shutil.copytree(rewrite_dir, copy)
+    ReAct("question -> answer: int", tools=[add]).save(copy / "best.json")
+    page = render_report(copy)
+    assert "cannot read" not in page
+    assert "<h3>react " in page
+    assert "<h3>extract " in page
+    assert "Add two integers." in page
+
+
 def test_not_a_run_dir(tmp_path):
     with pytest.raises(UsageError, match=r"no run\.jsonl"):
         render_report(tmp_path)

@@ -4,5 +4,13 @@ See :mod:`pliable.compiled.schema` for the format and its JSON Schema.
 """
 
 from pliable.compiled.io import CompiledFileError, dump_program, load, load_into, save
+from pliable.compiled.render import render_prompts
 
-__all__ = ["CompiledFileError", "dump_program", "load", "load_into", "save"]
+__all__ = [
+    "CompiledFileError",
+    "dump_program",
+    "load",
+    "load_into",
+    "render_prompts",
+    "save",
+]

@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from pliable.compiled.schema import CompiledFile, PredictorState
     from pliable.lm.types import LanguageModel
 
-__all__ = ["CompiledFileError", "dump_program", "load", "load_into", "save"]
+__all__ = [
+    "CompiledFileError",
+    "build_predictors",
+    "dump_program",
+    "load",
+    "load_into",
+    "save",
+]
 
 _BUILTIN_PROGRAMS: dict[str, type[Predict]] = {
     "pliable.Predict": Predict,
@@ -297,6 +304,13 @@ class _Built:
 
 def _build_all(parsed: CompiledFile, where: str) -> dict[str, _Built]:
     return {name: _Built(name, state, where) for name, state in parsed.predictors.items()}
+
+
+def build_predictors(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Predict]:
+    """The file's predictors, each rebuilt on its own from its state (signature, demos,
+    adapter, config), without the program around them and without an LM."""
+    parsed, where = _read(source)
+    return {name: b.new_predictor(None) for name, b in _build_all(parsed, where).items()}
 
 
 def load_into(

@@ -334,28 +334,27 @@ def _candidates(run: _Run) -> str:
 
 
 def _prompts(run: _Run) -> str:
-    from pliable.compiled import load
+    from pliable.compiled.io import build_predictors
+    from pliable.compiled.render import render_messages
 
     title = "The best program's prompts, as the LM sees them"
     files = [run.dir / n for n in ("best.json", "final.json") if (run.dir / n).is_file()]
     if not files:
         return _section(title, _muted("No best.json or final.json yet."))
-    try:
-        program = load(files[0])
-    except Exception as exc:  # a file this page cannot rebuild must not hide the rest
-        return _section(title, _el("pre", escape(f"cannot load {files[0]}: {exc!r}")))
+    try:  # from the file alone: no tools, retriever or program class needed
+        predictors = build_predictors(files[0])
+        prompts = render_messages(predictors)
+    except Exception as exc:  # a file this page cannot read must not hide the rest
+        return _section(title, _el("pre", escape(f"cannot read {files[0]}: {exc!r}")))
     out = [_muted(f"From {files[0].name}; the inputs are {{field}} placeholders.")]
     if run.report.get("selected") == "baseline":
         out.append(_muted("The run kept the baseline (final.json); this is the best candidate."))
-    for name, predictor in program.named_predictors():
-        sig = predictor.signature
-        about = f"{sig.signature_string()}, {len(predictor.demos)} demos"
+    for name, predictor in predictors.items():
+        about = f"{predictor.signature.signature_string()}, {len(predictor.demos)} demos"
         out.append(f'<h3>{escape(name)} <span class="muted">{escape(about)}</span></h3>')
-        placeholders = {f: "{" + f + "}" for f in sig.input_fields}
-        messages = predictor.resolved_adapter().format(sig, placeholders, demos=predictor.demos)
         shown = [
             _el("div", escape(m["role"]), class_="role") + _el("pre", escape(m["content"]))
-            for m in messages
+            for m in prompts[name]
         ]
         if len(shown) > 2:  # demo turns folded between the system prompt and the input
             demos = _el("summary", f"{len(shown) - 2} demo messages") + "".join(shown[1:-1])

@@ -1,0 +1,110 @@
+"""pl.render_prompts: a compiled file's prompts from the file alone, as the LM receives them."""
+
+import json
+
+import pytest
+
+import pliable as pl
+from pliable.cli import main
+from pliable.programs.react import ReAct
+
+
+def add(a: int, b: int = 0) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def compiled_cot(path, adapter=None):
+    cot = pl.ChainOfThought("question, hint: str -> answer: int", adapter=adapter)
+    cot.signature = cot.signature.with_instructions("Add the numbers.")
+    cot.demos = [
+        pl.Example(question="1+1", hint="small", reasoning="one and one", answer=2),
+        pl.Example(question="2+3", hint="odd", answer=5),
+    ]
+    cot.save(path)
+    return cot
+
+
+@pytest.mark.parametrize("adapter", [None, pl.JSONAdapter()])
+def test_rendered_messages_are_what_the_loaded_program_sends(tmp_path, adapter):
+    path = tmp_path / "cot.json"
+    compiled_cot(path, adapter)
+    inputs = {"question": "40+2", "hint": "even"}
+    rendered = pl.render_prompts(path, inputs=inputs)
+
+    reply = (
+        '{"reasoning": "sum", "answer": 42}' if adapter else "[[reasoning]]\nsum\n\n[[answer]]\n42"
+    )
+    lm = pl.ScriptedLM([reply])
+    with pl.using(lm=lm):
+        assert pl.load(path)(**inputs).answer == 42
+    assert list(rendered) == ["self"]
+    assert rendered["self"] == list(lm.calls[0].messages)
+    assert "Add the numbers." in rendered["self"][0]["content"]
+
+
+def test_placeholders_stand_for_inputs_not_given(tmp_path):
+    path = tmp_path / "cot.json"
+    compiled_cot(path)
+    messages = pl.render_prompts(path, inputs={"hint": "even"})["self"]
+    last = messages[-1]["content"]
+    assert "{question}" in last
+    assert "{hint}" not in last
+    assert "even" in last
+    assert len(messages) == 2 + 2 * 2  # system, two demo turns, the input
+
+
+def test_an_input_no_predictor_reads_is_refused(tmp_path):
+    path = tmp_path / "cot.json"
+    compiled_cot(path)
+    with pytest.raises(pl.UsageError, match=r"\['questoin'\].*\['hint', 'question'\]"):
+        pl.render_prompts(path, inputs={"questoin": "1+1"})
+
+
+def test_react_renders_without_its_tools(tmp_path):
+    path = tmp_path / "agent.json"
+    ReAct("question -> answer: int", tools=[add]).save(path)
+    with pytest.raises(pl.UsageError, match="tools"):
+        pl.load(path)  # rebuilding the program needs the tools: they are code
+    prompts = pl.render_prompts(path)
+    assert sorted(prompts) == ["extract", "react"]
+    assert "Add two integers." in prompts["react"][0]["content"]
+    assert "{question}" in prompts["react"][-1]["content"]
+
+
+def test_inspect_prints_a_react_file_without_its_tools(tmp_path, capsys):
+    path = tmp_path / "agent.json"
+    ReAct("question -> answer: int", tools=[add]).save(path)
+    assert main(["inspect", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "=== predictor react:" in shown
+    assert "=== predictor extract:" in shown
+    assert "Add two integers." in shown
+
+
+class NeedsArguments(pl.Module):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.step = pl.Predict("text -> summary")
+
+    def forward(self, text: str) -> pl.Prediction:
+        return self.step(text=text)
+
+
+def test_a_custom_program_renders_without_its_class(tmp_path):
+    path = tmp_path / "custom.json"
+    program = NeedsArguments(3)
+    program.step.demos = [pl.Example(text="a long text", summary="short")]
+    program.save(path)
+    with pytest.raises(pl.CompiledFileError, match="cannot be built here"):
+        pl.load(path)
+    (messages,) = pl.render_prompts(path).values()
+    assert "a long text" in json.dumps(messages)
+
+
+def test_an_invalid_file_is_refused_before_rendering(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"schema_version": 1, "program": "x", "predictors": {"p": {}}}))
+    with pytest.raises(pl.CompiledFileError, match="not a valid compiled program"):
+        pl.render_prompts(path)
