@@ -1,0 +1,219 @@
+"""pliable's side of a ``compile_vs_dspy.py`` run: its LMs, program, test scores and
+compiles (a mixin of :class:`_cvd_runner.Runner`)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import _cvd_common
+from _cvd_common import (
+    INSTRUCTIONS,
+    MODEL,
+    PAIRS,
+    SIGNATURE,
+    Config,
+    Phase,
+    _answer_of,
+    log,
+    pliable_feedback_metric,
+    short_error,
+)
+from _cvd_tables import summarize
+from _llama_server import CountingProxy
+
+
+class PliableSide:
+    """The pliable half of :class:`_cvd_runner.Runner`, which sets these attributes."""
+
+    cfg: Config
+    proxy: CountingProxy
+    seed: int
+    train: list[Any]
+    val: list[Any]
+    test: list[Any]
+    api_base: str
+    _tested: dict[tuple[str, str], dict[str, Any]]
+    fresh_dir: Callable[[str], Path]
+    answer_stats: Callable[[Sequence[Any]], dict[str, Any]]
+
+    def pl_lms(self, cache_dir: Path) -> tuple[Any, Any]:
+        import pliable as pl
+
+        common = {"api_base": self.api_base, "api_key": "none", "cache": str(cache_dir)}
+        task = pl.LM(MODEL, temperature=0, max_tokens=self.cfg.max_tokens, **common)
+        prompt = pl.LM(MODEL, temperature=0, max_tokens=self.cfg.prompt_max_tokens, **common)
+        return task, prompt
+
+    @staticmethod
+    def pl_program() -> Any:
+        import pliable as pl
+
+        return pl.Predict(pl.Signature(SIGNATURE, INSTRUCTIONS))
+
+    @staticmethod
+    def pl_describe(program: Any) -> dict[str, Any]:
+        from pliable.optimizers.state import state_hash
+
+        (_name, p), *_ = program.named_predictors()
+        return {
+            "state": state_hash(program),
+            "instructions": p.signature.instructions,
+            "demos": len(p.demos),
+        }
+
+    def pl_test(self, program: Any, lm: Any) -> dict[str, Any]:
+        import pliable as pl
+
+        state = self.pl_describe(program)["state"]
+        if ("pliable", state) in self._tested:
+            return {**self._tested[("pliable", state)], "reused": True}
+        phase = Phase(self.proxy)
+        with phase.measure(), pl.using(lm=lm):
+            result = pl.evaluate(
+                program, self.test, _cvd_common.MC, num_threads=self.cfg.num_threads, progress=False
+            )
+        rows = sorted(result.rows, key=lambda r: r.index)
+        values = [float(r.score) for r in rows]
+        out = {
+            **summarize(values),
+            "values": values,
+            "errors": sum(1 for r in rows if r.error),
+            **self.answer_stats([None if r.error else _answer_of(r.prediction) for r in rows]),
+            "cost": phase.to_dict(),
+        }
+        self._tested[("pliable", state)] = out
+        return out
+
+    def pl_optimizer(self, pair: str, prompt_lm: Any, calls_for_candidates: int) -> Any:
+        import pliable as pl
+
+        cfg = self.cfg
+        if pair == "random_search":
+            return pl.BootstrapRandomSearch(
+                _cvd_common.MC,
+                num_candidates=calls_for_candidates,
+                max_bootstrapped_demos=4,
+                max_labeled_demos=4,
+                seed=self.seed,
+                num_threads=cfg.num_threads,
+            )
+        if pair == "joint":
+            if cfg.mipro_trials is None:
+                return pl.JointSearch(
+                    _cvd_common.MC,
+                    auto="light",
+                    prompt_lm=prompt_lm,
+                    seed=self.seed,
+                    num_threads=cfg.num_threads,
+                )
+            # the same small search as MIPROv2's (--mipro-trials / --mipro-candidates)
+            return pl.JointSearch(
+                _cvd_common.MC,
+                auto=None,
+                num_instructions=cfg.mipro_candidates,
+                num_demo_sets=cfg.mipro_candidates,
+                num_trials=cfg.mipro_trials,
+                minibatch_size=cfg.n_val,
+                full_eval_every=cfg.mipro_trials,
+                prompt_lm=prompt_lm,
+                seed=self.seed,
+                num_threads=cfg.num_threads,
+            )
+        if pair == "reflective":
+            return pl.Reflective(
+                pliable_feedback_metric,
+                reflection_lm=prompt_lm,
+                seed=self.seed,
+                num_threads=cfg.num_threads,
+            )
+        raise ValueError(pair)
+
+    def run_pliable(self, pair: str, budget_calls: int | None) -> dict[str, Any]:
+        import pliable as pl
+
+        name = PAIRS[pair][1]
+        cache = self.fresh_dir(f"pliable-{pair}")
+        task_lm, prompt_lm = self.pl_lms(cache)
+        out: dict[str, Any] = {
+            "side": "pliable",
+            "optimizer": name,
+            "budget_lm_calls": budget_calls,
+            "matched": budget_calls is not None,
+        }
+        optimizer = self.pl_optimizer(pair, prompt_lm, self.cfg.candidate_programs + 3)
+        out["settings"] = {k: str(v) for k, v in optimizer.settings().items()}
+        budget = pl.Budget(lm_calls=budget_calls) if budget_calls is not None else None
+        phase = Phase(self.proxy)
+        try:
+            with phase.measure(), contextlib.redirect_stdout(sys.stderr), pl.using(lm=task_lm):
+                compiled = optimizer.compile(
+                    self.pl_program(),
+                    trainset=self.train,
+                    valset=self.val,
+                    budget=budget,
+                    progress=False,
+                )
+        except Exception as exc:
+            out.update(status="failed", error=short_error(exc), traceback=traceback.format_exc())
+            out["compile"] = phase.to_dict()
+            log(f"pliable {name} FAILED: {out['error']}\n{out['traceback']}")
+            return out
+        report = compiled.report
+        out["compile"] = phase.to_dict()
+        out["report"] = {
+            "lm_calls": report.lm_calls,
+            "cache_hits": report.cache_hits,
+            "prompt_tokens": report.prompt_tokens,
+            "completion_tokens": report.completion_tokens,
+            "wall_time": round(report.wall_time, 2),
+            "baseline_val": None if report.baseline is None else report.baseline.score,
+            "final_val": None if report.final is None else report.final.score,
+            "selected": report.selected,
+            "comparison": report.comparison,
+            "stopped": report.stopped,
+            "notes": report.notes,
+            "candidates": len(report.candidates),
+        }
+        out["status"] = "ok"
+        out["program"] = self.pl_describe(compiled)
+        out["test"] = self.pl_test(compiled, task_lm)
+        if report.selected == "baseline":
+            # Honest selection kept the program passed in: replay the compile from the same
+            # cache with the gate off (cache hits are free), and score that best candidate.
+            # The replay may make only the calls the first compile left unspent (cache hits
+            # are free, so an unlimited replay could search further than the first run did),
+            # and at least 1: JointSearch treats a budget with nothing left as spent before
+            # it looks at the cache, and would stop early (the calls made are recorded).
+            used = report.lm_calls
+            left = max(1, (budget_calls if budget_calls is not None else used) - used)
+            phase2 = Phase(self.proxy)
+            try:
+                with (
+                    phase2.measure(),
+                    contextlib.redirect_stdout(sys.stderr),
+                    pl.using(lm=task_lm),
+                ):
+                    best = optimizer.compile(
+                        self.pl_program(),
+                        trainset=self.train,
+                        valset=self.val,
+                        budget=pl.Budget(lm_calls=left),
+                        require_significance=False,
+                        progress=False,
+                    )
+                out["best_candidate"] = {
+                    "replay": phase2.to_dict(),
+                    "final_val": None if best.report.final is None else best.report.final.score,
+                    "stopped": best.report.stopped,
+                    "selected_candidate": [n for n in best.report.notes if "selected" in n],
+                    "program": self.pl_describe(best),
+                    "test": self.pl_test(best, task_lm),
+                }
+            except Exception as exc:
+                out["best_candidate"] = {"status": "failed", "error": short_error(exc)}
+        return out

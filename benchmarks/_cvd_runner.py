@@ -1,0 +1,86 @@
+"""One task and seed of ``compile_vs_dspy.py``: the data, both sides (the mixins in
+``_cvd_pliable.py`` and ``_cvd_dspy.py``), and the zero-shot baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from _cvd_common import Config, load_split, to_dspy
+from _cvd_dspy import DspySide
+from _cvd_pliable import PliableSide
+from _cvd_tables import summarize
+from _llama_server import CountingProxy
+
+
+class Runner(PliableSide, DspySide):
+    """One task and seed: the data, the proxy, and memoised test scores per program state."""
+
+    def __init__(
+        self, cfg: Config, proxy: CountingProxy, task: str, seed: int, workdir: Path
+    ) -> None:
+        self.cfg, self.proxy, self.task, self.seed = cfg, proxy, task, seed
+        self.workdir = workdir
+        self.train, self.val, self.test = load_split(cfg, task, seed)
+        self.dtrain, self.dval, self.dtest = (to_dspy(x) for x in (self.train, self.val, self.test))
+        self.api_base = proxy.base_url + "/v1"
+        # DSPy's evaluations stop the whole compile after dspy.settings.max_errors (10) failed
+        # examples, and a small model's unparseable replies are errors there; pliable scores
+        # them 0 and goes on. Both sides get the pliable behaviour: no stop, a failure is 0.
+        self.max_errors = cfg.n_train + cfg.n_val + cfg.n_test + 1
+        self._tested: dict[tuple[str, str], dict[str, Any]] = {}
+        self._n = 0
+
+    def remember(self, zero_shot: dict[str, Any]) -> None:
+        """Test scores of the zero-shot programs from an earlier session (--resume)."""
+        for side, res in zero_shot.items():
+            state = res.get("program", {}).get("state")
+            if state:
+                self._tested[(side, state)] = {k: v for k, v in res.items() if k != "program"}
+
+    def answer_stats(self, answers: Sequence[Any]) -> dict[str, Any]:
+        """Which choice each test answer names (the metric's reading), and the answers."""
+        from pliable.evaluate.metrics import choice_index
+
+        named: dict[str, int] = {}
+        for answer, example in zip(answers, self.test, strict=True):
+            index = None if answer is None else choice_index(answer, list(example.choices))
+            label = "(none)" if index is None else str(example.choices[index])
+            named[label] = named.get(label, 0) + 1
+        return {
+            "named_choices": dict(sorted(named.items(), key=lambda kv: -kv[1])),
+            "answers": [None if a is None else str(a)[:60] for a in answers],
+        }
+
+    def label_baselines(self) -> dict[str, Any]:
+        """Scores of trivial programs on the test set: always the train set's most common
+        answer, and chance (the mean of 1 / number of choices)."""
+        from collections import Counter
+
+        majority, _ = Counter(e.answer for e in self.train).most_common(1)[0]
+        values = [float(e.answer == majority) for e in self.test]
+        return {
+            "train_majority_label": majority,
+            "always_train_majority": summarize(values),
+            "always_train_majority_values": values,
+            "chance": sum(1 / len(e.choices) for e in self.test) / len(self.test),
+            "test_labels": dict(Counter(e.answer for e in self.test).most_common()),
+        }
+
+    def fresh_dir(self, name: str) -> Path:
+        self._n += 1
+        path = self.workdir / f"{self.task}-s{self.seed}-{self._n:02d}-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    # -- zero-shot baselines ---------------------------------------------------------------
+
+    def baselines(self) -> dict[str, Any]:
+        task_lm, _ = self.pl_lms(self.fresh_dir("pliable-zero-shot"))
+        pl_prog = self.pl_program()
+        pl_res = {**self.pl_test(pl_prog, task_lm), "program": self.pl_describe(pl_prog)}
+        self.dspy_lms(self.fresh_dir("dspy-zero-shot"))
+        ds_prog = self.dspy_program()
+        ds_res = {**self.dspy_test(ds_prog), "program": self.dspy_describe(ds_prog)}
+        return {"pliable": pl_res, "dspy": ds_res}

@@ -1,0 +1,338 @@
+"""The tables of ``compile_vs_dspy.py``: test-score summaries, the per-run table, the
+aggregate over seeds, and the printing of both (a live run and ``--tables`` alike)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from _common import table
+
+# --------------------------------------------------------------------------- statistics
+
+
+def summarize(values: Sequence[float]) -> dict[str, Any]:
+    from pliable.evaluate.stats import bootstrap_mean_ci
+
+    low, high = bootstrap_mean_ci(list(values))
+    return {
+        "score": sum(values) / len(values),
+        "ci_low": low,
+        "ci_high": high,
+        "n": len(values),
+    }
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def score_cell(s: dict[str, Any] | None) -> str:
+    if not s:
+        return "-"
+    return f"{pct(s['score'])} [{pct(s['ci_low'])}, {pct(s['ci_high'])}]"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def run_rows(record: dict[str, Any]) -> list[list[Any]]:
+    """Rows of the per-task/seed table."""
+    rows: list[list[Any]] = []
+    for who in ("dspy", "pliable"):
+        base = record["zero_shot"][who]
+        label = "DSPy" if who == "dspy" else "pliable"
+        rows.append(
+            [
+                "zero-shot",
+                label,
+                "(none)",
+                score_cell(base),
+                named_cell(base),
+                "-",
+                "-",
+                "-",
+                "-",
+                "0",
+                "ok",
+            ]
+        )
+    for pair in record["pairs"]:
+        for side in (pair["dspy"], pair["pliable"]):
+            label = "DSPy" if side["side"] == "dspy" else "pliable"
+            c = side.get("compile") or {}
+            status = "ok" if side["status"] == "ok" else f"failed: {side['error'][:80]}"
+            if side["side"] == "pliable" and side["status"] == "ok":
+                rep = side["report"]
+                bits = [f"kept {rep['selected']}"]
+                if rep.get("stopped"):
+                    bits.append("budget stop")
+                if not side["matched"]:
+                    bits.append("unmatched")
+                status = ", ".join(bits)
+            zero = record["zero_shot"][side["side"]].get("program", {}).get("state")
+            if side.get("program") and side["program"]["state"] == zero:
+                status += " (= zero-shot program)"
+            rows.append(
+                [
+                    pair["pair"],
+                    label,
+                    side["optimizer"],
+                    score_cell(side.get("test")),
+                    named_cell(side.get("test")),
+                    c.get("lm_calls", "-"),
+                    c.get("prompt_tokens", "-"),
+                    c.get("completion_tokens", "-"),
+                    f"{c['wall_seconds']:.0f}" if c else "-",
+                    side["program"]["demos"] if side.get("program") else "-",
+                    status,
+                ]
+            )
+            best = side.get("best_candidate")
+            if best and best.get("test"):
+                rows.append(
+                    [
+                        pair["pair"],
+                        "pliable",
+                        f"{side['optimizer']} (best candidate)",
+                        score_cell(best["test"]),
+                        named_cell(best["test"]),
+                        best["replay"]["lm_calls"],
+                        best["replay"]["prompt_tokens"],
+                        best["replay"]["completion_tokens"],
+                        f"{best['replay']['wall_seconds']:.0f}",
+                        best["program"]["demos"],
+                        "require_significance=False (replayed)",
+                    ]
+                )
+    return rows
+
+
+def trivial_line(b: dict[str, Any]) -> str:
+    labels = ", ".join(f"{k} {n}" for k, n in b["test_labels"].items())
+    return (
+        f"Trivial programs on this test set: always {b['train_majority_label']!r} (the train "
+        f"set's most common answer) {score_cell(b['always_train_majority'])}; chance "
+        f"{pct(b['chance'])}. Test labels: {labels}."
+    )
+
+
+def named_cell(test: dict[str, Any] | None) -> str:
+    """The choices the test answers name, most common first: "plausible 38, (none) 2"."""
+    if not test or "named_choices" not in test:
+        return "-"
+    return ", ".join(f"{k} {n}" for k, n in list(test["named_choices"].items())[:3])
+
+
+RUN_HEADERS = [
+    "pair",
+    "side",
+    "optimizer",
+    "test % [95% CI]",
+    "test answers name",
+    "compile LM calls",
+    "prompt tok",
+    "compl. tok",
+    "compile s",
+    "demos",
+    "status",
+]
+
+
+def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per task and pair (and over all tasks): scores over seeds, costs, ratios."""
+    from pliable.evaluate.stats import paired_bootstrap
+
+    out: list[dict[str, Any]] = []
+    tasks = sorted({r["task"] for r in records})
+    groups = [(t, [r for r in records if r["task"] == t]) for t in tasks]
+    if len(tasks) > 1:
+        groups.append(("all tasks", records))
+    for task, recs in groups:
+        # pairs in the order first seen; a seed still running has only some of them
+        pair_names = list(dict.fromkeys(p["pair"] for r in recs for p in r["pairs"]))
+        for label in ["zero-shot", *pair_names]:
+            sides: dict[str, list[dict[str, Any]]] = {"dspy": [], "pliable": []}
+            seeds = 0
+            for r in recs:
+                if label == "zero-shot":
+                    if "zero_shot" not in r:
+                        continue
+                    for who in sides:
+                        sides[who].append({"status": "ok", "test": r["zero_shot"][who]})
+                else:
+                    pair = next((p for p in r["pairs"] if p["pair"] == label), None)
+                    if pair is None:
+                        continue
+                    sides["dspy"].append(pair["dspy"])
+                    sides["pliable"].append(pair["pliable"])
+                seeds += 1
+            entry: dict[str, Any] = {"task": task, "pair": label, "seeds": seeds}
+            for who, runs in sides.items():
+                ok = [s for s in runs if s.get("status") == "ok" and s.get("test")]
+                scores = [s["test"]["score"] for s in ok]
+                pooled = [v for s in ok for v in s["test"]["values"]]
+                costs = [s["compile"] for s in ok if s.get("compile")]
+                entry[who] = {
+                    "runs_ok": len(ok),
+                    "runs_failed": len(runs) - len(ok),
+                    "mean": statistics.fmean(scores) if scores else None,
+                    "sd": statistics.stdev(scores) if len(scores) > 1 else None,
+                    "per_seed": scores,
+                    "pooled": summarize(pooled) if pooled else None,
+                    "lm_calls": statistics.fmean(c["lm_calls"] for c in costs) if costs else None,
+                    "prompt_tokens": (
+                        statistics.fmean(c["prompt_tokens"] for c in costs) if costs else None
+                    ),
+                    "completion_tokens": (
+                        statistics.fmean(c["completion_tokens"] for c in costs) if costs else None
+                    ),
+                    "wall_seconds": (
+                        statistics.fmean(c["wall_seconds"] for c in costs) if costs else None
+                    ),
+                }
+            both = [
+                (d, p)
+                for d, p in zip(sides["dspy"], sides["pliable"], strict=True)
+                if d.get("status") == "ok" and p.get("status") == "ok"
+            ]
+            if both:
+                a = [v for d, _ in both for v in d["test"]["values"]]
+                b = [v for _, p in both for v in p["test"]["values"]]
+                diff = paired_bootstrap(a, b)
+                entry["pliable_minus_dspy"] = {
+                    "difference": diff.difference,
+                    "ci_low": diff.ci_low,
+                    "ci_high": diff.ci_high,
+                    "p_value": diff.p_value,
+                    "n": len(a),
+                }
+            out.append(entry)
+    for task, recs in groups:
+        pooled = [v for r in recs for v in r["label_baselines"]["always_train_majority_values"]]
+        out.append(
+            {
+                "task": task,
+                "pair": "always train-majority (trivial)",
+                "seeds": len(recs),
+                "pooled": summarize(pooled),
+                "chance": statistics.fmean(r["label_baselines"]["chance"] for r in recs),
+            }
+        )
+    return out
+
+
+def mean_sd(side: dict[str, Any]) -> str:
+    if side["mean"] is None:
+        return f"failed x{side['runs_failed']}"
+    sd = "" if side["sd"] is None else f" ± {100 * side['sd']:.1f}"
+    failed = f" ({side['runs_failed']} failed)" if side["runs_failed"] else ""
+    return f"{pct(side['mean'])}{sd}{failed}"
+
+
+def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
+    score_rows, cost_rows = [], []
+    for e in agg:
+        if "dspy" not in e:  # the trivial program: the same on both sides
+            cell = f"{score_cell(e['pooled'])} (chance {pct(e['chance'])})"
+            score_rows.append([e["task"], e["pair"], e["seeds"], "-", "-", cell, cell, "-"])
+            continue
+        d, p = e["dspy"], e["pliable"]
+        diff = e.get("pliable_minus_dspy")
+        diff_cell = (
+            f"{100 * diff['difference']:+.1f} [{100 * diff['ci_low']:+.1f}, "
+            f"{100 * diff['ci_high']:+.1f}]"
+            if diff
+            else "-"
+        )
+        score_rows.append(
+            [
+                e["task"],
+                e["pair"],
+                e["seeds"],
+                mean_sd(d),
+                mean_sd(p),
+                score_cell(d["pooled"]),
+                score_cell(p["pooled"]),
+                diff_cell,
+            ]
+        )
+        if e["pair"] != "zero-shot":
+
+            def num(x: float | None) -> str:
+                return "-" if x is None else f"{x:.0f}"
+
+            cost_rows.append(
+                [
+                    e["task"],
+                    e["pair"],
+                    num(d["lm_calls"]),
+                    num(p["lm_calls"]),
+                    ratio(p["lm_calls"], d["lm_calls"]),
+                    num(d["prompt_tokens"]),
+                    num(p["prompt_tokens"]),
+                    ratio(p["prompt_tokens"], d["prompt_tokens"]),
+                    num(d["wall_seconds"]),
+                    num(p["wall_seconds"]),
+                    ratio(p["wall_seconds"], d["wall_seconds"]),
+                ]
+            )
+    scores = table(
+        [
+            "task",
+            "pair",
+            "seeds",
+            "DSPy test % (mean ± sd)",
+            "pliable test % (mean ± sd)",
+            "DSPy pooled [95% CI]",
+            "pliable pooled [95% CI]",
+            "pliable - DSPy, points [95% CI]",
+        ],
+        score_rows,
+        left=2,
+    )
+    costs = table(
+        [
+            "task",
+            "pair",
+            "DSPy calls",
+            "pliable calls",
+            "calls pl/DSPy",
+            "DSPy prompt tok",
+            "pliable prompt tok",
+            "tok pl/DSPy",
+            "DSPy s",
+            "pliable s",
+            "time pl/DSPy",
+        ],
+        cost_rows,
+        left=2,
+    )
+    return scores, costs
+
+
+def print_run(record: dict[str, Any], n_train: int, n_val: int, n_test: int) -> None:
+    """The per-run table of one task and seed, and its trivial-program line, to stdout."""
+    print(
+        f"\n## {record['task']}, seed {record['seed']} (train/val/test {n_train}/{n_val}/"
+        f"{n_test})\n"
+    )
+    print(table(RUN_HEADERS, run_rows(record), left=3))
+    print(f"\n{trivial_line(record['label_baselines'])}")
+    sys.stdout.flush()
+
+
+def print_aggregate(scores: str, costs: str, seeds: int) -> None:
+    """The tables of :func:`aggregate_tables` under their headings, to stdout."""
+    print(f"\n## Test-set scores over {seeds} seed(s) (pooled: all test examples of all seeds)\n")
+    print(scores)
+    print("\n## Compile cost per run (mean over seeds; LM calls and tokens at the proxy)\n")
+    print(costs)
