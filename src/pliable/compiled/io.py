@@ -178,6 +178,23 @@ def save(program: Module, path: str | os.PathLike[str], report: Any = None) -> P
 # --- loading ---------------------------------------------------------------------------------
 
 
+def _json_object(path: str | os.PathLike[str], hint: str = "") -> dict[str, Any]:
+    """The JSON object in the file ``path``, or :class:`CompiledFileError` saying why not
+    (``hint``, what to do, follows the message for a file that is not JSON)."""
+    where = str(path)
+    try:
+        raw = json.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
+    except ValueError as exc:
+        raise CompiledFileError(
+            f"{where} is not valid JSON ({exc})." + (f" {hint}" if hint else "")
+        ) from exc
+    if not isinstance(raw, dict):
+        raise CompiledFileError(f"{where}: expected a JSON object, got {type(raw).__name__}.")
+    return raw
+
+
 def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledFile, str]:
     from pydantic import ValidationError
 
@@ -185,19 +202,10 @@ def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledF
 
     where = "compiled data"
     if isinstance(source, Mapping):
-        raw: Any = source
+        raw: Mapping[str, Any] = source
     else:
         where = str(source)
-        try:
-            raw = json.loads(Path(source).read_text("utf-8"))
-        except OSError as exc:
-            raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
-        except ValueError as exc:
-            raise CompiledFileError(
-                f"{where} is not valid JSON ({exc}). Was it edited by hand? Re-save the program."
-            ) from exc
-    if not isinstance(raw, Mapping):
-        raise CompiledFileError(f"{where}: expected a JSON object, got {type(raw).__name__}.")
+        raw = _json_object(source, "Was it edited by hand? Re-save the program.")
     version = raw.get("schema_version")
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise CompiledFileError(

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, PliableError, UsageError
@@ -25,7 +25,7 @@ from pliable.evaluate.result import EvaluationResult, EvaluationRow
 from pliable.evaluate.score import metric_name, to_score
 from pliable.evaluate.stats import bootstrap_mean_ci, check_bootstrap_args
 from pliable.lm.usage import track_usage
-from pliable.programs.trace import ContextThreadPool, trace
+from pliable.programs.trace import ContextThreadPool, TraceEntry, trace
 
 __all__ = ["EvaluationError", "evaluate"]
 
@@ -73,6 +73,28 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _failed_row(
+    index: int,
+    example: Example,
+    prediction: Any,
+    exc: Exception,
+    failed_in: Literal["program", "metric"],
+    entries: tuple[TraceEntry, ...],
+) -> EvaluationRow:
+    """The 0.0 row of an example whose program or metric raised ``exc``."""
+    logger.debug("evaluate: example %d: the %s raised %r", index, failed_in, exc)
+    return EvaluationRow(
+        index,
+        example,
+        prediction,
+        0.0,
+        error=_error_text(exc),
+        failed_in=failed_in,
+        exception=exc,
+        trace=entries,
+    )
+
+
 def _run_one(
     index: int, example: Example, program: Callable[..., Any], call_metric: MetricFn, metric: Any
 ) -> EvaluationRow:
@@ -83,34 +105,14 @@ def _run_one(
         except BudgetExceededError:
             raise  # the budget stops the whole run, not one example
         except Exception as exc:  # kept in the row; the run goes on
-            logger.debug("evaluate: example %d: the program raised %r", index, exc)
-            return EvaluationRow(
-                index,
-                example,
-                None,
-                0.0,
-                error=_error_text(exc),
-                failed_in="program",
-                exception=exc,
-                trace=tuple(recorded.entries),
-            )
+            return _failed_row(index, example, None, exc, "program", tuple(recorded.entries))
     entries = tuple(recorded.entries)
     try:
         returned = call_metric(example, prediction, list(entries))
     except BudgetExceededError:
         raise
     except Exception as exc:  # kept in the row; the run goes on
-        logger.debug("evaluate: example %d: the metric raised %r", index, exc)
-        return EvaluationRow(
-            index,
-            example,
-            prediction,
-            0.0,
-            error=_error_text(exc),
-            failed_in="metric",
-            exception=exc,
-            trace=entries,
-        )
+        return _failed_row(index, example, prediction, exc, "metric", entries)
     score = to_score(returned, metric)  # a UsageError here is a bug: it stops the run
     return EvaluationRow(index, example, prediction, score.value, score.feedback, trace=entries)
 

@@ -130,37 +130,21 @@ class _EmbeddingEngine:
     """
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int, repack: bool | None) -> None:
-        import ctypes
-
         from pliable.lm import local
 
         llama_cpp = local._import_llama_cpp()  # sets OMP_WAIT_POLICY before llama.cpp loads
-        if repack is None:
-            # As LocalLM: ggml's AMX kernels crash on this project's machines, so weight
-            # repacking (which selects them) is off when the build has them.
-            repack = b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info()
-        low, defaults = llama_cpp.llama_cpp, llama_cpp.llama_cpp.llama_model_default_params
         # LocalLM's lock: held while process-wide llama.cpp state changes, as LocalLM does.
         with local._registry_lock:
-            if local._log_callback is None:  # llama.cpp's log lines go to pliable's logger
-                local._log_callback = llama_cpp.llama_log_callback(local._forward_log)
-                llama_cpp.llama_log_set(local._log_callback, ctypes.c_void_p(0))
-            low.llama_model_default_params = lambda: local._with(defaults(), use_extra_bufts=repack)
-            try:
-                self.llama: Any = llama_cpp.Llama(
-                    model_path=str(path),
-                    embedding=True,
-                    pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                    n_ctx=n_ctx,
-                    n_batch=n_ctx,
-                    n_ubatch=n_ctx,
-                    n_threads=n_threads,
-                    n_threads_batch=n_threads,
-                    seed=0,
-                    verbose=False,
-                )
-            finally:
-                low.llama_model_default_params = defaults
+            self.llama: Any = local._load_llama(
+                path,
+                n_threads,
+                repack,
+                embedding=True,
+                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+                n_ctx=n_ctx,
+                n_batch=n_ctx,
+                n_ubatch=n_ctx,
+            )
         self.lock = threading.Lock()
         self.dimension = int(self.llama.n_embd())
 

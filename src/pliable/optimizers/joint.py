@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, ConfigurationError, UsageError
 from pliable.lm.types import LanguageModel
-from pliable.optimizers.base import Optimizer
+from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
 from pliable.optimizers.propose import InstructionProposer, check_proposer_args, proposer_for
 from pliable.optimizers.report import fingerprint
@@ -210,11 +210,8 @@ class JointSearch(Optimizer):
         numbers.update(max_labeled_demos=max_labeled_demos, num_threads=num_threads, seed=seed)
         for name, value in numbers.items():
             low = 0 if name in ("max_bootstrapped_demos", "max_labeled_demos", "seed") else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise UsageError(
-                    f"JointSearch({name}=...) must be an integer >= {low}; got {value!r}."
-                    + (" Leave it out to use the auto preset." if name in given else "")
-                )
+            hint = "Leave it out to use the auto preset." if name in given else ""
+            _check_int("JointSearch", name, value, low, hint)
         check_proposer_args("JointSearch", prompt_lm, proposer)
         if isinstance(storage, str) and "://" not in storage:
             raise UsageError(
@@ -430,10 +427,7 @@ class JointSearch(Optimizer):
         run: Run,
     ) -> Module:
         if not valset:
-            raise UsageError(
-                "JointSearch selects on the valset: pass valset=... "
-                "(pl.split(examples, train=..., dev=...) makes one)."
-            )
+            raise UsageError(_needs_valset("JointSearch selects"))
         if not student.named_predictors():
             raise UsageError(f"JointSearch: the program {student!r} has no predictors to tune.")
         run.candidate("baseline", student, full=run.evaluate(student, valset))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.lm.embeddings import Embedder
-from pliable.optimizers.base import Optimizer
+from pliable.optimizers.base import Optimizer, _check_int
 from pliable.optimizers.knn_program import KNNProgram, KNNState
 from pliable.programs.module import Module
 
@@ -68,8 +68,7 @@ class KNNFewShot(Optimizer):
         metric: Callable[..., Any] | None = None,
         num_threads: int = 4,
     ) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise UsageError(f"KNNFewShot(k=...) must be an integer >= 0; got {k!r}.")
+        _check_int("KNNFewShot", "k", k, 0)
         if not isinstance(embedder, Embedder):
             raise UsageError(
                 f"KNNFewShot needs an embedder (an object with `name` and `embed(texts)`); got "

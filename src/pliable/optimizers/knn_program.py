@@ -18,8 +18,9 @@ from pliable.errors import ConfigurationError, UsageError
 from pliable.lm.embeddings import Embedder, _checked, embedder_kind, make_embedder
 from pliable.optimizers.fewshot import _fits
 from pliable.optimizers.knn_state import KNNState
-from pliable.programs.module import Module
+from pliable.programs.module import Module, _copy_structure, _Wrapper
 from pliable.programs.predict import Predict
+from pliable.programs.retrieve.base import top_k
 from pliable.programs.trace import Trace, _active
 
 if TYPE_CHECKING:
@@ -61,60 +62,12 @@ def _input_fields_of(examples: Sequence[Example]) -> tuple[str, ...]:
 
 
 def _nearest(sims: NDArray[np.float32], candidates: NDArray[np.intp], k: int) -> list[int]:
-    """The ``k`` candidates of highest similarity, best first; ties to the lower index."""
-    import numpy as np
-
+    """The ``k`` candidates (ascending indexes) of highest similarity, best first; ties to
+    the lower index."""
     if k <= 0 or candidates.size == 0:
         return []
     scores = sims[candidates] if candidates.size < sims.size else sims
-    if candidates.size > k:  # keep everything tied with the k-th best, then order exactly
-        kth = np.partition(scores, candidates.size - k)[candidates.size - k]
-        keep = scores >= kth
-        candidates, scores = candidates[keep], scores[keep]
-    order = np.lexsort((candidates, -scores))[:k]
-    return [int(i) for i in candidates[order]]
-
-
-def _with_demos(value: Any, demos: Mapping[int, list[Example]], memo: dict[int, Any]) -> Any:
-    """A copy of ``value`` in which each predictor (by id) has the given demos.
-
-    Modules and predictors are copied shallowly, containers holding them are rebuilt, and
-    everything else is shared. ``memo`` maps the id of each original module / predictor to
-    its copy (shared references stay shared).
-    """
-    key = id(value)
-    if key in memo:
-        return memo[key]
-    if isinstance(value, Predict):
-        new_predictor = copy.copy(value)
-        new_predictor.demos = demos.get(key, value.demos)
-        memo[key] = new_predictor
-        return new_predictor
-    if isinstance(value, Module):
-        new_module = copy.copy(value)
-        memo[key] = new_module
-        for attr, item in vars(value).items():
-            swapped = _with_demos(item, demos, memo)
-            if swapped is not item:
-                vars(new_module)[attr] = swapped
-        return new_module
-    if isinstance(value, (list, tuple)):
-        items = [_with_demos(item, demos, memo) for item in value]
-        if all(a is b for a, b in zip(items, value, strict=True)):
-            return value
-        if isinstance(value, list):
-            new_list = copy.copy(value)
-            new_list[:] = items
-            return new_list
-        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
-    if isinstance(value, dict):
-        swapped_items = {k: _with_demos(v, demos, memo) for k, v in value.items()}
-        if all(swapped_items[k] is v for k, v in value.items()):
-            return value
-        new_dict = copy.copy(value)
-        new_dict.update(swapped_items)
-        return new_dict
-    return value
+    return [int(candidates[i]) for i, _ in top_k(scores, k)]
 
 
 @contextmanager
@@ -139,7 +92,7 @@ def _retraced(originals: Mapping[int, Predict]) -> Iterator[None]:
 # --- the compiled program ----------------------------------------------------------------------
 
 
-class KNNProgram(Module):
+class KNNProgram(_Wrapper):
     """``program`` run with per-call demos: the ``k`` nearest examples of ``trainset``.
 
     Args:
@@ -197,16 +150,6 @@ class KNNProgram(Module):
             f"knn k={self.k} by={','.join(self.input_fields)} "
             f"embedder={getattr(self.embedder, 'name', '?')} pool={fingerprint(self.examples)}"
         )
-
-    def named_predictors(self) -> list[tuple[str, Predict]]:
-        return self.program.named_predictors()
-
-    def _walk(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, Predict]]:
-        if not isinstance(self.program, Predict):
-            yield from self.program._walk(prefix, seen)
-        elif id(self.program) not in seen:
-            seen.add(id(self.program))
-            yield prefix.rstrip(".") or "self", self.program
 
     # --- embeddings ---
     def _pool_matrix(self, vectors: Any) -> NDArray[np.float32]:
@@ -316,7 +259,10 @@ class KNNProgram(Module):
         named = self.named_predictors()
         wanted = {id(p): list(demos.get(name, [])) for name, p in named}
         memo: dict[int, Any] = {}
-        instance: Module = _with_demos(self.program, wanted, memo)
+        instance: Module = _copy_structure(self.program, memo)
+        for key, chosen in wanted.items():
+            if key in memo:
+                memo[key].demos = chosen
         originals = {id(memo[id(p)]): p for _, p in named if id(p) in memo}
         return instance, originals
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
-from pliable.optimizers.base import Optimizer
+from pliable.optimizers.base import Optimizer, _needs_valset
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
 from pliable.optimizers.run import Run, Scores
 from pliable.programs.module import Module
@@ -116,10 +116,7 @@ class BootstrapRandomSearch(Optimizer):
         run: Run,
     ) -> Module:
         if not valset:
-            raise UsageError(
-                "BootstrapRandomSearch selects on the valset: pass valset=... "
-                "(pl.split(examples, train=..., dev=...) makes one)."
-            )
+            raise UsageError(_needs_valset("BootstrapRandomSearch selects"))
         for name, candidate in self._candidates(student, trainset, run):
             best = run.best[0].total if run.best else None
             scores = self._score_with_pruning(candidate, valset, best, run)

@@ -40,7 +40,7 @@ from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.evaluate.result import EvaluationRow
 from pliable.lm.types import LanguageModel
-from pliable.optimizers.base import Optimizer
+from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
 from pliable.optimizers.pareto import (
     merge_options,
     merge_subsample,
@@ -209,10 +209,7 @@ class Reflective(Optimizer):
         values = {"max_iterations": max_iterations, "minibatch_size": minibatch_size}
         values.update(max_merges=max_merges, num_threads=num_threads, seed=seed)
         for arg, value in values.items():
-            low = ints.get(arg)
-            if type(value) is not int or (low is not None and value < low):
-                wanted = "an integer" + (f" >= {low}" if low is not None else "")
-                raise UsageError(f"Reflective({arg}=...) must be {wanted}; got {value!r}.")
+            _check_int("Reflective", arg, value, ints.get(arg))
         if not isinstance(use_merge, bool):
             raise UsageError(f"Reflective(use_merge=...) must be True or False; got {use_merge!r}.")
         if perfect_score is not None and type(perfect_score) not in (int, float):
@@ -253,10 +250,7 @@ class Reflective(Optimizer):
         run: Run,
     ) -> Module:
         if not valset:
-            raise UsageError(
-                "Reflective selects candidates on the valset: pass valset=... "
-                "(pl.split(examples, train=..., dev=...) makes one)."
-            )
+            raise UsageError(_needs_valset("Reflective selects candidates"))
         if not trainset:
             raise UsageError(
                 "Reflective learns from minibatches of the trainset: pass a non-empty "

@@ -161,3 +161,59 @@ class Module:
         lines = [f"{type(self).__name__}("]
         lines += [f"  {name} = {p!r}" for name, p in self.named_predictors()]
         return "\n".join([*lines, ")"])
+
+
+class _Wrapper(Module):
+    """A module around one ``program`` whose predictors are its own, by the same names
+    (``KNNProgram``, ``SoftPromptProgram``)."""
+
+    program: Module
+
+    def named_predictors(self) -> list[tuple[str, Predict]]:
+        return self.program.named_predictors()
+
+    def _walk(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, Predict]]:
+        from pliable.programs.predict import Predict
+
+        if not isinstance(self.program, Predict):
+            yield from self.program._walk(prefix, seen)
+        elif id(self.program) not in seen:
+            seen.add(id(self.program))
+            yield prefix.rstrip(".") or "self", self.program
+
+
+def _copy_structure(value: Any, memo: dict[int, Any]) -> Any:
+    """Copy the modules and predictors in ``value`` (as ``named_predictors`` walks them);
+    share everything else. ``memo`` maps each original's id to its copy."""
+    from pliable.programs.predict import Predict
+
+    def copied(value: Any) -> Any:
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        if isinstance(value, Predict):
+            memo[key] = copy.copy(value)  # config and signature are replaced, never mutated
+            return memo[key]
+        if isinstance(value, Module):
+            new_module = copy.copy(value)
+            memo[key] = new_module
+            for attr, item in vars(value).items():
+                swapped = copied(item)
+                if swapped is not item:
+                    vars(new_module)[attr] = swapped
+            return new_module
+        if isinstance(value, (list, tuple, dict)):
+            pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+            swapped_pairs = [(k, copied(item)) for k, item in pairs]
+            if all(new is old for (_, new), (_, old) in zip(swapped_pairs, pairs, strict=True)):
+                return value
+            if isinstance(value, tuple):
+                items = [item for _, item in swapped_pairs]
+                return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+            container = copy.copy(value)
+            for k, item in swapped_pairs:
+                container[k] = item
+            return container
+        return value
+
+    return copied(value)

@@ -21,7 +21,6 @@ their instructions.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pliable.data.example import Prediction
 from pliable.errors import BudgetExceededError, UsageError
-from pliable.programs.module import Module
+from pliable.programs.module import Module, _copy_structure
 from pliable.programs.predict import Predict
 from pliable.programs.trace import Trace, TraceEntry, _active, record
 from pliable.signatures import InputField, OutputField, Signature
@@ -51,38 +50,6 @@ ADVICE_HEADER = "Advice from an earlier attempt that fell short:"
 
 
 # --- per-attempt copies and isolated traces (shared with pliable.programs.ensemble) ------------
-
-
-def _copy_structure(value: Any, memo: dict[int, Any]) -> Any:
-    """Copy the modules and predictors in ``value`` (as ``named_predictors`` walks them);
-    share everything else. ``memo`` maps each original's id to its copy."""
-    key = id(value)
-    if key in memo:
-        return memo[key]
-    if isinstance(value, Predict):
-        memo[key] = copy.copy(value)  # config and signature are replaced, never mutated
-        return memo[key]
-    if isinstance(value, Module):
-        new_module = copy.copy(value)
-        memo[key] = new_module
-        for attr, item in vars(value).items():
-            swapped = _copy_structure(item, memo)
-            if swapped is not item:
-                vars(new_module)[attr] = swapped
-        return new_module
-    if isinstance(value, (list, tuple, dict)):
-        pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        swapped = [(k, _copy_structure(item, memo)) for k, item in pairs]
-        if all(new is old for (_, new), (_, old) in zip(swapped, pairs, strict=True)):
-            return value
-        if isinstance(value, tuple):
-            items = [item for _, item in swapped]
-            return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
-        container = copy.copy(value)
-        for k, item in swapped:
-            container[k] = item
-        return container
-    return value
 
 
 def sampled_copy(

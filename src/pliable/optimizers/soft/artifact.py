@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pliable.compiled.io import CompiledFileError, dump_program
+from pliable.compiled.io import CompiledFileError, _json_object, dump_program
 from pliable.optimizers.soft import _deps
 from pliable.optimizers.soft.program import SoftPromptInfo, SoftPromptProgram
 
@@ -93,16 +93,7 @@ def save_soft(program: SoftPromptProgram, path: str | os.PathLike[str], report: 
 def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dict[str, Any], str, Path]:
     if isinstance(source, Mapping):
         return dict(source), "compiled data", Path.cwd()
-    where = str(source)
-    try:
-        raw = json.loads(Path(source).read_text("utf-8"))
-    except OSError as exc:
-        raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
-    except ValueError as exc:
-        raise CompiledFileError(f"{where} is not valid JSON ({exc}).") from exc
-    if not isinstance(raw, dict):
-        raise CompiledFileError(f"{where}: expected a JSON object, got {type(raw).__name__}.")
-    return raw, where, Path(source).resolve().parent
+    return _json_object(source), str(source), Path(source).resolve().parent
 
 
 def load_soft(

@@ -25,22 +25,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from pliable.errors import ConfigurationError
+from pliable.lm.options import _LOCAL_OPTIONS, _checked_options
 from pliable.lm.types import Completion, Message, Usage
 from pliable.lm.usage import CallRecord, backend_accounts, record_call, reserve_call
 from pliable.optimizers.soft import _deps
 
 __all__ = ["SUPPORTED_OPTIONS", "SoftPromptLM", "chat_text", "hushed", "model_lock"]
 
-SUPPORTED_OPTIONS = (
-    "max_tokens",
-    "n",
-    "repeat_penalty",
-    "response_format",
-    "seed",
-    "stop",
-    "temperature",
-    "top_p",
-)
+SUPPORTED_OPTIONS = _LOCAL_OPTIONS  # LocalLM's: a program runs on either model unchanged
 #: Held while any soft-prompt model trains or generates.
 model_lock = threading.RLock()
 _QUIET = (
@@ -126,21 +118,9 @@ class SoftPromptLM:
         return self  # a model is a shared resource, never copied with a program
 
     def _options(self, options: dict[str, Any]) -> tuple[int, int, int, float, float, list[str]]:
-        unknown = sorted(set(options) - set(SUPPORTED_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"SoftPromptLM ({self.model}) does not support the option(s) "
-                f"{', '.join(unknown)}. Supported: {', '.join(SUPPORTED_OPTIONS)}."
-            )
-        opts = {k: v for k, v in options.items() if v is not None}
-        n, seed = int(opts.get("n", 1)), int(opts.get("seed", 0))
-        max_tokens = int(opts.get("max_tokens", self.max_tokens))
-        if n < 1 or max_tokens < 1:
-            raise ConfigurationError(f"n and max_tokens must be >= 1; got {n} and {max_tokens}.")
-        stop = opts.get("stop", [])
-        stop = [stop] if isinstance(stop, str) else list(stop)
-        if not all(isinstance(s, str) and s for s in stop):
-            raise ConfigurationError(f"stop must be a string or a list of strings; got {stop!r}.")
+        n, seed, max_tokens, stop, opts = _checked_options(
+            f"SoftPromptLM ({self.model})", options, seed=0, max_tokens=self.max_tokens
+        )
         temperature, top_p = float(opts.get("temperature", 0.0)), float(opts.get("top_p", 1.0))
         return n, seed, max_tokens, temperature, top_p, stop
 

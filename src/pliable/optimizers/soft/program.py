@@ -12,14 +12,12 @@ This module imports no torch: pliable can recognise a soft-prompt program withou
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pliable.errors import UsageError
-from pliable.programs.module import Module
-from pliable.programs.predict import Predict
+from pliable.programs.module import Module, _Wrapper
 
 if TYPE_CHECKING:
     from pliable.data.example import Prediction
@@ -44,7 +42,7 @@ class SoftPromptInfo:
     task_id: int | None = None  # multitask prompt tuning: the task whose prompt is used
 
 
-class SoftPromptProgram(Module):
+class SoftPromptProgram(_Wrapper):
     """``program`` with its one predictor answering through ``lm`` (a :class:`SoftPromptLM`).
 
     Calls go to ``program``; its predictors are this program's predictors (by the same
@@ -77,16 +75,6 @@ class SoftPromptProgram(Module):
         """What besides the predictors' state decides the answers (for ``state_hash``)."""
         i = self.info
         return f"soft {i.method} base={i.base_sha256[:16]} adapter={i.adapter_sha256[:16]}"
-
-    def named_predictors(self) -> list[tuple[str, Predict]]:
-        return self.program.named_predictors()
-
-    def _walk(self, prefix: str, seen: set[int]) -> Iterator[tuple[str, Predict]]:
-        if not isinstance(self.program, Predict):
-            yield from self.program._walk(prefix, seen)
-        elif id(self.program) not in seen:
-            seen.add(id(self.program))
-            yield prefix.rstrip(".") or "self", self.program
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``path`` (the compiled JSON) and the adapter folder beside it; see
