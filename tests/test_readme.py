@@ -6,6 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from pliable.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +47,14 @@ def test_readme_main_job_compiles_the_builtin_task():
     from pliable.data.builtin import list_tasks
 
     assert "tickets" in list_tasks()
+
+
+def test_benchmark_setup_is_one_command_that_installs_the_server_too():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    bench = project["optional-dependencies"]["bench"]
+    assert "dspy-ai==3.4.1" in bench
+    assert any(r.startswith("llama-cpp-python[server]") for r in bench)  # _llama_server.py
+    command = next(b for b in blocks("bash") if "benchmarks/run.py --quick" in b).strip()
+    assert '-e ".[bench]"' in command
+    assert command in (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
