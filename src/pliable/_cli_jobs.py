@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -289,10 +288,10 @@ def inspect_job(args: argparse.Namespace) -> int:
     """Print a compiled file's prompts readably: per predictor, the messages it sends with
     ``{field}`` placeholders for the inputs. Rendered from the file alone, so a ReAct file
     needs no tools and a custom program needs no class."""
-    from pliable.compiled.io import build_predictors
-    from pliable.compiled.render import render_messages
+    from pliable.compiled.io import read_predictors
+    from pliable.compiled.render import per_call_parts, render_messages
 
-    predictors = build_predictors(args.file)
+    parsed, predictors = read_predictors(args.file)
     prompts = render_messages(predictors)
     for name, predictor in predictors.items():
         sig = predictor.signature
@@ -301,7 +300,10 @@ def inspect_job(args: argparse.Namespace) -> int:
             print(f"--- {message['role']} ---")
             print(message["content"])
         print()
-    report = json.loads(Path(args.file).read_text("utf-8")).get("report")
+    missing = per_call_parts(parsed)
+    if missing is not None:
+        print(f"note: not all of the prompt is shown above: {missing}.")
+    report = parsed.report
     if report:
         final, base = report.get("final"), report.get("baseline")
         if final and base:

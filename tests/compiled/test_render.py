@@ -43,6 +43,20 @@ def test_rendered_messages_are_what_the_loaded_program_sends(tmp_path, adapter):
     assert "Add the numbers." in rendered["self"][0]["content"]
 
 
+def test_given_inputs_are_checked_and_converted_as_a_call_would(tmp_path):
+    path = tmp_path / "typed.json"
+    pl.Predict("x: float, flag: bool, counts: dict[str, int] -> answer").save(path)
+    inputs = {"x": "1.50", "flag": "yes", "counts": {"a": "2"}}
+    rendered = pl.render_prompts(path, inputs=inputs)["self"]
+    lm = pl.ScriptedLM(["[[answer]]\nok"])
+    with pl.using(lm=lm):
+        pl.load(path)(**inputs)
+    assert rendered == list(lm.calls[0].messages)
+    assert "1.5\n" in rendered[-1]["content"]
+    with pytest.raises(pl.InputError, match="x"):
+        pl.render_prompts(path, inputs={"x": "abc"})
+
+
 def test_placeholders_stand_for_inputs_not_given(tmp_path):
     path = tmp_path / "cot.json"
     compiled_cot(path)
@@ -68,8 +82,11 @@ def test_react_renders_without_its_tools(tmp_path):
         pl.load(path)  # rebuilding the program needs the tools: they are code
     prompts = pl.render_prompts(path)
     assert sorted(prompts) == ["extract", "react"]
+    live = ReAct("question -> answer: int", tools=[add])
+    for name, predictor in live.named_predictors():
+        placeholders = {f: "{" + f + "}" for f in predictor.signature.input_fields}
+        assert prompts[name] == predictor.messages(**placeholders)
     assert "Add two integers." in prompts["react"][0]["content"]
-    assert "{question}" in prompts["react"][-1]["content"]
 
 
 def test_inspect_prints_a_react_file_without_its_tools(tmp_path, capsys):
@@ -80,6 +97,26 @@ def test_inspect_prints_a_react_file_without_its_tools(tmp_path, capsys):
     assert "=== predictor react:" in shown
     assert "=== predictor extract:" in shown
     assert "Add two integers." in shown
+
+
+def test_a_knn_program_is_refused_and_inspect_says_what_is_missing(tmp_path, capsys):
+    from pliable.lm.embeddings import FunctionEmbedder
+    from pliable.optimizers.knn import KNNFewShot
+
+    def letters(texts):
+        return [[t.count(c) for c in "abcd"] for t in texts]
+
+    rows = [pl.Example(question=w, answer=w.upper()).with_inputs("question") for w in "abcd"]
+    compiled = KNNFewShot(2, FunctionEmbedder(letters, name="letters")).compile(
+        pl.Predict("question -> answer"), trainset=rows
+    )
+    path = compiled.save(tmp_path / "knn.json")
+    with pytest.raises(pl.CompiledFileError, match=r"chosen per call \(the 2 nearest of 4"):
+        pl.render_prompts(path)
+    assert main(["inspect", str(path)]) == 0
+    assert "note: not all of the prompt is shown above: its demos are chosen per call" in (
+        capsys.readouterr().out
+    )
 
 
 class NeedsArguments(pl.Module):
@@ -99,8 +136,7 @@ def test_a_custom_program_renders_without_its_class(tmp_path):
     program.save(path)
     with pytest.raises(pl.CompiledFileError, match="cannot be built here"):
         pl.load(path)
-    (messages,) = pl.render_prompts(path).values()
-    assert "a long text" in json.dumps(messages)
+    assert pl.render_prompts(path) == {"step": program.step.messages(text="{text}")}
 
 
 def test_an_invalid_file_is_refused_before_rendering(tmp_path):

@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CompiledFileError",
-    "build_predictors",
     "dump_program",
     "load",
     "load_into",
+    "read_predictors",
     "save",
 ]
 
@@ -292,21 +292,21 @@ class _Built:
 
         return LM(s.model, **s.options)
 
-    def apply(self, predictor: Predict, lm: LanguageModel | None) -> None:
+    def apply(self, predictor: Predict, lm: LanguageModel | None, restore_lm: bool = True) -> None:
         predictor.signature = self.signature
         predictor.demos = list(self.demos)
         predictor.adapter = self.adapter
         predictor.config = dict(self.config)
-        chosen = self.lm(lm)
+        chosen = self.lm(lm) if restore_lm else lm
         if chosen is not None:
             predictor.lm = chosen
 
-    def new_predictor(self, lm: LanguageModel | None) -> Predict:
+    def new_predictor(self, lm: LanguageModel | None, restore_lm: bool = True) -> Predict:
         cls = ChainOfThought if self.kind == "ChainOfThought" else Predict
         predictor = cls.__new__(cls)
         Predict.__init__(predictor, self.signature)
         predictor._initial_signature = self.signature
-        self.apply(predictor, lm)
+        self.apply(predictor, lm, restore_lm)
         return predictor
 
 
@@ -314,11 +314,14 @@ def _build_all(parsed: CompiledFile, where: str) -> dict[str, _Built]:
     return {name: _Built(name, state, where) for name, state in parsed.predictors.items()}
 
 
-def build_predictors(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Predict]:
-    """The file's predictors, each rebuilt on its own from its state (signature, demos,
-    adapter, config), without the program around them and without an LM."""
+def read_predictors(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+) -> tuple[CompiledFile, dict[str, Predict]]:
+    """The validated file, and its predictors each rebuilt on its own from its state
+    (signature, demos, adapter, config): without the program around them and without an LM."""
     parsed, where = _read(source)
-    return {name: b.new_predictor(None) for name, b in _build_all(parsed, where).items()}
+    built = _build_all(parsed, where)
+    return parsed, {name: b.new_predictor(None, restore_lm=False) for name, b in built.items()}
 
 
 def load_into(

@@ -7,7 +7,9 @@
 This is what another runtime needs to serve a compiled program: the messages each step sends,
 with its instructions, demos and output format written out by the step's adapter. Nothing in
 the file is executed or imported beyond its adapters, so a ReAct file renders without its
-tools and a custom program renders without its class.
+tools and a custom program renders without its class. The LM settings each step sends with
+its messages (model, temperature, ...) are in the file beside them: ``predictors.<name>.lm``
+and ``predictors.<name>.config``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.compiled.io import build_predictors
+from pliable.compiled.io import CompiledFileError, read_predictors
 from pliable.errors import UsageError
 
 if TYPE_CHECKING:
+    from pliable.compiled.schema import CompiledFile
     from pliable.lm.types import Message
     from pliable.programs.predict import Predict
 
-__all__ = ["render_messages", "render_prompts"]
+__all__ = ["per_call_parts", "render_messages", "render_prompts"]
 
 
 def render_prompts(
@@ -32,18 +35,42 @@ def render_prompts(
 ) -> dict[str, list[Message]]:
     """Each predictor's messages, in the file's order, keyed by predictor name.
 
-    Inputs are ``{field}`` placeholders unless ``inputs`` gives their values; a value for a
-    field no predictor reads is a :class:`~pliable.errors.UsageError`, so a misspelt name does
-    not render silently as a placeholder. The file is validated in full first
-    (:class:`~pliable.compiled.CompiledFileError`).
+    Inputs are ``{field}`` placeholders unless ``inputs`` gives their values, which are
+    checked and converted to each field's type as a call would; a value for a field no
+    predictor reads is a :class:`~pliable.errors.UsageError`, so a misspelt name does not
+    render silently as a placeholder. The file is validated in full first. A program whose
+    prompt is not fixed text (a KNN program picks its demos per call; a soft prompt adds
+    learned vectors) raises :class:`~pliable.compiled.CompiledFileError`: render it with
+    ``pl.load(path).render(...)`` per input instead.
     """
-    return render_messages(build_predictors(source), inputs)
+    parsed, predictors = read_predictors(source)
+    missing = per_call_parts(parsed)
+    if missing is not None:
+        where = source if isinstance(source, (str, os.PathLike)) else "this compiled program"
+        raise CompiledFileError(
+            f"{where}: its prompt is not fixed text, because {missing}. Render it per input "
+            "with pl.load(path).render(predictor_name, **inputs)."
+        )
+    return render_messages(predictors, inputs)
+
+
+def per_call_parts(parsed: CompiledFile) -> str | None:
+    """What the file's fixed text leaves out of the prompt an LM receives, or None."""
+    if parsed.knn is not None:
+        k, pool = parsed.knn.get("k"), len(parsed.knn.get("pool") or [])
+        return f"its demos are chosen per call (the {k} nearest of {pool} examples)"
+    if parsed.soft_prompt is not None:
+        method = parsed.soft_prompt.get("method", "soft prompt")
+        return f"a soft prompt ({method}: learned vectors, not text) goes with every call"
+    return None
 
 
 def render_messages(
     predictors: Mapping[str, Predict], inputs: Mapping[str, Any] | None = None
 ) -> dict[str, list[Message]]:
     """:func:`render_prompts` for predictors already built."""
+    from pliable.programs.predict import _check_input
+
     given = dict(inputs or {})
     known = {f for p in predictors.values() for f in p.signature.input_fields}
     unknown = sorted(set(given) - known)
@@ -55,6 +82,9 @@ def render_messages(
     out: dict[str, list[Message]] = {}
     for name, predictor in predictors.items():
         sig = predictor.signature
-        values = {f: given.get(f, "{" + f + "}") for f in sig.input_fields}
+        values = {
+            f: _check_input(f, field.annotation, given[f]) if f in given else "{" + f + "}"
+            for f, field in sig.input_fields.items()
+        }
         out[name] = predictor.resolved_adapter().format(sig, values, demos=predictor.demos)
     return out

@@ -334,21 +334,24 @@ def _candidates(run: _Run) -> str:
 
 
 def _prompts(run: _Run) -> str:
-    from pliable.compiled.io import build_predictors
-    from pliable.compiled.render import render_messages
+    from pliable.compiled.io import read_predictors
+    from pliable.compiled.render import per_call_parts, render_messages
 
     title = "The best program's prompts, as the LM sees them"
     files = [run.dir / n for n in ("best.json", "final.json") if (run.dir / n).is_file()]
     if not files:
         return _section(title, _muted("No best.json or final.json yet."))
     try:  # from the file alone: no tools, retriever or program class needed
-        predictors = build_predictors(files[0])
+        parsed, predictors = read_predictors(files[0])
         prompts = render_messages(predictors)
     except Exception as exc:  # a file this page cannot read must not hide the rest
         return _section(title, _el("pre", escape(f"cannot read {files[0]}: {exc!r}")))
     out = [_muted(f"From {files[0].name}; the inputs are {{field}} placeholders.")]
     if run.report.get("selected") == "baseline":
         out.append(_muted("The run kept the baseline (final.json); this is the best candidate."))
+    missing = per_call_parts(parsed)
+    if missing is not None:
+        out.append(_muted(f"Not all of the prompt is shown: {missing}."))
     for name, predictor in predictors.items():
         about = f"{predictor.signature.signature_string()}, {len(predictor.demos)} demos"
         out.append(f'<h3>{escape(name)} <span class="muted">{escape(about)}</span></h3>')
