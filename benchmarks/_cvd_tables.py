@@ -41,6 +41,39 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}"
 
 
+def strict_values(answers: Sequence[Any], golds: Sequence[str]) -> list[float]:
+    """1.0 where the answer field *is* the gold choice (case, surrounding whitespace, quotes
+    and a final period aside): the strict reading, next to the metric's lenient one, which
+    also accepts an answer that merely names a choice (a letter, ``[k]``, "{'plausible': []}")."""
+
+    def bare(text: str) -> str:
+        return text.strip().strip("\"'`").strip().removesuffix(".").strip().lower()
+
+    return [
+        float(a is not None and bare(str(a)) == bare(str(g)))
+        for a, g in zip(answers, golds, strict=True)
+    ]
+
+
+def add_strict(result: dict[str, Any]) -> None:
+    """Add ``strict`` / ``strict_values`` to every test result in ``result``, from the stored
+    answers and the split's gold answers (rebuilt from the task, seed and sizes)."""
+    from _cvd_common import Config, load_split
+
+    cfg = Config(**result["config"])
+    for record in result["runs"]:
+        test = load_split(cfg, record["task"], record["seed"])[2]
+        golds = [str(e.answer) for e in test]
+        tests = [*record.get("zero_shot", {}).values()]
+        for pair in record["pairs"]:
+            for side in (pair["dspy"], pair["pliable"]):
+                tests += [side.get("test"), (side.get("best_candidate") or {}).get("test")]
+        for t in tests:
+            if t and t.get("answers") is not None:
+                t["strict_values"] = strict_values(t["answers"], golds)
+                t["strict"] = summarize(t["strict_values"])
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -56,6 +89,7 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                 label,
                 "(none)",
                 score_cell(base),
+                strict_cell(base),
                 named_cell(base),
                 "-",
                 "-",
@@ -87,6 +121,7 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                     label,
                     side["optimizer"],
                     score_cell(side.get("test")),
+                    strict_cell(side.get("test")),
                     named_cell(side.get("test")),
                     c.get("lm_calls", "-"),
                     c.get("prompt_tokens", "-"),
@@ -104,13 +139,14 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                         "pliable",
                         f"{side['optimizer']} (best candidate)",
                         score_cell(best["test"]),
+                        strict_cell(best["test"]),
                         named_cell(best["test"]),
-                        best["replay"]["lm_calls"],
-                        best["replay"]["prompt_tokens"],
-                        best["replay"]["completion_tokens"],
-                        f"{best['replay']['wall_seconds']:.0f}",
+                        "(same)",
+                        "(same)",
+                        "(same)",
+                        "(same)",
                         best["program"]["demos"],
-                        "require_significance=False (replayed)",
+                        "the same compile's best candidate, kept without the significance test",
                     ]
                 )
     return rows
@@ -118,11 +154,17 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
 
 def trivial_line(b: dict[str, Any]) -> str:
     labels = ", ".join(f"{k} {n}" for k, n in b["test_labels"].items())
+    n = sum(b["test_labels"].values())
+    constants = ", ".join(f"always {k!r} {pct(count / n)}" for k, count in b["test_labels"].items())
     return (
         f"Trivial programs on this test set: always {b['train_majority_label']!r} (the train "
-        f"set's most common answer) {score_cell(b['always_train_majority'])}; chance "
-        f"{pct(b['chance'])}. Test labels: {labels}."
+        f"set's most common answer) {score_cell(b['always_train_majority'])}; {constants}; "
+        f"chance {pct(b['chance'])}. Test labels: {labels}."
     )
+
+
+def strict_cell(test: dict[str, Any] | None) -> str:
+    return pct(test["strict"]["score"]) if test and test.get("strict") else "-"
 
 
 def named_cell(test: dict[str, Any] | None) -> str:
@@ -137,6 +179,7 @@ RUN_HEADERS = [
     "side",
     "optimizer",
     "test % [95% CI]",
+    "strict %",
     "test answers name",
     "compile LM calls",
     "prompt tok",
@@ -180,7 +223,9 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ok = [s for s in runs if s.get("status") == "ok" and s.get("test")]
                 scores = [s["test"]["score"] for s in ok]
                 pooled = [v for s in ok for v in s["test"]["values"]]
-                costs = [s["compile"] for s in ok if s.get("compile")]
+                strict = [v for s in ok for v in s["test"].get("strict_values", [])]
+                # a failed compile's calls were spent too: they count in the cost columns
+                costs = [s["compile"] for s in runs if s.get("compile")]
                 entry[who] = {
                     "runs_ok": len(ok),
                     "runs_failed": len(runs) - len(ok),
@@ -188,6 +233,7 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "sd": statistics.stdev(scores) if len(scores) > 1 else None,
                     "per_seed": scores,
                     "pooled": summarize(pooled) if pooled else None,
+                    "strict_pooled": summarize(strict) if strict else None,
                     "lm_calls": statistics.fmean(c["lm_calls"] for c in costs) if costs else None,
                     "prompt_tokens": (
                         statistics.fmean(c["prompt_tokens"] for c in costs) if costs else None
@@ -214,6 +260,9 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "ci_high": diff.ci_high,
                     "p_value": diff.p_value,
                     "n": len(a),
+                    # the intervals above resample test examples of these programs; the
+                    # optimizers' own seed-to-seed spread shows only here
+                    "per_seed": [p["test"]["score"] - d["test"]["score"] for d, p in both],
                 }
             out.append(entry)
     for task, recs in groups:
@@ -243,7 +292,9 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
     for e in agg:
         if "dspy" not in e:  # the trivial program: the same on both sides
             cell = f"{score_cell(e['pooled'])} (chance {pct(e['chance'])})"
-            score_rows.append([e["task"], e["pair"], e["seeds"], "-", "-", cell, cell, "-"])
+            score_rows.append(
+                [e["task"], e["pair"], e["seeds"], "-", "-", cell, cell, "-", "-", cell, cell]
+            )
             continue
         d, p = e["dspy"], e["pliable"]
         diff = e.get("pliable_minus_dspy")
@@ -253,6 +304,7 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
             if diff
             else "-"
         )
+        per_seed = ", ".join(f"{100 * x:+.1f}" for x in diff["per_seed"]) if diff else "-"
         score_rows.append(
             [
                 e["task"],
@@ -263,6 +315,9 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
                 score_cell(d["pooled"]),
                 score_cell(p["pooled"]),
                 diff_cell,
+                per_seed,
+                score_cell(d.get("strict_pooled")),
+                score_cell(p.get("strict_pooled")),
             ]
         )
         if e["pair"] != "zero-shot":
@@ -274,8 +329,10 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
                 [
                     e["task"],
                     e["pair"],
-                    num(d["lm_calls"]),
-                    num(p["lm_calls"]),
+                    num(d["lm_calls"])
+                    + (f" ({d['runs_failed']} failed)" if d["runs_failed"] else ""),
+                    num(p["lm_calls"])
+                    + (f" ({p['runs_failed']} failed)" if p["runs_failed"] else ""),
                     ratio(p["lm_calls"], d["lm_calls"]),
                     num(d["prompt_tokens"]),
                     num(p["prompt_tokens"]),
@@ -295,6 +352,9 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
             "DSPy pooled [95% CI]",
             "pliable pooled [95% CI]",
             "pliable - DSPy, points [95% CI]",
+            "per seed",
+            "DSPy strict pooled",
+            "pliable strict pooled",
         ],
         score_rows,
         left=2,
@@ -334,5 +394,11 @@ def print_aggregate(scores: str, costs: str, seeds: int) -> None:
     """The tables of :func:`aggregate_tables` under their headings, to stdout."""
     print(f"\n## Test-set scores over {seeds} seed(s) (pooled: all test examples of all seeds)\n")
     print(scores)
+    print(
+        "\nThe bracketed intervals resample the test examples of these compiled programs; "
+        "'per seed' shows the spread between compiles. 'strict': the answer field is exactly "
+        "the gold choice; the metric itself also accepts an answer that names a choice."
+    )
     print("\n## Compile cost per run (mean over seeds; LM calls and tokens at the proxy)\n")
     print(costs)
+    print("\nA failed compile's calls count in its side's mean (the calls were spent).")

@@ -112,6 +112,7 @@ from _cvd_common import FULL_TASKS, PAIRS, Config, init_metric, log
 from _cvd_runner import Runner
 from _cvd_tables import (
     RUN_HEADERS,
+    add_strict,
     aggregate,
     aggregate_tables,
     print_aggregate,
@@ -188,6 +189,7 @@ def show_tables(path: Path) -> int:
     """``--tables``: the tables a run prints, for the results JSON at ``path``."""
     result = json.loads(path.read_text(encoding="utf-8"))
     cfg = result["config"]
+    add_strict(result)
     for record in result["runs"]:
         print_run(record, cfg["n_train"], cfg["n_val"], cfg["n_test"])
     scores, costs = aggregate_tables(aggregate(result["runs"]))
@@ -352,12 +354,14 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     record["pairs"].append({"pair": pair, "dspy": ds, "pliable": pls})
                     record["pairs"].sort(key=lambda p: cfg.pairs.index(p["pair"]))
+                    add_strict(result)
                     result["aggregate"] = aggregate(result["runs"])
                     result["wall_seconds"] = round(time.perf_counter() - started, 1)
                     write_json(out_path, result)
                 print_run(record, cfg.n_train, cfg.n_val, cfg.n_test)
     result["finished"] = now_iso()
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    add_strict(result)
     result["aggregate"] = aggregate(result["runs"])
     scores, costs = aggregate_tables(result["aggregate"])
     result["tables"] = {
