@@ -103,11 +103,15 @@ class PliableSide:
                 num_threads=cfg.num_threads,
             )
         if pair == "joint":
+            # proposals as long as MIPROv2's (--prompt-max-tokens), not the proposer's 256
+            proposer = pl.InstructionProposer(
+                prompt_lm=prompt_lm, max_tokens=cfg.prompt_max_tokens, seed=self.seed
+            )
             if cfg.mipro_trials is None:
                 return pl.JointSearch(
                     _cvd_common.MC,
                     auto="light",
-                    prompt_lm=prompt_lm,
+                    proposer=proposer,
                     seed=self.seed,
                     num_threads=cfg.num_threads,
                 )
@@ -120,7 +124,7 @@ class PliableSide:
                 num_trials=cfg.mipro_trials,
                 minibatch_size=cfg.n_val,
                 full_eval_every=cfg.mipro_trials,
-                prompt_lm=prompt_lm,
+                proposer=proposer,
                 seed=self.seed,
                 num_threads=cfg.num_threads,
             )

@@ -27,8 +27,10 @@ Data: BIG-bench tasks from ``../shared/data/bigbench/`` loaded with
 shuffled) and cut with ``pl.split(..., seed=seed)`` into train / val / test: a fixed split per
 seed, the same examples for both sides.
 
-Pairs, each at matched LM-call budgets (DSPy runs first; its compile's LM calls, counted at
-the proxy, become pliable's ``pl.Budget(lm_calls=...)``, so pliable never makes more):
+Pairs, each with pliable's LM calls capped at DSPy's (DSPy runs first; its compile's LM calls,
+counted at the proxy, become pliable's ``pl.Budget(lm_calls=...)``, so pliable never makes
+more). The cap is an upper bound, not a target: an optimizer that stops on its own settings
+uses fewer, and the cost table shows how many each side used:
 
 * ``random_search``: DSPy ``BootstrapFewShotWithRandomSearch`` vs ``pl.BootstrapRandomSearch``
   (4 bootstrapped + 4 labeled demos; DSPy's ``num_candidate_programs=N`` tries N + 3 programs,
@@ -36,9 +38,10 @@ the proxy, become pliable's ``pl.Budget(lm_calls=...)``, so pliable never makes 
 * ``joint``: DSPy ``MIPROv2(auto="light")`` vs ``pl.JointSearch(auto="light")``;
 * ``reflective``: DSPy ``GEPA(auto="light")`` vs ``pl.Reflective()`` (its defaults).
 
-Instruction-writing calls (MIPROv2's ``prompt_model`` and ``JointSearch``'s ``prompt_lm``;
+Instruction-writing calls (MIPROv2's ``prompt_model`` and ``JointSearch``'s proposer;
 GEPA's and ``Reflective``'s ``reflection_lm``) go to the same model through a second LM object
-with a larger ``max_tokens`` (``--prompt-max-tokens``), on both sides. pliable compiles with
+with a larger ``max_tokens`` (``--prompt-max-tokens``), on both sides (``JointSearch`` gets an
+``InstructionProposer(max_tokens=...)``, whose own default is 256). pliable compiles with
 its default honest selection (``require_significance=True``: a gain inside the noise keeps the
 program passed in); when that kept the baseline, the compile is replayed from its own cache
 with ``require_significance=False`` and a budget of the calls it left unspent, at least 1
