@@ -30,6 +30,9 @@ Every figure is microseconds per call: the median over ``--repeats`` batches of 
 calls (pliable and DSPy batches alternate, after a discarded warm-up batch). When a goal is
 missed, pliable's side of that part is profiled with cProfile and the top functions are printed.
 
+The programs and fakes are built in ``_overhead_fakes.py``; timing and cProfile are in
+``_overhead_timing.py``.
+
 Run:  .venv/bin/python benchmarks/overhead.py [--quick] [--calls N] [--repeats R]
 Writes benchmarks/results/overhead.json (``--out`` to change).
 """
@@ -37,20 +40,12 @@ Writes benchmarks/results/overhead.json (``--out`` to change).
 from __future__ import annotations
 
 import argparse
-import cProfile
-import gc
-import importlib.util
-import io
 import os
-import pstats
-import re
-import statistics
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,107 +58,28 @@ from _common import (
     table,
     write_json,
 )
+from _overhead_fakes import (
+    ANSWER,
+    BACKENDS,
+    DSPY_SERVER_REPLY,
+    QUESTION,
+    build_overhead_cases,
+    load_fake_server,
+    register_benchfake,
+)
+from _overhead_timing import Timed, profile, run_round_robin
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL_OVERHEAD_RATIO = 10.0  # pliable's per-call overhead <= 1/10 of DSPy's
 GOAL_CACHE_RATIO = 10.0  # pliable's cache hit >= 10x faster than DSPy's
 
-QUESTION = "What is the capital of France?"
-ANSWER = "Paris"
-REASONING = "France's capital and largest city is Paris."
-QA_DEMOS = [
-    {"question": "What is the capital of Australia?", "answer": "Canberra"},
-    {"question": "Who wrote 'Pride and Prejudice'?", "answer": "Jane Austen"},
-    {"question": "How many legs does a spider have?", "answer": "8"},
-]
-COT_DEMOS = [
-    {**QA_DEMOS[0], "reasoning": "Australia's capital is Canberra, not Sydney."},
-    {**QA_DEMOS[1], "reasoning": "The novel was published in 1813 by Jane Austen."},
-    {**QA_DEMOS[2], "reasoning": "Spiders are arachnids, which have eight legs."},
-]
-PL_REPLY = f"[[answer]]\n{ANSWER}"
-PL_COT_REPLY = f"[[reasoning]]\n{REASONING}\n\n[[answer]]\n{ANSWER}"
-DSPY_SERVER_REPLY = f"[[ ## answer ## ]]\n{ANSWER}\n\n[[ ## completed ## ]]"
 
-
-# --- timing ---------------------------------------------------------------------------------
-@dataclass
-class Timed:
-    """One measured callable: per-call microseconds of each batch."""
-
-    name: str
-    fn: Callable[[], Any]
-    samples: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def low(self) -> float:
-        return min(self.samples)
-
-
-def time_batch(fn: Callable[[], Any], calls: int) -> float:
-    """Microseconds per call over one batch of ``calls`` calls."""
-    gc.collect()
-    start = time.perf_counter_ns()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter_ns() - start) / calls / 1000.0
-
-
-def run_round_robin(items: list[Timed], calls: int, repeats: int) -> None:
-    """One discarded warm-up batch each, then ``repeats`` rounds over every item in turn."""
-    for item in items:
-        time_batch(item.fn, max(1, calls // 5))
-    for _ in range(repeats):
-        for item in items:
-            item.samples.append(time_batch(item.fn, calls))
-
-
+# --- tables ---------------------------------------------------------------------------------
 def fmt(us: float) -> str:
     return f"{us:,.1f}"
 
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b > 0 else "n/a"
-
-
-# --- profiling ------------------------------------------------------------------------------
-def profile(fn: Callable[[], Any], calls: int, top: int = 15) -> dict[str, list[dict[str, Any]]]:
-    """cProfile ``calls`` calls of ``fn``: the top functions by own time, and pliable's own
-    functions by cumulative time, each with the file:line of its ``def``."""
-    fn()  # warm
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(calls):
-        fn()
-    prof.disable()
-    stats = pstats.Stats(prof, stream=io.StringIO()).stats  # type: ignore[attr-defined]
-    rows = [
-        {
-            "where": f"{short_path(path)}:{line}",
-            "function": func,
-            "calls_per_call": ncalls / calls,
-            "own_us_per_call": tottime / calls * 1e6,
-            "cum_us_per_call": cumtime / calls * 1e6,
-        }
-        for (path, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.items()
-    ]
-    own = sorted(rows, key=lambda r: r["own_us_per_call"], reverse=True)[:top]
-    ours = [r for r in rows if r["where"].startswith("pliable/")]
-    cum = sorted(ours, key=lambda r: r["cum_us_per_call"], reverse=True)[:top]
-    return {"by_own_time": own, "pliable_by_cumulative_time": cum}
-
-
-def short_path(path: str) -> str:
-    """``pliable/lm/lm.py``, ``dspy/...``, ``json/encoder.py``: the path from the package on."""
-    for marker in ("/src/", "/site-packages/"):
-        if marker in path:
-            return path.split(marker, 1)[1]
-    match = re.search(r"/python3\.\d+/(.*)$", path)
-    return match.group(1) if match else path
 
 
 def hotspot_table(rows: list[dict[str, Any]]) -> str:
@@ -181,153 +97,6 @@ def hotspot_table(rows: list[dict[str, Any]]) -> str:
         ],
         left=2,
     )
-
-
-# --- part 1: framework overhead with fake LMs -----------------------------------------------
-def constant(text: str) -> Callable[[Any], str]:
-    """A one-argument answer function (FunctionLM passes options to two-argument ones)."""
-    return lambda messages: text
-
-
-class CountingAnswers(Iterator[dict[str, Any]]):
-    """An endless answer source for DummyLM that counts how often it was asked."""
-
-    def __init__(self, answer: dict[str, Any]) -> None:
-        self.answer = answer
-        self.count = 0
-
-    def __next__(self) -> dict[str, Any]:
-        self.count += 1
-        return dict(self.answer)
-
-
-BACKENDS: dict[str, list[Any]] = {}  # model name -> the FunctionLMs made for it
-
-
-def register_benchfake(pl: Any) -> None:
-    """``pl.LM("benchfake/...")`` answers with a FunctionLM (with reasoning for ".../cot-...")."""
-
-    def factory(model: str, settings: Any) -> Any:
-        reply = PL_COT_REPLY if model.startswith("benchfake/cot") else PL_REPLY
-        backend = pl.FunctionLM(constant(reply), model=model)
-        BACKENDS.setdefault(model, []).append(backend)
-        return backend
-
-    pl.register_provider("benchfake", factory)
-
-
-@dataclass
-class OverheadCase:
-    name: str
-    demos: int
-    pl_run: Timed
-    dspy_run: Timed
-    pl_fake: Timed
-    dspy_fake: Timed
-    dspy_lm_layer: Timed
-    pl_lm_layer: Timed
-    check: Callable[[int, int, int], None]
-
-
-def build_overhead_cases(pl: Any, dspy: Any) -> list[OverheadCase]:
-    from dspy.utils.dummies import DummyLM
-
-    cases = []
-    for kind in ("Predict", "ChainOfThought"):
-        for n_demos in (0, 3):
-            cot = kind == "ChainOfThought"
-            reply = PL_COT_REPLY if cot else PL_REPLY
-            demos = (COT_DEMOS if cot else QA_DEMOS)[:n_demos]
-
-            fake = pl.FunctionLM(constant(reply))
-            program = getattr(pl, kind)("question -> answer", lm=fake)
-            program.demos = [pl.Example(**d) for d in demos]
-            # the same through pl.LM (history and usage tracking; no cache), like DummyLM
-            # through DSPy's LM layer
-            model = f"benchfake/{'cot' if cot else 'qa'}-{n_demos}"
-            wrapped = getattr(pl, kind)("question -> answer", lm=pl.LM(model, cache=False))
-            wrapped.demos = program.demos
-
-            answer = {"reasoning": REASONING, "answer": ANSWER} if cot else {"answer": ANSWER}
-            dummy = DummyLM([answer])
-            counter = CountingAnswers(answer)
-            dummy.answers = counter  # every DSPy call must take one answer from here
-            dprog = getattr(dspy, kind)("question -> answer")
-            dprog.set_lm(dummy)  # like pliable's lm=...: no context switch per call
-            for _name, predictor in dprog.named_predictors():
-                predictor.demos = [dspy.Example(**d) for d in demos]
-
-            def pl_call(program: Any = program) -> Any:
-                return program(question=QUESTION)
-
-            def dspy_call(dprog: Any = dprog) -> Any:
-                return dprog(question=QUESTION)
-
-            # Sanity: right answers, and the messages each fake is sent (for its raw cost).
-            pred, dpred, wpred = pl_call(), dspy_call(), wrapped(question=QUESTION)
-            for p, side in ((pred, "pliable"), (dpred, "dspy"), (wpred, "pliable via pl.LM")):
-                if p.answer != ANSWER or (cot and p.reasoning != REASONING):
-                    raise SystemExit(f"{kind}/{n_demos} demos: {side} parsed {p!r}")
-            pl_messages = list(fake.calls[-1].messages)
-            dspy_messages = dummy.history[-1]["messages"]
-            engine = dummy._engine_spec
-
-            def check(
-                pl_expected: int,
-                lm_expected: int,
-                dspy_expected: int,
-                fake: Any = fake,
-                counter: CountingAnswers = counter,
-                model: str = model,
-            ) -> None:
-                via_lm = len(BACKENDS[model][0].calls)
-                if (len(fake.calls), via_lm, counter.count) != (
-                    pl_expected,
-                    lm_expected,
-                    dspy_expected,
-                ):
-                    raise SystemExit(
-                        f"{model}: the fakes answered {len(fake.calls)} (pliable), {via_lm} "
-                        f"(pliable via pl.LM) and {counter.count} (DSPy) calls; expected "
-                        f"{pl_expected}, {lm_expected} and {dspy_expected}: a call was cached, "
-                        "retried or skipped"
-                    )
-
-            name = f"{kind}, {n_demos} demos"
-            cases.append(
-                OverheadCase(
-                    name=name,
-                    demos=n_demos,
-                    pl_run=Timed(f"pl {name}", pl_call),
-                    dspy_run=Timed(f"dspy {name}", dspy_call),
-                    pl_fake=Timed(f"pl fake {name}", lambda f=fake, m=pl_messages: f.complete(m)),
-                    dspy_fake=Timed(
-                        f"dspy engine {name}",
-                        lambda e=engine, m=dspy_messages: e._complete_messages(m),
-                    ),
-                    dspy_lm_layer=Timed(
-                        f"dspy DummyLM() {name}",
-                        lambda d=dummy, m=dspy_messages: d(messages=m),
-                    ),
-                    pl_lm_layer=Timed(
-                        f"pl via pl.LM {name}", lambda w=wrapped: w(question=QUESTION)
-                    ),
-                    check=check,
-                )
-            )
-    return cases
-
-
-# --- part 2: cache hits ---------------------------------------------------------------------
-def load_fake_server() -> Any:
-    path = ROOT / "tests" / "lm" / "openai_server.py"
-    spec = importlib.util.spec_from_file_location("_bench_openai_server", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load the fake OpenAI server from {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- main -----------------------------------------------------------------------------------
