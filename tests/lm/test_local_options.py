@@ -12,7 +12,7 @@ import pytest
 import pliable as pl
 from pliable.lm import local
 from pliable.lm.local import SUPPORTED_OPTIONS
-from pliable.lm.options import _checked_options
+from pliable.lm.local_options import _checked_options
 from pliable.optimizers.soft.lm import SoftPromptLM
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pliable.errors import ConfigurationError, LMError
-from pliable.lm.options import _LOCAL_OPTIONS, _checked_options
+from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
 from pliable.lm.types import Completion, Message, Usage
 
 __all__ = ["SUPPORTED_OPTIONS", "LocalLM", "PrefillStats", "resolve_local_model"]

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pliable.errors import ConfigurationError
-from pliable.lm.options import _LOCAL_OPTIONS, _checked_options
+from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
 from pliable.lm.types import Completion, Message, Usage
 from pliable.lm.usage import CallRecord, backend_accounts, record_call, reserve_call
 from pliable.optimizers.soft import _deps
