@@ -96,17 +96,25 @@ class Adapter(ABC):
 
     def describe_inputs(self, signature: type[Signature]) -> str:
         """Input descriptions for the system prompt ('' when no input has one)."""
-        lines = [f"{marker(f.name)} {f.desc}" for f in signature.input_fields.values() if f.desc]
+        lines = [
+            f"{self.field_marker(f.name)} {f.desc}"
+            for f in signature.input_fields.values()
+            if f.desc
+        ]
         return "Inputs:\n" + "\n".join(lines) if lines else ""
 
     def format_inputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
         """The inputs present in ``values``, each after its marker line."""
         parts = [
-            f"{marker(name)}\n{render_input(values[name])}"
+            f"{self.field_marker(name)}\n{render_input(values[name])}"
             for name in signature.input_fields
             if name in values
         ]
         return "\n\n".join(parts)
+
+    def field_marker(self, name: str) -> str:
+        """The line that introduces a field's value in this adapter's prompts."""
+        return marker(name)
 
     def render_output(self, signature: type[Signature], name: str, value: Any) -> str:
         return render_value(value, signature.output_fields[name].annotation)

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.adapters.base import Adapter, marker, match_field, pick_fields
+from pliable.adapters.base import Adapter, match_field, pick_fields
 from pliable.adapters.json_repair import loads_lenient
 from pliable.adapters.values import type_hint
 from pliable.errors import ParseError
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["ChatAdapter"]
 
 _MARKER = re.compile(
-    r"^[ \t]*(?:[#*]+[ \t]*)?\[\[[ \t]*(?:#+[ \t]*)?([A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\]"
+    r"^[ \t]*(?:[#*]+[ \t]*)?\[\[[ \t]*(?:#+[ \t]*)?(?P<name>[A-Za-z_]\w*)[ \t]*(?:#+[ \t]*)?\]\]"
     r"(?:[ \t]*\*+)?[ \t:]*",
     re.M,
 )
@@ -47,12 +47,35 @@ _TRAILER = re.compile(
 )
 
 
+# A lone value the model wrapped as if it were a marker or a heading: "[[garden hose]]",
+# "[[ ## yes ## ]]", "## Paris". Whatever follows on that line only if it is a bare number or
+# a parenthetical (an echoed type hint or a score), which is dropped.
+_WRAPPED = re.compile(
+    r"\A[ \t]*(?:\[\[[ \t]*(?:#+[ \t]*)?(?P<inner>[^\[\]\n]*?)[ \t]*(?:#+[ \t]*)?\]\]"
+    r"|#{1,6}[ \t]+(?P<heading>[^\n]*?))[ \t]*(?P<rest>\([^\n]*\)|[\d.,]+)?[ \t.]*\Z"
+)
+
+
 def _header_pattern(names: list[str]) -> re.Pattern[str]:
+    """``name:`` / ``**name**:`` headers, or ``## name`` headings followed by a newline or,
+    after a ``#`` heading, by the value on the same line."""
     alternatives = "|".join(re.escape(n) for n in names)
     return re.compile(
-        rf"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?({alternatives})(?:\*\*)?[ \t]*(?::|(?=\n))(?:\*\*)?[ \t]*",
+        rf"^[ \t]*(?:(?P<hash>#+)[ \t]*)?(?:\*\*)?(?P<name>{alternatives})(?:\*\*)?[ \t]*"
+        rf"(?::|(?=\n)|(?(hash)[ \t](?=\S)))(?:\*\*)?[ \t]*",
         re.M | re.I,
     )
+
+
+def _unwrap(value: str, fields: list[str]) -> str:
+    """A lone value written in marker or heading form, unwrapped (unless it names a field)."""
+    m = _WRAPPED.match(value)
+    if m is None:
+        return value
+    inner = (m.group("inner") if m.group("inner") is not None else m.group("heading")).strip()
+    if not inner or match_field(fields)(inner) is not None:
+        return value
+    return inner
 
 
 def _sections(
@@ -63,10 +86,10 @@ def _sections(
     so a reply that runs on into an invented next turn does not leak into the last value."""
     record = match_field(names)
     stop = match_field(stops)
-    hits = [m for m in pattern.finditer(text) if stop(m.group(1)) is not None]
+    hits = [m for m in pattern.finditer(text) if stop(m.group("name")) is not None]
     found: dict[str, str] = {}
     for i, m in enumerate(hits):
-        name = record(m.group(1))
+        name = record(m.group("name"))
         end = hits[i + 1].start() if i + 1 < len(hits) else len(text)
         if name is not None and name not in found:
             found[name] = _TRAILER.sub("", text[m.end() : end]).strip()
@@ -87,17 +110,21 @@ class ChatAdapter(Adapter):
         for f in signature.output_fields.values():
             hint = type_hint(f.annotation)
             lines.append(
-                " ".join(p for p in (marker(f.name), f"({hint})" if hint else "", f.desc) if p)
+                " ".join(
+                    p for p in (self.field_marker(f.name), f"({hint})" if hint else "", f.desc) if p
+                )
             )
         parts.append("\n".join(lines))
         return "\n\n".join(parts)
 
     def reply_reminder(self, signature: type[Signature]) -> str:
-        return "Reply with " + ", ".join(marker(n) for n in signature.output_fields) + "."
+        return (
+            "Reply with " + ", ".join(self.field_marker(n) for n in signature.output_fields) + "."
+        )
 
     def format_outputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
         return "\n\n".join(
-            f"{marker(name)}\n{self.render_output(signature, name, values[name])}"
+            f"{self.field_marker(name)}\n{self.render_output(signature, name, values[name])}"
             for name in signature.output_fields
             if name in values
         )
@@ -121,9 +148,11 @@ class ChatAdapter(Adapter):
             if isinstance(data, dict):
                 found = {**pick_fields(data, names), **found}
         if not found and len(names) == 1:
-            first = next((m for m in _MARKER.finditer(body) if m.group(1) in stops), None)
+            first = next((m for m in _MARKER.finditer(body) if m.group("name") in stops), None)
             lone = body[: first.start()] if first else body  # stop at an invented next turn
-            found = {names[0]: _TRAILER.sub("", lone).strip()}
+            found = {names[0]: _unwrap(_TRAILER.sub("", lone).strip(), stops)}
+        # a marker with nothing after it ("[[answer]]" and stop) is a missing value, not ""
+        found = {k: v for k, v in found.items() if not (isinstance(v, str) and not v.strip())}
         if not text.strip():
             raise ParseError(
                 "the LM returned empty text",

@@ -193,31 +193,58 @@ def _coerce_bool(raw: Any) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
+# A choice wrapped the way models emphasise it: [[x]], [x], (x), <x>, **x**, a "## x" heading.
+_WRAPPERS = re.compile(r"\A(?:\[\[(.*)\]\]|\[(.*)\]|\((.*)\)|<(.*)>|#{1,6}[ \t]+(.*))\Z", re.S)
+
+
+def _choice_tokens(raw: str) -> list[str]:
+    """``raw`` cleaned, then unwrapped once, then its first line: the forms tried in order."""
+    token = _clean_token(raw)
+    forms = [token]
+    if m := _WRAPPERS.match(token):
+        forms.append(_clean_token(next(g for g in m.groups() if g is not None)))
+    first = forms[-1].split("\n", 1)[0]
+    if first != forms[-1]:
+        forms.append(_clean_token(first))
+    return forms
+
+
+_NO_MATCH = object()
+
+
+def _match_token(token: str, choices: list[Any]) -> Any:
+    """The choice ``token`` names (exact, then ignoring case, then as a bool or int)."""
+    for c in choices:
+        if isinstance(c, str) and c == token:
+            return c
+    for c in choices:
+        if isinstance(c, str) and c.lower() == token.lower():
+            return c
+    for c in choices:
+        if isinstance(c, bool):
+            try:
+                if _coerce_bool(token) is c:
+                    return c
+            except ValueError:
+                pass
+        elif isinstance(c, int):
+            try:
+                if _coerce_int(token) == c:
+                    return c
+            except ValueError:
+                pass
+    return _NO_MATCH
+
+
 def _match_choice(raw: Any, choices: list[Any], what: str) -> Any:
     for c in choices:
         if raw == c and type(raw) is type(c):
             return c
     if isinstance(raw, str):
-        token = _clean_token(raw)
-        for c in choices:
-            if isinstance(c, str) and c == token:
-                return c
-        for c in choices:
-            if isinstance(c, str) and c.lower() == token.lower():
-                return c
-        for c in choices:
-            if isinstance(c, bool):
-                try:
-                    if _coerce_bool(token) is c:
-                        return c
-                except ValueError:
-                    pass
-            elif isinstance(c, int):
-                try:
-                    if _coerce_int(token) == c:
-                        return c
-                except ValueError:
-                    pass
+        for token in _choice_tokens(raw):
+            found = _match_token(token, choices)
+            if found is not _NO_MATCH:
+                return found
     shown = ", ".join(repr(c) for c in choices)
     raise ValueError(f"expected {what} ({shown}), got {raw!r}")
 

@@ -189,7 +189,7 @@ class LocalEmbedder:
         n_threads: int | None = None,
         weight_repacking: bool | None = None,
     ) -> None:
-        from pliable.lm.local import DEFAULT_LOCAL_MODEL, resolve_local_model
+        from pliable.lm.packaged import DEFAULT_LOCAL_MODEL, resolve_local_model
 
         self.model = DEFAULT_LOCAL_MODEL if model in ("local", "local/") else model
         self.name = self.model

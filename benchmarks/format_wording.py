@@ -1,0 +1,290 @@
+"""Which reply instruction makes the chat format work zero-shot on every local model family.
+
+    python benchmarks/format_wording.py                      # all variants, all local models
+    python benchmarks/format_wording.py --models local/smollm2 --limit 10
+
+The ChatAdapter asks for each output after a ``[[name]]`` marker line. How the last line of the
+prompt says so decides whether a model writes the value at all: told "Reply with [[answer]].",
+Qwen2.5-Coder writes exactly ``[[answer]]`` and stops. This script scores candidate wordings
+(``VARIANTS``) zero-shot on every packaged local model, on pliable's own built-in data only
+(the tickets and multihop tasks, recast as four kinds of step: a Literal label, a pick among
+listed choices, reading comprehension, and a two-output chain of thought), so the wording is
+chosen on data that is neither BIG-bench nor any benchmark it is later judged on.
+
+It prints a table (per model x variant: the share of replies that parse, and the score) and
+writes ``benchmarks/results/format_wording.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import pliable as pl
+from pliable.data.builtin.tasks import PRODUCTS, TicketProduct, load_task, multihop_corpus
+from pliable.errors import ParseError
+from pliable.evaluate.metrics import choice_index
+from pliable.evaluate.text import normalize_answer
+
+MODELS = [
+    "local/smollm2",
+    "local/gemma3-270m",
+    "local/qwen2.5-coder-0.5b",
+    "local/qwen2.5-coder-1.5b",
+]
+RESULTS = Path(__file__).resolve().parent / "results" / "format_wording.json"
+
+
+Marker = Callable[[str], str]
+
+
+def _names(signature: type[pl.Signature]) -> list[str]:
+    return list(signature.output_fields)
+
+
+def _old(signature: type[pl.Signature], m: Marker) -> str:
+    return "Reply with " + ", ".join(m(n) for n in _names(signature)) + "."
+
+
+def _next_line(signature: type[pl.Signature], m: Marker) -> str:
+    parts = [f"{m(n)} followed by its value on the next line" for n in _names(signature)]
+    return "Reply with " + ", then ".join(parts) + "."
+
+
+def _each_marker(signature: type[pl.Signature], m: Marker) -> str:
+    names = ", then ".join(m(n) for n in _names(signature))
+    return f"Reply with each marker on its own line, followed by its value: {names}."
+
+
+def _skeleton(signature: type[pl.Signature], m: Marker) -> str:
+    body = "\n\n".join(f"{m(n)}\n<{n}>" for n in _names(signature))
+    return "Reply in this format, replacing each <...> with its value:\n" + body
+
+
+def _write_after(signature: type[pl.Signature], m: Marker) -> str:
+    names = _names(signature)
+    if len(names) == 1:
+        return f"Write {m(names[0])} on a line, then your {names[0]} on the next line."
+    parts = ", then ".join(m(n) for n in names)
+    return f"Write {parts}, each marker on its own line with its value on the lines below it."
+
+
+def _brackets(name: str) -> str:
+    return f"[[{name}]]"
+
+
+def _hashed(name: str) -> str:
+    return f"[[ ## {name} ## ]]"
+
+
+def _heading(name: str) -> str:
+    return f"## {name}"
+
+
+Reminder = Callable[[type[pl.Signature], Marker], str]
+# name -> (field marker, reply instruction after the inputs)
+VARIANTS: dict[str, tuple[Marker, Reminder]] = {
+    "old": (_brackets, _old),
+    "next-line": (_brackets, _next_line),
+    "each-marker": (_brackets, _each_marker),
+    "skeleton": (_brackets, _skeleton),
+    "write-after": (_brackets, _write_after),
+    "hashed-next-line": (_hashed, _next_line),
+    "heading-next-line": (_heading, _next_line),
+}
+
+
+class VariantAdapter(pl.ChatAdapter):
+    """The ChatAdapter with another field marker and reply instruction."""
+
+    def __init__(self, variant: tuple[Marker, Reminder]) -> None:
+        self._marker, self._reminder = variant
+
+    def field_marker(self, name: str) -> str:
+        return self._marker(name)
+
+    def reply_reminder(self, signature: type[pl.Signature]) -> str:
+        return self._reminder(signature, self._marker)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+class TicketChoice(pl.Signature):
+    """Pick the product this customer support ticket is about."""
+
+    ticket: str = pl.InputField()
+    choices: list[str] = pl.InputField()
+    product: str = pl.OutputField()
+
+
+class ReadAndAnswer(pl.Signature):
+    """Answer the question from the context."""
+
+    context: str = pl.InputField()
+    question: str = pl.InputField()
+    answer: str = pl.OutputField(desc="a short phrase")
+
+
+def _tickets(limit: int) -> list[pl.Example]:
+    return load_task("tickets").devset[:limit]
+
+
+def _choice_rows(limit: int) -> list[pl.Example]:
+    rng = random.Random(0)
+    rows = []
+    for ex in _tickets(limit):
+        others = rng.sample([p for p in PRODUCTS if p != ex.product], 3)
+        choices = [*others, ex.product]
+        rng.shuffle(choices)
+        rows.append(
+            pl.Example(ticket=ex.ticket, choices=choices, product=ex.product).with_inputs(
+                "ticket", "choices"
+            )
+        )
+    return rows
+
+
+def _reading_rows(limit: int) -> list[pl.Example]:
+    task = load_task("multihop")
+    corpus = {p["id"]: p for p in multihop_corpus()}
+    rows = []
+    for ex in task.devset[:limit]:
+        context = "\n".join(f"{corpus[h]['title']}: {corpus[h]['text']}" for h in ex.hops)
+        rows.append(
+            pl.Example(context=context, question=ex.question, answer=ex.answer).with_inputs(
+                "context", "question"
+            )
+        )
+    return rows
+
+
+def _label_ok(ex: pl.Example, pred: Mapping[str, Any]) -> bool:
+    return normalize_answer(pred["product"]) == normalize_answer(ex.product)
+
+
+def _choice_ok(ex: pl.Example, pred: Mapping[str, Any]) -> bool:
+    index = choice_index(pred["product"], ex.choices)
+    return index is not None and ex.choices[index] == ex.product
+
+
+def _reading_ok(ex: pl.Example, pred: Mapping[str, Any]) -> bool:
+    return normalize_answer(ex.answer) in normalize_answer(str(pred["answer"]))
+
+
+Step = tuple[str, Callable[[pl.ChatAdapter], pl.Module], Callable[[int], list[pl.Example]], Any]
+
+
+def _steps() -> list[Step]:
+    return [
+        (
+            "label",
+            lambda a: pl.Predict(TicketProduct, adapter=a, max_tokens=32),
+            _tickets,
+            _label_ok,
+        ),
+        (
+            "choice",
+            lambda a: pl.Predict(TicketChoice, adapter=a, max_tokens=32),
+            _choice_rows,
+            _choice_ok,
+        ),
+        (
+            "reading",
+            lambda a: pl.Predict(ReadAndAnswer, adapter=a, max_tokens=48),
+            _reading_rows,
+            _reading_ok,
+        ),
+        (
+            "cot",
+            lambda a: pl.ChainOfThought(TicketChoice, adapter=a, max_tokens=200),
+            _choice_rows,
+            _choice_ok,
+        ),
+    ]
+
+
+def run_one(model: str, variant: str, step: Step, limit: int) -> dict[str, Any]:
+    name, make, rows, ok = step
+    program = make(VariantAdapter(VARIANTS[variant]))
+    examples = rows(limit if name != "cot" else max(1, limit // 2))
+    parsed = correct = 0
+    start = time.perf_counter()
+    with pl.using(lm=pl.LM(model, cache=False, temperature=0.0)):
+        for ex in examples:
+            try:
+                pred = program(**ex.inputs())
+            except ParseError:
+                continue
+            parsed += 1
+            correct += bool(ok(ex, pred))
+    n = len(examples)
+    return {
+        "model": model,
+        "variant": variant,
+        "step": name,
+        "n": n,
+        "parsed": parsed / n,
+        "score": correct / n,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    steps = sorted({r["step"] for r in rows})
+    lines = ["| model | variant | " + " | ".join(steps) + " | mean parse | mean score |"]
+    lines.append("|:--|:--|" + "--:|" * (len(steps) + 2))
+    keys = sorted({(r["model"], r["variant"]) for r in rows}, key=lambda k: (k[0], k[1]))
+    for model, variant in keys:
+        mine = {r["step"]: r for r in rows if r["model"] == model and r["variant"] == variant}
+        cells = [
+            f"{mine[s]['parsed']:.0%} / {mine[s]['score']:.0%}" if s in mine else "-" for s in steps
+        ]
+        parse = sum(r["parsed"] for r in mine.values()) / len(mine)
+        score = sum(r["score"] for r in mine.values()) / len(mine)
+        lines.append(
+            f"| {model} | {variant} | " + " | ".join(cells) + f" | {parse:.0%} | {score:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=MODELS)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--limit", type=int, default=30, help="examples per step (cot: half)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--resume", action="store_true", help="keep finished cells of --out")
+    args = parser.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    if args.resume and args.out.exists():
+        rows = json.loads(args.out.read_text())["rows"]
+    done = {(r["model"], r["variant"], r["step"]) for r in rows}
+    for model in args.models:
+        for variant in args.variants:
+            for step in _steps():
+                if (model, variant, step[0]) in done:
+                    continue
+                row = run_one(model, variant, step, args.limit)
+                rows.append(row)
+                print(
+                    f"{model} {variant} {step[0]}: parsed {row['parsed']:.0%} "
+                    f"score {row['score']:.0%} ({row['seconds']:.0f} s)",
+                    flush=True,
+                )
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps({"limit": args.limit, "rows": rows}, indent=1))
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
