@@ -186,3 +186,58 @@ def test_program_from_a_python_file(files, capsys):
     )
     assert code == 0
     assert "0.0% on 10 examples" in capsys.readouterr().out
+
+
+def yes_no_model(messages):
+    """Says "yes" to everything; the data is mostly "no"."""
+    return "[[label]]\nyes"
+
+
+@pytest.fixture
+def yes_no_files(tmp_path):
+    pl.register_provider("cliyes", lambda model, settings: pl.FunctionLM(yes_no_model))
+    for name, n_no, n in (("train", 7, 10), ("dev", 6, 10)):
+        rows = [{"text": f"{name}{i}", "label": "no" if i < n_no else "yes"} for i in range(n)]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    return tmp_path
+
+
+def test_eval_compile_inspect_and_compare_show_the_majority_answer_floor(yes_no_files, capsys):
+    data = [
+        "--train",
+        str(yes_no_files / "train.jsonl"),
+        "--dev",
+        str(yes_no_files / "dev.jsonl"),
+        "--inputs",
+        "text",
+        "--model",
+        "cliyes/m",
+        "--no-cache",
+        "--quiet",
+        "--metric",
+        "exact_match:label",
+    ]
+    signature = "text -> label: Literal['yes', 'no']"
+    assert main(["eval", signature, *data]) == 0
+    out = capsys.readouterr().out
+    assert "40.0% on 10 examples" in out
+    floor = next(line for line in out.splitlines() if line.startswith("  floor"))
+    assert "60.0% always 'no' (the trainset's most common `label`: 7 of 10)" in floor
+    assert "does not beat it" in floor
+
+    path = yes_no_files / "yes_no.json"
+    args = ["compile", signature, *data, "--max-demos", "1", "--max-labeled", "1"]
+    assert main([*args, "--out", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: 0.400 [0.168, 0.687] (n=10) (at or below the floor)" in out
+    assert "floor:    0.600 always 'no' (the trainset's most common `label`: 7 of 10)" in out
+
+    assert main(["inspect", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "majority-answer floor 0.600" in shown
+
+    assert main(["compare", "zero-shot", "--signature", signature, *data]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line.split() for line in lines if line.startswith("floor "))
+    assert row[1:4] == ["majority", "0.600", "0"]
+    assert lines[-1].startswith("floor: always 'no'")

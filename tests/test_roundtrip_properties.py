@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import pydantic
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import pliable as pl
@@ -419,12 +419,23 @@ def assert_outputs(case: Case, got: typing.Mapping[str, Any], how: str) -> None:
         assert_same(value, got[name], f"{how} {case.sig.signature_string()!r} `{name}`")
 
 
+def _blank_text_output(adapter: pl.Adapter, case: Case) -> bool:
+    """A required text output that is blank: the chat format reads "[[name]]" followed by
+    nothing as a missing value (tested in tests/adapters), so it cannot round-trip."""
+    return adapter.name == "chat" and any(
+        case.sig.output_fields[n].annotation is str and isinstance(v, str) and not v.strip()
+        for n, v in case.outputs.items()
+    )
+
+
 def check_format_then_parse(adapter: pl.Adapter, case: Case) -> None:
+    assume(not _blank_text_output(adapter, case))
     text = adapter.format_outputs(case.sig, case.outputs)
     assert_outputs(case, adapter.parse(case.sig, text), f"{adapter.name}/{case.form}")
 
 
 def check_predict(adapter: pl.Adapter, case: Case) -> None:
+    assume(not _blank_text_output(adapter, case))
     text = adapter.format_outputs(case.sig, case.outputs)
     lm = pl.ScriptedLM([text])
     prediction = pl.Predict(case.sig, lm=lm, adapter=adapter)(**case.inputs)
@@ -566,6 +577,7 @@ def test_unimportable_refs_are_rebuilt_and_read_the_same_values(
 
     # ... and they read what the original signature's adapter writes as the same data
     adapter = ADAPTERS[adapter_name]
+    assume(not _blank_text_output(adapter, case))
     got = adapter.parse(rebuilt, adapter.format_outputs(case.sig, case.outputs))
     assert sorted(got) == sorted(case.outputs)
     for name, value in case.outputs.items():

@@ -33,9 +33,12 @@ from pliable.evaluate import (
     Comparison,
     EvaluationError,
     EvaluationResult,
+    Floor,
+    FloorComparison,
     Score,
     compare,
     evaluate,
+    majority_floor,
 )
 from pliable.evaluate import metrics as metrics
 from pliable.lm import (
@@ -123,6 +126,8 @@ __all__ = [
     "EvaluationResult",
     "Example",
     "Examples",
+    "Floor",
+    "FloorComparison",
     "FunctionLM",
     "HistoryEntry",
     "InputError",
@@ -185,6 +190,7 @@ __all__ = [
     "load_bigbench",
     "load_examples",
     "load_retriever",
+    "majority_floor",
     "register_provider",
     "render_prompts",
     "save",

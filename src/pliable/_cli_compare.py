@@ -11,7 +11,9 @@ metric and the same LM:
 
 The table gives the score with its 95% interval, the LM calls the evaluation made, what making
 the prompt cost (compile LM calls, or training steps), the evaluation's wall time, and the size
-of the artifact you would ship (the file, plus a soft prompt's adapter folder).
+of the artifact you would ship (the file, plus a soft prompt's adapter folder). Where the task
+has a few fixed answers, a last ``floor`` row gives the score of always giving the most common
+one (:func:`~pliable.evaluate.floor.majority_floor`, 0 LM calls).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def _candidate(spec: str, job: Any) -> tuple[str, Any, str, int, str]:
 
 def compare_job(args: argparse.Namespace) -> int:
     from pliable._cli_jobs import _Job, _lm
-    from pliable.evaluate import evaluate
+    from pliable.evaluate import evaluate, majority_floor
     from pliable.lm.usage import track_usage
     from pliable.settings import using
 
@@ -102,6 +104,7 @@ def compare_job(args: argparse.Namespace) -> int:
                     job.metric,
                     num_threads=args.threads,
                     progress=False if args.quiet else None,
+                    floor=False,  # once for all, below
                 )
             wall = time.perf_counter() - start
             rows.append(
@@ -115,10 +118,15 @@ def compare_job(args: argparse.Namespace) -> int:
                     _human(size) if size else "-",
                 ]
             )
+    floor = majority_floor(job.program, job.devset, job.metric, trainset=job.trainset or None)
+    if floor is not None:
+        rows.append(["floor", "majority", f"{floor.score:.3f}", "0", floor.answer_text(), "-", "-"])
     headers = ["program", "kind", "score [95% CI]", "eval LM calls", "made with", "time", "size"]
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, ["-" * w for w in widths], *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     metric = getattr(job.metric, "__name__", None) or repr(job.metric)
     print(f"{len(job.devset)} dev examples, metric {metric}")
+    if floor is not None:
+        print(f"floor: {floor.describe()}")
     return 0

@@ -130,9 +130,9 @@ class _Job:
         if not args.inputs:
             raise UsageError("--inputs names the input fields of the data files (comma-separated).")
         inputs = [name.strip() for name in args.inputs.split(",") if name.strip()]
-        if need_train:
-            if not args.train:
-                raise UsageError("Pass --train FILE (or --task NAME / --bigbench TASK).")
+        if need_train and not args.train:
+            raise UsageError("Pass --train FILE (or --task NAME / --bigbench TASK).")
+        if args.train:  # eval reads it too: the majority-answer floor counts answers there
             self.trainset = list(load_examples(args.train, inputs=inputs))
         if not args.dev:
             raise UsageError("Pass --dev FILE (or --task NAME / --bigbench TASK).")
@@ -277,6 +277,7 @@ def eval_job(args: argparse.Namespace) -> int:
             job.program,
             job.devset,
             job.metric,
+            trainset=job.trainset or None,
             num_threads=args.threads,
             progress=False if args.quiet else None,
         )
@@ -307,8 +308,16 @@ def inspect_job(args: argparse.Namespace) -> int:
     if report:
         final, base = report.get("final"), report.get("baseline")
         if final and base:
+            floor = report.get("floor")
+            verdict = (report.get("floor_comparison") or {}).get("verdict")
+            beside = (
+                f"; majority-answer floor {floor['score']:.3f}"
+                + (f", final {verdict} it" if verdict else "")
+                if isinstance(floor, dict) and floor.get("score") is not None
+                else ""
+            )
             print(
                 f"compiled by {report.get('optimizer')}: baseline {base['score']:.3f} -> "
-                f"final {final['score']:.3f} (n={final['n']})"
+                f"final {final['score']:.3f} (n={final['n']}){beside}"
             )
     return 0

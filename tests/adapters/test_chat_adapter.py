@@ -7,6 +7,7 @@ import pliable as pl
 
 QA = pl.Signature("question -> answer")
 Typed = pl.Signature("question -> reasoning, answer: int, ok: bool")
+CHAT = pl.ChatAdapter()
 
 
 def test_prompt_order_is_instructions_demos_then_inputs():
@@ -141,3 +142,59 @@ def test_null_words_mean_none_in_free_text_only():
     assert pl.JSONAdapter().parse(sig, '{"note": "N/A"}') == {"note": "N/A"}
     assert pl.JSONAdapter().parse(sig, '{"note": ""}') == {"note": ""}
     assert pl.JSONAdapter().parse(sig, '{"note": null}') == {"note": None}
+
+
+def test_a_marker_with_no_value_is_a_missing_field_not_empty_text():
+    # Qwen2.5 told "Reply with [[answer]]." writes exactly that and stops
+    sig = pl.Signature("question -> answer")
+    with pytest.raises(pl.ParseError, match="missing output field") as info:
+        CHAT.parse(sig, "[[answer]]")
+    assert info.value.raw_text == "[[answer]]"
+    two = pl.Signature("question -> reasoning, answer")
+    with pytest.raises(pl.ParseError) as info:
+        CHAT.parse(two, "[[reasoning]]\nbecause\n\n[[answer]]\n")
+    assert list(info.value.found_fields) == ["reasoning"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("[[garden hose]]", "garden hose"),
+        ("[[ ## Paris ## ]]", "Paris"),
+        ("## Paris", "Paris"),
+        ("[[phone case]] 100", "phone case"),
+        ("[[desk lamp]] (one of: desk lamp, kettle)", "desk lamp"),
+        ("[[a]] and [[b]] are both fine", "[[a]] and [[b]] are both fine"),
+    ],
+)
+def test_a_lone_value_written_as_a_marker_or_heading_is_unwrapped(text, value):
+    sig = pl.Signature("question -> answer")
+    assert CHAT.parse(sig, text) == {"answer": value}
+
+
+def test_a_reply_that_only_echoes_an_input_marker_is_not_an_answer():
+    sig = pl.Signature("ticket, choices: list[str] -> product")
+    with pytest.raises(pl.ParseError):
+        CHAT.parse(sig, "[[ticket]]")
+
+
+def test_a_heading_with_the_value_on_its_line():
+    sig = pl.Signature("question -> reasoning, answer")
+    assert CHAT.parse(sig, "## reasoning It rains.\n## answer Wet") == {
+        "reasoning": "It rains.",
+        "answer": "Wet",
+    }
+
+
+@pytest.mark.parametrize(
+    "text", ["(kettle)", "[[kettle]]", "**Kettle**", "<kettle>", "kettle.", "kettle\nIt boils."]
+)
+def test_literal_choices_written_with_emphasis_or_a_trailing_line_are_read(text):
+    sig = pl.Signature("ticket -> product: Literal['kettle', 'toaster']")
+    assert CHAT.parse(sig, f"[[product]]\n{text}") == {"product": "kettle"}
+
+
+def test_a_literal_is_not_read_from_text_that_only_mentions_it():
+    sig = pl.Signature("ticket -> product: Literal['kettle', 'toaster']")
+    with pytest.raises(pl.ParseError, match="product"):
+        CHAT.parse(sig, "[[product]]\nnot the kettle")

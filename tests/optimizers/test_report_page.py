@@ -207,6 +207,55 @@ def test_prompts_of_a_program_that_needs_its_tools_render_from_the_file(rewrite_
     assert "Add two integers." in page
 
 
+def yes_no(messages):
+    """Always "yes", except on v0 once told to be careful (then right: "no")."""
+    q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
+    careful = "carefully" in messages[0]["content"]
+    return "[[a]]\nno" if careful and q == "v0" else "[[a]]\nyes"
+
+
+@pytest.fixture(scope="module")
+def floor_dir(tmp_path_factory):
+    """A yes/no run: baseline 0.4, final 0.5, always "no" (the floor) 0.6."""
+    run_dir = tmp_path_factory.mktemp("floor")
+    train = [pl.Example(q=f"t{i}", a="no" if i < 7 else "yes").with_inputs("q") for i in range(10)]
+    val = [pl.Example(q=f"v{i}", a="no" if i < 6 else "yes").with_inputs("q") for i in range(10)]
+    signature = pl.Signature("q -> a: Literal['yes', 'no']", BEFORE)
+    Rewrite(lambda ex, pred: ex.a == pred.a, [BEFORE, AFTER]).compile(
+        pl.Predict(signature, lm=pl.FunctionLM(yes_no)),
+        trainset=train,
+        valset=val,
+        run_dir=run_dir,
+        require_significance=False,
+    )
+    return run_dir
+
+
+def test_the_floor_shows_beside_the_baseline_and_the_final_is_measured_against_it(floor_dir):
+    page = render_report(floor_dir)
+    header = page[: page.index("Score against LM calls")]
+    assert header.index("baseline") < header.index("majority-answer floor") < header.index("final")
+    assert "<b>0.600</b>" in header
+    assert "always &#x27;no&#x27; (the trainset&#x27;s most common `a`: 7 of 10)" in header
+    assert "0 LM calls" in header
+    assert '<span class="tag bad">at or below the floor</span>' in header
+    assert "kept the compiled program: not above the floor" in header
+    assert len(re.findall(r'<line[^>]*class="floor"', page)) == 1  # the floor in the plot
+    assert ">floor</text>" in page
+
+
+def test_a_crashed_run_shows_the_floor_from_its_log(floor_dir, tmp_path):
+    page = render_report(crashed_copy(floor_dir, tmp_path))
+    assert "incomplete" in page
+    assert "<b>0.600</b>" in page[: page.index("Score against LM calls")]
+
+
+def test_a_free_text_run_says_it_has_no_floor(rewrite_dir):
+    page = render_report(rewrite_dir)
+    assert "none: free-text outputs, or a metric that needs an LM" in page
+    assert 'class="floor"' not in page
+
+
 def test_not_a_run_dir(tmp_path):
     with pytest.raises(UsageError, match=r"no run\.jsonl"):
         render_report(tmp_path)
@@ -226,6 +275,27 @@ def _sync_playwright():
             pytest.fail(f"PLIABLE_REQUIRE_BROWSER=1 but {missing}")
         pytest.skip(missing)
     return sync_playwright
+
+
+@pytest.mark.browser
+def test_floor_page_renders_in_chromium_without_errors(floor_dir, tmp_path):
+    sync_playwright = _sync_playwright()
+    path = write_report(floor_dir, tmp_path / "floor.html")
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            assert page.locator("svg line.floor").count() == 1
+            header = page.locator("section").first.inner_text()
+            assert "majority-answer floor" in header
+            assert "at or below the floor" in header
+        finally:
+            browser.close()
+    assert errors == []
 
 
 @pytest.mark.browser

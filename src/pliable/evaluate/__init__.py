@@ -8,6 +8,7 @@
 
 Modules: :mod:`~pliable.evaluate.runner` (``evaluate``), :mod:`~pliable.evaluate.result`
 (``EvaluationResult``), :mod:`~pliable.evaluate.compare` (``compare``),
+:mod:`~pliable.evaluate.floor` (``majority_floor``: always the most common answer, 0 LM calls),
 :mod:`~pliable.evaluate.stats` (bootstrap), :mod:`~pliable.evaluate.score` (``Score``),
 :mod:`~pliable.evaluate.metrics` (metric factories), :mod:`~pliable.evaluate.judge`
 (``llm_judge``), :mod:`~pliable.evaluate.text` (answer normalisation).
@@ -15,6 +16,7 @@ Modules: :mod:`~pliable.evaluate.runner` (``evaluate``), :mod:`~pliable.evaluate
 
 from pliable.evaluate import metrics
 from pliable.evaluate.compare import Comparison, compare
+from pliable.evaluate.floor import Floor, FloorComparison, majority_floor
 from pliable.evaluate.metric_base import Metric
 from pliable.evaluate.result import EvaluationResult, EvaluationRow
 from pliable.evaluate.runner import EvaluationError, evaluate
@@ -25,9 +27,12 @@ __all__ = [
     "EvaluationError",
     "EvaluationResult",
     "EvaluationRow",
+    "Floor",
+    "FloorComparison",
     "Metric",
     "Score",
     "compare",
     "evaluate",
+    "majority_floor",
     "metrics",
 ]

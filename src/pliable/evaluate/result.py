@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pliable.data.example import Example
+from pliable.evaluate.floor import Floor, FloorComparison
 from pliable.evaluate.jsonable import jsonable
 from pliable.lm.usage import ModelUsage
 from pliable.programs.trace import TraceEntry
@@ -61,6 +62,10 @@ class EvaluationResult:
     ``ci_low``/``ci_high`` its percentile bootstrap interval at level ``confidence``. ``usage``
     totals every LM call made while evaluating (program and metric), ``usage_by_model``
     splits it per model; ``wall_time`` is in seconds.
+
+    ``floor`` is the score of always giving the most common answer (see
+    :func:`~pliable.evaluate.floor.majority_floor`), or ``None`` when no floor applies;
+    ``vs_floor`` compares the rows' scores with it.
     """
 
     score: float
@@ -73,6 +78,7 @@ class EvaluationResult:
     wall_time: float
     metric: str = ""
     program: str = ""
+    floor: Floor | None = None
 
     @property
     def percent(self) -> float:
@@ -100,13 +106,39 @@ class EvaluationResult:
         """Whether every score lies in [0, 1] (then scores read as percentages)."""
         return all(0.0 <= s <= 1.0 for s in self.scores)
 
+    @property
+    def vs_floor(self) -> FloorComparison | None:
+        """The rows' scores against the floor's (paired), or ``None`` without a floor."""
+        if self.floor is None or self.floor.n != self.n:
+            return None
+        return self.floor.compare(self.scores, confidence=self.confidence)
+
     def __repr__(self) -> str:
         pct = self.in_unit_range
+        floor = "" if self.floor is None else f", floor={format_score(self.floor.score, pct)}"
         return (
             f"EvaluationResult(score={format_score(self.score, pct)}, "
             f"ci=[{format_score(self.ci_low, pct)}, {format_score(self.ci_high, pct)}], "
-            f"n={self.n}, errors={self.n_errors})"
+            f"n={self.n}, errors={self.n_errors}{floor})"
         )
+
+    def _floor_line(self) -> str | None:
+        if self.floor is None:
+            return None
+        versus = self.vs_floor
+        verdict = ""
+        if versus is not None:
+            level = f"{100 * versus.confidence:g}% CI"
+            verdict = {
+                "above": "; the program is above it",
+                "at or below": "; the program does not beat it",
+                "not clearly above": (
+                    f"; the program is not clearly above it ({versus.difference:+.3f}, {level} "
+                    f"[{versus.ci_low:+.3f}, {versus.ci_high:+.3f}])"
+                ),
+            }[versus.verdict]
+        shown = format_score(self.floor.score, self.in_unit_range)
+        return f"  floor      {shown} {self.floor.describe()}, 0 LM calls{verdict}"
 
     def _error_line(self) -> str:
         failures = self.failures
@@ -124,7 +156,8 @@ class EvaluationResult:
         )
 
     def summary(self) -> str:
-        """A short readable report: score and interval, errors, LM usage, time."""
+        """A short readable report: score and interval, the majority-answer floor (when one
+        applies), errors, LM usage, time."""
         pct = self.in_unit_range
         level = f"{100 * self.confidence:g}%"
         u = self.usage
@@ -132,6 +165,9 @@ class EvaluationResult:
             f"{self.metric or 'score'}: {format_score(self.score, pct)} on {self.n} examples "
             f"({level} CI {format_score(self.ci_low, pct)} to {format_score(self.ci_high, pct)})",
         ]
+        floor = self._floor_line()
+        if floor is not None:
+            lines.append(floor)
         if self.program:
             lines.append(f"  program    {self.program}")
         lines += [
@@ -165,5 +201,7 @@ class EvaluationResult:
             "wall_time": self.wall_time,
             "usage": _usage_dict(self.usage),
             "usage_by_model": {m: _usage_dict(u) for m, u in self.usage_by_model.items()},
+            "floor": self.floor.to_dict() if self.floor is not None else None,
+            "vs_floor": versus.to_dict() if (versus := self.vs_floor) is not None else None,
             "rows": [r.to_dict() for r in self.rows],
         }

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, PliableError, UsageError
+from pliable.evaluate.floor import majority_floor
 from pliable.evaluate.metric_base import MetricFn, metric_caller
 from pliable.evaluate.result import EvaluationResult, EvaluationRow
 from pliable.evaluate.score import metric_name, to_score
@@ -130,6 +131,8 @@ def evaluate(
     devset: Iterable[Example],
     metric: Callable[..., Any],
     *,
+    trainset: Iterable[Example] | None = None,
+    floor: bool = True,
     num_threads: int = 4,
     max_errors: int | None = None,
     progress: bool | None = None,
@@ -144,6 +147,12 @@ def evaluate(
         devset: examples with their inputs marked (``.with_inputs(...)``).
         metric: ``metric(example, prediction)`` or ``metric(example, prediction, trace)``,
             returning a float, a bool or a ``pl.Score``.
+        trainset: where the majority-answer floor counts the most common answer (see
+            :func:`~pliable.evaluate.floor.majority_floor`); without one, the floor counts it
+            on ``devset`` itself and says so.
+        floor: measure the floor (0 LM calls; the metric runs once more per example). It
+            applies to ``Literal``/``Enum``/``bool`` outputs and answers scored against
+            ``choices``; ``result.floor`` is ``None`` for the others.
         num_threads: how many examples run at once.
         max_errors: stop with ``EvaluationError`` once more examples than this have failed
             (``None``: never stop).
@@ -212,6 +221,7 @@ def evaluate(
             finished,
         ) from first.exception
 
+    floor_found = majority_floor(program, examples, metric, trainset=trainset) if floor else None
     scores = [r.score for r in finished]
     ci_low, ci_high = bootstrap_mean_ci(
         scores, confidence=confidence, n_resamples=n_resamples, seed=seed
@@ -227,6 +237,7 @@ def evaluate(
         wall_time=wall_time,
         metric=metric_name(metric),
         program=_program_name(program),
+        floor=floor_found,
     )
     logger.info(
         "evaluate: %s = %.4f on %d examples (%d errors)",

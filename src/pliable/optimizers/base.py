@@ -11,6 +11,9 @@ Every optimizer works on a copy (the program passed in is never changed) and:
 * selects honestly: the final choice is measured on the valset against the program passed
   in (the baseline) with a paired bootstrap, and a difference inside the noise keeps the
   baseline unless ``require_significance=False``;
+* measures the majority-answer floor on the valset (always the trainset's most common
+  answer, 0 LM calls; see :func:`~pliable.evaluate.floor.majority_floor`) where one applies,
+  and says in the same note when a program that beats the baseline does not beat the floor;
 * attaches a :class:`~pliable.optimizers.report.CompileReport` (``compiled.report``).
 """
 
@@ -26,6 +29,7 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
+from pliable.evaluate.floor import Floor, FloorComparison
 from pliable.lm.budget import Budget
 from pliable.lm.usage import track_usage
 from pliable.optimizers.estimate import Estimate, price_per_call
@@ -196,6 +200,7 @@ class Optimizer(ABC):
             "train_fingerprint": fingerprint(train),
             "val_fingerprint": fingerprint(val) if val else None,
         }
+        floor = self._floor(program, train, val)
         settings = _jsonable_settings(self.settings())
         log = None
         if run_dir is not None:
@@ -209,7 +214,10 @@ class Optimizer(ABC):
                 "lm": _lm_identity(),
             }
             log = RunLog(run_dir, header)
+            if floor is not None:  # so the report page of a crashed run shows it too
+                log.append({"event": "floor", "floor": floor.to_dict()})
         report = CompileReport(optimizer=self.name, settings=settings, dataset=dataset)
+        report.floor = floor.to_dict() if floor is not None else None
         if budget is not None:
             report.budget = budget.to_dict()
         start = time.perf_counter()
@@ -222,6 +230,7 @@ class Optimizer(ABC):
                 usage=usage,
                 log=log,
                 require_significance=require_significance,
+                floor=floor,
             )
             if log is not None and log.resumed:
                 run.note(f"resumed from {log.path}: {log.prior.lm_calls} LM calls were made before")
@@ -239,6 +248,16 @@ class Optimizer(ABC):
                 logger.warning("could not save the final program to %s: %r", log.dir, exc)
         compiled.report = report
         return compiled
+
+    def _floor(
+        self, program: Module, train: list[Example], val: list[Example] | None
+    ) -> Floor | None:
+        """The majority-answer floor on the valset (0 LM calls), where one applies."""
+        if not val or self.metric is None:
+            return None
+        from pliable.evaluate.floor import majority_floor
+
+        return majority_floor(program, val, self.metric, trainset=train)
 
     def _run(
         self, program: Module, train: list[Example], val: list[Example] | None, run: Run
@@ -284,9 +303,11 @@ class Optimizer(ABC):
             report.final = final.summary()
         if state_hash(compiled) == state_hash(program):
             report.selected = "unchanged"
+            self._versus_floor(run, final if final is not None else baseline, note=True)
             return compiled
         if baseline is None or final is None:
             report.selected = "compiled"
+            self._versus_floor(run, final, note=True)
             return compiled
         from pliable.evaluate.stats import paired_bootstrap
 
@@ -308,13 +329,26 @@ class Optimizer(ABC):
         }
         level = "95% CI" if m == 1 else f"{100 * confidence:.2f}% CI, for {m} candidates"
         shown = f"{test.difference:+.3f}, {level} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
+        versus = self._versus_floor(run, final)
         if test.ci_low > 0:
             report.selected = "compiled"
-            run.note(f"the compiled program beats the baseline on the valset ({shown})")
+            if versus is None:
+                run.note(f"the compiled program beats the baseline on the valset ({shown})")
+            elif versus.beaten:
+                run.note(
+                    f"the compiled program beats the baseline on the valset ({shown}) and is "
+                    f"{versus.describe()}"
+                )
+            else:
+                run.note(
+                    f"the compiled program beats the baseline on the valset ({shown}), but it "
+                    f"is {versus.describe()}"
+                )
             return compiled
         if not run.require_significance:
             report.selected = "compiled"
             run.note(f"compiled vs baseline is inside the noise ({shown}); kept as asked")
+            self._versus_floor(run, final, note=True)
             return compiled
         report.selected = "baseline"
         report.final = baseline.summary()
@@ -323,7 +357,22 @@ class Optimizer(ABC):
             "Use more valset examples, or compile(..., require_significance=False) to keep "
             "the compiled program anyway."
         )
+        self._versus_floor(run, baseline, note=True)
         return program.deepcopy()
+
+    @staticmethod
+    def _versus_floor(
+        run: Run, kept: Scores | None, *, note: bool = False
+    ) -> FloorComparison | None:
+        """``kept`` (the program returned, scored on the valset) against the floor, saved as
+        ``report.floor_comparison``; with ``note``, a note when it does not beat the floor."""
+        if run.floor is None or kept is None or kept.n != run.floor.n:
+            return None
+        versus = run.floor.compare(list(kept.values))
+        run.report.floor_comparison = versus.to_dict()
+        if note and not versus.beaten:
+            run.note(f"the program returned is {versus.describe()}")
+        return versus
 
     @staticmethod
     def _check_set(examples: Sequence[Example] | None, what: str) -> list[Example]:

@@ -312,6 +312,7 @@ class Reflective(Optimizer):
             num_threads=run.num_threads,
             max_errors=len(batch),
             progress=False,
+            floor=False,
         ).rows
         parent_total = sum(r.score for r in rows)
         if self.perfect_score is not None and all(r.score >= self.perfect_score for r in rows):

@@ -66,6 +66,11 @@ class CompileReport:
     selected: str = "compiled"
     comparison: dict[str, float] | None = None  # final − baseline on the valset, paired
     run_dir: str | None = None
+    # always the trainset's most common answer, scored on the valset at 0 LM calls
+    # (Floor.to_dict()), or None when no floor applies (free-text outputs, an LM metric)
+    floor: dict[str, Any] | None = None
+    # the final program − the floor on the valset, paired (FloorComparison.to_dict())
+    floor_comparison: dict[str, Any] | None = None
 
     def add_usage(self, usage: UsageTracker) -> None:
         total = usage.total
@@ -78,15 +83,31 @@ class CompileReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _final_vs_floor(self) -> str:
+        c = self.floor_comparison
+        if c is None:
+            return ""
+        if c["verdict"] != "not clearly above":
+            return f" ({c['verdict']} the floor)"
+        level = f"{100 * c['confidence']:g}% CI"
+        return (
+            f" (not clearly above the floor: {c['difference']:+.3f}, {level} "
+            f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}])"
+        )
+
     def summary(self) -> str:
         lines = [
             f"{self.optimizer} on {self.dataset.get('train_size', 0)} train / "
             f"{self.dataset.get('val_size', 0)} val examples"
         ]
+        floor = self.floor
         if self.baseline is not None:
-            lines.append(f"  baseline: {self.baseline}")
+            below = floor is not None and self.baseline.score <= floor["score"]
+            lines.append(f"  baseline: {self.baseline}" + (" (at or below the floor)" * below))
+        if floor is not None:
+            lines.append(f"  floor:    {floor['score']:.3f} {floor['text']}, 0 LM calls")
         if self.final is not None:
-            lines.append(f"  final:    {self.final}")
+            lines.append(f"  final:    {self.final}{self._final_vs_floor()}")
         if self.comparison is not None:
             c = self.comparison
             lines.append(

@@ -1,7 +1,8 @@
 """The compile report as one self-contained HTML page (``pliable report RUN_DIR``).
 
 Everything comes from a run dir (``run.jsonl``, ``best.json``, ``final.json``): the header
-(baseline vs final with their confidence intervals and the selection verdict), a plot of
+(baseline vs final with their confidence intervals, the majority-answer floor beside them and
+whether the final program beats it, and the selection verdict), a plot of
 score against LM calls for every scored candidate (an inline SVG), the candidates table, the
 best program's prompts as the LM sees them, a word-level diff of each predictor's
 instructions, per-example wins and losses against the baseline, and the cost. A crashed run
@@ -75,10 +76,17 @@ class _Run:
     rows: dict[str, dict[str, tuple[float, str | None]]]  # state -> example key -> row
     end: dict[str, Any] | None
     spent: dict[str, Any]
+    logged_floor: dict[str, Any] | None = None
 
     @property
     def report(self) -> dict[str, Any]:
         return dict(self.end.get("report") or {}) if self.end else {}
+
+    @property
+    def floor(self) -> dict[str, Any] | None:
+        """The majority-answer floor: the report's, else the one logged at the start."""
+        found = self.report.get("floor") or self.logged_floor
+        return found if isinstance(found, dict) and found.get("score") is not None else None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -110,6 +118,8 @@ def _read(run_dir: Path) -> _Run:
         elif kind == "candidate" and (event.get("name"), event.get("state")) not in seen:
             seen.add((event.get("name"), event.get("state")))  # a resumed run records again
             run.candidates.append(event)
+        elif kind == "floor" and isinstance(event.get("floor"), dict):
+            run.logged_floor = event["floor"]
         elif kind == "end":
             run.end = event
         if isinstance(event.get("spent"), dict):
@@ -182,6 +192,23 @@ def _measured(values: Sequence[float]) -> dict[str, Any] | None:
     return {"score": sum(values) / len(values), "ci_low": low, "ci_high": high, "n": len(values)}
 
 
+def _floor_summary(floor: dict[str, Any] | None) -> str:
+    if not floor:
+        return '<span class="muted">none: free-text outputs, or a metric that needs an LM</span>'
+    about = f"{floor.get('text', '')}, n={_num(floor.get('n'))}, 0 LM calls"
+    return f'<b>{_num(floor.get("score"))}</b> <span class="muted">{escape(about)}</span>'
+
+
+def _versus_floor(report: dict[str, Any]) -> str:
+    """A tag saying whether the final program beats the floor ('' when not measured)."""
+    c = report.get("floor_comparison")
+    if not isinstance(c, dict):
+        return ""
+    ci = f" ({c['difference']:+.3f}, 95% CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}])"
+    kind = {"above": "ok", "at or below": "bad"}.get(c.get("verdict", ""), "warn")
+    return " " + _tag(kind, f"{c.get('verdict')} the floor" + (ci if kind == "warn" else ""))
+
+
 def _baseline(run: _Run) -> dict[str, Any] | None:
     """The report's baseline, else the one measured from the log's rows (a crashed run)."""
     rows = run.rows.get(str(run.start.get("program")), {})
@@ -197,9 +224,10 @@ def _header(run: _Run) -> str:
         ("run dir", escape(str(run.dir))),
         ("settings", escape(", ".join(f"{k}={v}" for k, v in start.get("settings", {}).items()))),
         ("baseline", _summary(_baseline(run))),
+        ("majority-answer floor", _floor_summary(run.floor)),
     ]
     if run.end:
-        items.append(("final", _summary(report.get("final"))))
+        items.append(("final", _summary(report.get("final")) + _versus_floor(report)))
     elif best is not None:
         shown = _summary(_measured(best.get("full") or []))
         items.append(("best so far", f"{shown} ({escape(str(best.get('name')))})"))
@@ -208,7 +236,10 @@ def _header(run: _Run) -> str:
     if c:
         diff = f"<b>{c['difference']:+.3f}</b> 95% CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
         items.append(("final − baseline", f"{diff}, p={c['p_value']:.3f}"))
-    if report.get("selected") == "compiled":
+    beaten = (report.get("floor_comparison") or {}).get("verdict", "above") == "above"
+    if report.get("selected") == "compiled" and not beaten:
+        items.append(("selected", _tag("warn", "kept the compiled program: not above the floor")))
+    elif report.get("selected") == "compiled":
         items.append(("selected", _tag("ok", "kept the compiled program")))
     elif report.get("selected") == "unchanged":
         items.append(("selected", _tag("warn", "no change: the best program is the one passed in")))
@@ -263,7 +294,9 @@ def _plot(run: _Run) -> str:
     xs = [float(c.get("lm_calls") or 0) for c in points]
     ys = [float(_y(c)) for c in points]
     base: float | None = (_baseline(run) or {}).get("score")
-    y_lo, y_hi = min([*ys, *([] if base is None else [base])]), max(ys)
+    floor: float | None = (run.floor or {}).get("score")
+    lines = [v for v in (base, floor) if v is not None]
+    y_lo, y_hi = min([*ys, *lines]), max([*ys, *lines])
     if y_lo >= 0 and y_hi <= 1:
         y_lo, y_hi = 0.0, 1.0
     x_ticks, y_ticks = _ticks(0, max(xs)), _ticks(y_lo, y_hi)
@@ -293,6 +326,11 @@ def _plot(run: _Run) -> str:
         dashed = {"stroke": "#999", "stroke_dasharray": "5 4"}
         out.append(_el("line", x1=left, x2=w - right, y1=sy(base), y2=sy(base), **dashed))
         out.append(_el("text", "baseline", x=w - right + 4, y=sy(base) + 4, fill="#6b7280"))
+    if floor is not None:
+        dotted = {"stroke": "#dc2626", "stroke_dasharray": "2 3", "class_": "floor"}
+        out.append(_el("line", x1=left, x2=w - right, y1=sy(floor), y2=sy(floor), **dotted))
+        dy = 14 if base is not None and abs(sy(floor) - sy(base)) < 12 else 4  # not on top
+        out.append(_el("text", "floor", x=w - right + 4, y=sy(floor) + dy, fill="#dc2626"))
     best = run.best
     for c, x, y in zip(points, xs, ys, strict=True):
         kind = "best" if c is best else "full" if c.get("score") is not None else "minibatch"

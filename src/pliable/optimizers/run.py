@@ -21,6 +21,7 @@ from pliable.optimizers.state import example_key, instructions_of, program_state
 from pliable.programs.module import Module
 
 if TYPE_CHECKING:
+    from pliable.evaluate.floor import Floor
     from pliable.lm.usage import UsageTracker
 
 __all__ = ["Run", "Scores"]
@@ -69,8 +70,11 @@ class Run:
         log: RunLog | None = None,
         chunk_size: int = 16,
         require_significance: bool = True,
+        floor: Floor | None = None,
     ) -> None:
         self.require_significance = require_significance
+        #: The majority-answer floor on the valset (None when none applies).
+        self.floor = floor
         self.report = report
         self.metric = metric
         self.num_threads = num_threads
@@ -108,6 +112,7 @@ class Run:
                 num_threads=self.num_threads,
                 max_errors=len(chunk),
                 progress=progress,
+                floor=False,  # the compile measures the floor once, on the whole valset
             )
             rows = []
             for i, row in zip(chunk, result.rows, strict=True):

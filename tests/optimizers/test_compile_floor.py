@@ -1,0 +1,140 @@
+"""The majority-answer floor in every compile: measured once on the valset at 0 LM calls, shown
+beside the baseline in ``compiled.report`` (object, dict and saved file) and its summary, and
+never a "beats the baseline" without saying, on the same line, that the floor is not beaten."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import pliable as pl
+from pliable.evaluate import metrics
+
+
+def gold(q: str) -> str:
+    """Train questions t0..t19 are 70% "no", dev questions d0..d29 60% "no"."""
+    i, cut = int(q[1:]), (7 if q[0] == "t" else 6)
+    return "no" if i % 10 < cut else "yes"
+
+
+def examples(prefix: str, n: int) -> list[pl.Example]:
+    return [pl.Example(q=f"{prefix}{i}", a=gold(f"{prefix}{i}")).with_inputs("q") for i in range(n)]
+
+
+TRAIN, DEV = examples("t", 20), examples("d", 30)
+
+
+def model(right_with_demos):
+    """Wrong on every question zero-shot; with demos, right where ``right_with_demos(i)``."""
+
+    def reply(messages):
+        q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
+        right = len(messages) > 2 and right_with_demos(int(q[1:]))
+        answer = gold(q) if right else {"no": "yes", "yes": "no"}[gold(q)]
+        return f"[[a]]\n{answer}"
+
+    return pl.FunctionLM(reply)
+
+
+def compile_with(lm, signature="q -> a: Literal['yes', 'no']", **options):
+    optimizer = pl.LabeledFewShot(2)
+    optimizer.metric = metrics.exact_match("a")  # so it measures baseline and final
+    with pl.using(lm=lm):
+        return optimizer.compile(pl.Predict(signature), trainset=TRAIN, valset=DEV, **options)
+
+
+def beats_lines(summary: str) -> list[str]:
+    return [line for line in summary.splitlines() if "beats the baseline" in line]
+
+
+def test_a_program_that_beats_the_baseline_but_not_the_floor_is_told_so_on_the_same_line():
+    compiled = compile_with(model(lambda i: i % 2 == 0))  # 0.0 -> 0.5, floor 0.6
+    report = compiled.report
+    assert report.baseline.score == 0.0
+    assert report.final.score == pytest.approx(0.5)
+    assert report.floor["score"] == pytest.approx(0.6)
+    assert report.floor["answer"] == "no"
+    assert report.floor["source"] == "trainset"
+    assert report.floor_comparison["verdict"] == "at or below"
+    summary = report.summary()
+    (line,) = beats_lines(summary)
+    assert "but it is at or below the majority-answer floor 0.600 (always 'no')" in line
+    assert "floor:    0.600 always 'no'" in summary
+    assert "0 LM calls" in summary
+    assert "final:    0.500 [" in summary
+    assert "(at or below the floor)" in summary
+    baseline_line = next(s for s in summary.splitlines() if s.startswith("  baseline:"))
+    assert "(at or below the floor)" in baseline_line
+
+
+def test_a_program_above_the_floor_says_so_too():
+    compiled = compile_with(model(lambda i: True))  # 0.0 -> 1.0, floor 0.6
+    report = compiled.report
+    assert report.floor_comparison["verdict"] == "above"
+    (line,) = beats_lines(report.summary())
+    assert "and is above the majority-answer floor 0.600" in line
+    assert "final:    1.000 [" in report.summary()
+    assert "(above the floor)" in report.summary()
+
+
+def test_a_gain_just_over_the_floor_is_not_clearly_above_it():
+    compiled = compile_with(model(lambda i: i % 3 != 0))  # 0.0 -> 0.667, floor 0.6
+    versus = compiled.report.floor_comparison
+    assert versus["verdict"] == "not clearly above"
+    (line,) = beats_lines(compiled.report.summary())
+    assert "but it is not clearly above the majority-answer floor 0.600" in line
+    assert "95% CI" in line
+
+
+def test_kept_baseline_below_the_floor_gets_a_note():
+    compiled = compile_with(model(lambda i: i == 0))  # a gain inside the noise: baseline kept
+    report = compiled.report
+    assert report.selected == "baseline"
+    assert report.floor_comparison["verdict"] == "at or below"
+    assert any(
+        n.startswith("the program returned is at or below the majority-answer floor")
+        for n in report.notes
+    )
+
+
+def test_the_floor_spends_no_lm_call_and_is_saved_with_the_program(tmp_path):
+    lm = model(lambda i: True)
+    compiled = compile_with(lm)
+    # baseline + final on 30 val examples, nothing for the floor
+    assert compiled.report.lm_calls == 60 == len(lm.calls)
+    path = compiled.save(tmp_path / "yes_no.json")
+    saved = json.loads(path.read_text())["report"]
+    assert saved["floor"]["score"] == pytest.approx(0.6)
+    assert saved["floor"]["lm_calls"] == 0
+    assert saved["floor_comparison"]["verdict"] == "above"
+    assert pl.load(path).report["floor"]["answer"] == "no"
+
+
+def test_a_file_saved_before_the_floor_existed_still_loads(tmp_path):
+    compiled = compile_with(model(lambda i: True))
+    path = compiled.save(tmp_path / "old.json")
+    data = json.loads(path.read_text())
+    del data["report"]["floor"], data["report"]["floor_comparison"]
+    path.write_text(json.dumps(data))
+    restored = pl.load(path)
+    assert "floor" not in restored.report
+    assert restored.render(q="d1") == compiled.render(q="d1")
+
+
+def test_free_text_outputs_compile_without_a_floor():
+    compiled = compile_with(model(lambda i: True), signature="q -> a")
+    assert compiled.report.floor is None
+    assert compiled.report.floor_comparison is None
+    assert "floor" not in compiled.report.summary()
+    (line,) = beats_lines(compiled.report.summary())
+    assert line.endswith(")")  # the plain note, with nothing about a floor
+
+
+def test_the_run_log_records_the_floor_for_a_crashed_runs_page(tmp_path):
+    compile_with(model(lambda i: True), run_dir=tmp_path)
+    events = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text().splitlines()]
+    floors = [e for e in events if e["event"] == "floor"]
+    assert len(floors) == 1
+    assert floors[0]["floor"]["answer"] == "no"
+    assert events[1]["event"] == "floor"  # right after the header
