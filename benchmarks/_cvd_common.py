@@ -1,5 +1,6 @@
 """What both sides of ``compile_vs_dspy.py`` share: the settings, the program's signature,
-the metric and its feedback, the data split, and the measurement of one phase at the proxy."""
+the metric and its feedback, the data split, where each role's calls go, and the measurement
+of one phase at the proxies."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from _llama_server import CountingProxy, Counts
+from _llama_server import CountingProxy, Counts, LlamaServer
+from _models import DEFAULT_MODEL, Models, slug
 
 SIGNATURE = "question, choices: list[str] -> answer"
 INSTRUCTIONS = "Answer the question with exactly one of the choices, copied word for word."
-MODEL = "openai/smollm2"
 PAIRS: dict[str, tuple[str, str]] = {
     "random_search": ("BootstrapFewShotWithRandomSearch", "BootstrapRandomSearch"),
     "joint": ("MIPROv2", "JointSearch"),
@@ -40,9 +42,33 @@ class Config:
     gepa_max_metric_calls: int | None  # None: auto="light"
     mipro_trials: int | None  # None: auto="light"; else auto=None with these trials
     mipro_candidates: int | None
+    # pliable local model names (results from before these existed ran SmolLM2 alone)
+    model: str = DEFAULT_MODEL  # the student: every task call
+    teacher: str = DEFAULT_MODEL  # instruction writing, reflection, bootstrapping (see Roles)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each role's calls go: an OpenAI-compatible model name (``openai/<alias>``) at a
+    counting proxy of its own, so the teacher's calls are counted apart from the student's.
+    Without a separate teacher, the teacher's proxy forwards to the student's server."""
+
+    student_model: str
+    teacher_model: str
+    student: CountingProxy
+    teacher: CountingProxy
+    has_teacher: bool  # a teacher model other than the student
+
+    @property
+    def student_base(self) -> str:
+        return self.student.base_url + "/v1"
+
+    @property
+    def teacher_base(self) -> str:
+        return self.teacher.base_url + "/v1"
 
 
 def log(message: str) -> None:
@@ -54,6 +80,63 @@ def load_avg() -> float | None:
         return round(os.getloadavg()[0], 2)
     except OSError:
         return None
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def serve(models: Models, server_log: Path | None) -> Iterator[tuple[Endpoints, list[Any]]]:
+    """The llama.cpp server(s) and one counting proxy per role; stopped on the way out."""
+    alias = slug(models.student)
+    teacher_alias = slug(models.teacher)
+    if models.has_teacher and teacher_alias == alias:
+        teacher_alias += "-teacher"
+    with contextlib.ExitStack() as stack:
+        log(f"starting the llama.cpp server for {models.student} ({models.student_path})")
+        student = stack.enter_context(
+            LlamaServer(models.student_path, alias=alias, log_path=server_log)
+        )
+        servers = [student]
+        teacher = student
+        if models.has_teacher:
+            log(f"starting the llama.cpp server for {models.teacher} ({models.teacher_path})")
+            teacher_log = server_log.with_name(server_log.name + ".teacher") if server_log else None
+            teacher = stack.enter_context(
+                LlamaServer(models.teacher_path, alias=teacher_alias, log_path=teacher_log)
+            )
+            servers.append(teacher)
+        endpoints = Endpoints(
+            student_model=f"openai/{alias}",
+            teacher_model=f"openai/{teacher_alias if models.has_teacher else alias}",
+            student=stack.enter_context(CountingProxy(student.base_url)),
+            teacher=stack.enter_context(CountingProxy(teacher.base_url)),
+            has_teacher=models.has_teacher,
+        )
+        log(
+            f"student {models.student} at {student.base_url} (proxy "
+            f"{endpoints.student.base_url}); teacher {models.teacher} at {teacher.base_url} "
+            f"(proxy {endpoints.teacher.base_url})"
+        )
+        yield endpoints, servers
+
+
+def check_resumable(previous: dict[str, Any], cfg: Config, out_path: Path) -> None:
+    """Refuse to resume a results file made with other models or other settings."""
+    try:
+        before = Config(**previous.get("config", {})).to_dict()  # fills model/teacher
+    except TypeError:
+        before = previous.get("config")
+    if not isinstance(before, dict):
+        raise SystemExit(f"--resume: {out_path} has no settings to resume")
+    was = (before.get("model"), before.get("teacher"))
+    if was != (cfg.model, cfg.teacher):
+        raise SystemExit(
+            f"--resume: {out_path} was made with --model {was[0]} --teacher {was[1]}, not "
+            f"--model {cfg.model} --teacher {cfg.teacher}"
+        )
+    if before != cfg.to_dict():
+        raise SystemExit(f"--resume: {out_path} was made with other settings: {before}")
 
 
 # --------------------------------------------------------------------------- metric
@@ -161,28 +244,41 @@ def to_dspy(examples: Sequence[Any]) -> list[Any]:
 
 
 class Phase:
-    """Counts at the proxy, wall time and load average of one phase (compile or test)."""
+    """Counts at both proxies, wall time and load average of one phase (compile or test).
 
-    def __init__(self, proxy: CountingProxy) -> None:
-        self.proxy = proxy
-        self.counts: Counts | None = None
+    ``lm_calls`` and the token counts are the student's and the teacher's together (what a
+    budget counts); ``by_role`` has each apart."""
+
+    def __init__(self, endpoints: Endpoints) -> None:
+        self.endpoints = endpoints
+        self.counts: dict[str, Counts] = {}
         self.seconds = 0.0
         self.load: tuple[float | None, float | None] = (None, None)
 
+    def _snapshot(self) -> dict[str, Counts]:
+        return {
+            "student": self.endpoints.student.snapshot(),
+            "teacher": self.endpoints.teacher.snapshot(),
+        }
+
     @contextlib.contextmanager
     def measure(self) -> Iterator[Phase]:
-        before, start, load0 = self.proxy.snapshot(), time.perf_counter(), load_avg()
+        before, start, load0 = self._snapshot(), time.perf_counter(), load_avg()
         try:
             yield self
         finally:
             self.seconds = time.perf_counter() - start
-            self.counts = self.proxy.snapshot().minus(before)
+            self.counts = {k: c.minus(before[k]) for k, c in self._snapshot().items()}
             self.load = (load0, load_avg())
 
     def to_dict(self) -> dict[str, Any]:
-        assert self.counts is not None
+        assert self.counts
+        roles = {k: c.to_dict() for k, c in self.counts.items()}
+        for role in roles.values():
+            del role["calls_by_kind"]
         return {
-            **self.counts.to_dict(),
+            **self.counts["student"].plus(self.counts["teacher"]).to_dict(),
+            "by_role": roles,
             "wall_seconds": round(self.seconds, 2),
             "load_avg": list(self.load),
         }

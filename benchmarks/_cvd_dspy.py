@@ -14,10 +14,10 @@ from typing import Any
 
 from _cvd_common import (
     INSTRUCTIONS,
-    MODEL,
     PAIRS,
     SIGNATURE,
     Config,
+    Endpoints,
     Phase,
     _answer_of,
     dspy_feedback_metric,
@@ -26,35 +26,60 @@ from _cvd_common import (
     short_error,
 )
 from _cvd_tables import summarize
-from _llama_server import CountingProxy
 
 
 class DspySide:
     """The DSPy half of :class:`_cvd_runner.Runner`, which sets these attributes."""
 
     cfg: Config
-    proxy: CountingProxy
+    endpoints: Endpoints
     seed: int
     dtrain: list[Any]
     dval: list[Any]
     dtest: list[Any]
-    api_base: str
     max_errors: int
     _tested: dict[tuple[str, str], dict[str, Any]]
     fresh_dir: Callable[[str], Path]
     answer_stats: Callable[[Sequence[Any]], dict[str, Any]]
+    bootstrap_teacher: Callable[[str], bool]
 
     def dspy_lms(self, cache_dir: Path) -> tuple[Any, Any]:
+        """The task LM (the student, also ``dspy.configure``'d) and the instruction-writing LM
+        (the teacher)."""
         import dspy
 
         dspy.configure_cache(
             enable_disk_cache=True, enable_memory_cache=True, disk_cache_dir=str(cache_dir)
         )
-        common = {"api_base": self.api_base, "api_key": "none", "cache": True}
-        task = dspy.LM(MODEL, temperature=0.0, max_tokens=self.cfg.max_tokens, **common)
-        prompt = dspy.LM(MODEL, temperature=0.0, max_tokens=self.cfg.prompt_max_tokens, **common)
+        ep, cfg = self.endpoints, self.cfg
+        common: dict[str, Any] = {"api_key": "none", "cache": True, "temperature": 0.0}
+        task = dspy.LM(
+            ep.student_model, api_base=ep.student_base, max_tokens=cfg.max_tokens, **common
+        )
+        prompt = dspy.LM(
+            ep.teacher_model, api_base=ep.teacher_base, max_tokens=cfg.prompt_max_tokens, **common
+        )
         dspy.configure(lm=task)
         return task, prompt
+
+    def dspy_teacher_settings(self, pair: str) -> dict[str, Any]:
+        """``teacher_settings`` of the bootstrapping optimizers: the teacher model with the
+        task calls' settings, when this pair bootstraps with a teacher (else ``{}``, DSPy's
+        default: the student bootstraps)."""
+        import dspy
+
+        if not self.bootstrap_teacher(pair):
+            return {}
+        ep = self.endpoints
+        lm = dspy.LM(
+            ep.teacher_model,
+            api_base=ep.teacher_base,
+            api_key="none",
+            cache=True,
+            temperature=0.0,
+            max_tokens=self.cfg.max_tokens,
+        )
+        return {"lm": lm}
 
     @staticmethod
     def dspy_program() -> Any:
@@ -85,7 +110,7 @@ class DspySide:
         state = self.dspy_describe(program)["state"]
         if ("dspy", state) in self._tested:
             return {**self._tested[("dspy", state)], "reused": True}
-        phase = Phase(self.proxy)
+        phase = Phase(self.endpoints)
         evaluator = dspy.Evaluate(
             devset=self.dtest,
             metric=dspy_metric,
@@ -112,6 +137,8 @@ class DspySide:
         import dspy
 
         cfg, program = self.cfg, self.dspy_program()
+        teacher = self.dspy_teacher_settings(pair)
+        extra: dict[str, Any] = {"teacher_settings": teacher} if teacher else {}
         if pair == "random_search":
             opt = dspy.BootstrapFewShotWithRandomSearch(
                 metric=dspy_metric,
@@ -120,6 +147,7 @@ class DspySide:
                 num_candidate_programs=cfg.candidate_programs,
                 num_threads=cfg.num_threads,
                 max_errors=self.max_errors,
+                **extra,
             )
             return opt, opt.compile(program, trainset=self.dtrain, valset=self.dval)
         if pair == "joint":
@@ -132,6 +160,7 @@ class DspySide:
                     num_threads=cfg.num_threads,
                     max_errors=self.max_errors,
                     seed=self.seed,
+                    **extra,
                 )
                 return opt, opt.compile(program, trainset=self.dtrain, valset=self.dval)
             opt = dspy.MIPROv2(
@@ -143,6 +172,7 @@ class DspySide:
                 num_threads=cfg.num_threads,
                 max_errors=self.max_errors,
                 seed=self.seed,
+                **extra,
             )
             compiled = opt.compile(
                 program,
@@ -172,7 +202,7 @@ class DspySide:
         name = PAIRS[pair][0]
         task_lm, prompt_lm = self.dspy_lms(self.fresh_dir(f"dspy-{pair}"))
         out: dict[str, Any] = {"side": "dspy", "optimizer": name}
-        phase = Phase(self.proxy)
+        phase = Phase(self.endpoints)
         try:
             with phase.measure(), contextlib.redirect_stdout(sys.stderr):
                 opt, compiled = self.dspy_compile(pair, task_lm, prompt_lm)

@@ -4,6 +4,7 @@ compiles (a mixin of :class:`_cvd_runner.Runner`)."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -13,10 +14,10 @@ from typing import Any
 import _cvd_common
 from _cvd_common import (
     INSTRUCTIONS,
-    MODEL,
     PAIRS,
     SIGNATURE,
     Config,
+    Endpoints,
     Phase,
     _answer_of,
     log,
@@ -24,30 +25,67 @@ from _cvd_common import (
     short_error,
 )
 from _cvd_tables import summarize
-from _llama_server import CountingProxy
+
+# the pliable optimizer of each pair
+_OPTIMIZER_CLASS = {"random_search": "BootstrapRandomSearch", "joint": "JointSearch"}
+
+
+def pl_takes_teacher(pair: str) -> bool:
+    """Whether pliable's optimizer of this pair takes a bootstrapping ``teacher=`` program
+    (when it does not, neither side gets a bootstrapping teacher: see ``Runner.roles``)."""
+    import pliable as pl
+
+    name = _OPTIMIZER_CLASS.get(pair)
+    cls = getattr(pl, name, None) if name else None
+    return cls is not None and "teacher" in inspect.signature(cls).parameters
 
 
 class PliableSide:
     """The pliable half of :class:`_cvd_runner.Runner`, which sets these attributes."""
 
     cfg: Config
-    proxy: CountingProxy
+    endpoints: Endpoints
     seed: int
     train: list[Any]
     val: list[Any]
     test: list[Any]
-    api_base: str
     _tested: dict[tuple[str, str], dict[str, Any]]
     fresh_dir: Callable[[str], Path]
     answer_stats: Callable[[Sequence[Any]], dict[str, Any]]
+    bootstrap_teacher: Callable[[str], bool]
 
     def pl_lms(self, cache_dir: Path) -> tuple[Any, Any]:
+        """The task LM (the student) and the instruction-writing LM (the teacher)."""
         import pliable as pl
 
-        common = {"api_base": self.api_base, "api_key": "none", "cache": str(cache_dir)}
-        task = pl.LM(MODEL, temperature=0, max_tokens=self.cfg.max_tokens, **common)
-        prompt = pl.LM(MODEL, temperature=0, max_tokens=self.cfg.prompt_max_tokens, **common)
+        ep, cfg = self.endpoints, self.cfg
+        common: dict[str, Any] = {"api_key": "none", "cache": str(cache_dir), "temperature": 0}
+        task = pl.LM(
+            ep.student_model, api_base=ep.student_base, max_tokens=cfg.max_tokens, **common
+        )
+        prompt = pl.LM(
+            ep.teacher_model, api_base=ep.teacher_base, max_tokens=cfg.prompt_max_tokens, **common
+        )
         return task, prompt
+
+    def pl_teacher_program(self, cache_dir: Path) -> Any:
+        """The program on the teacher model, with the task calls' settings: the bootstrapping
+        teacher."""
+        import pliable as pl
+
+        ep = self.endpoints
+        lm = pl.LM(
+            ep.teacher_model,
+            api_base=ep.teacher_base,
+            api_key="none",
+            cache=str(cache_dir),
+            temperature=0,
+            max_tokens=self.cfg.max_tokens,
+        )
+        program = self.pl_program()
+        for predictor in program.predictors():
+            predictor.lm = lm
+        return program
 
     @staticmethod
     def pl_program() -> Any:
@@ -72,7 +110,7 @@ class PliableSide:
         state = self.pl_describe(program)["state"]
         if ("pliable", state) in self._tested:
             return {**self._tested[("pliable", state)], "reused": True}
-        phase = Phase(self.proxy)
+        phase = Phase(self.endpoints)
         with phase.measure(), pl.using(lm=lm):
             result = pl.evaluate(
                 program, self.test, _cvd_common.MC, num_threads=self.cfg.num_threads, progress=False
@@ -89,10 +127,14 @@ class PliableSide:
         self._tested[("pliable", state)] = out
         return out
 
-    def pl_optimizer(self, pair: str, prompt_lm: Any, calls_for_candidates: int) -> Any:
+    def pl_optimizer(
+        self, pair: str, prompt_lm: Any, calls_for_candidates: int, teacher: Any = None
+    ) -> Any:
         import pliable as pl
 
         cfg = self.cfg
+        # a bootstrapping teacher only where the optimizer takes one (pl_takes_teacher)
+        extra: dict[str, Any] = {} if teacher is None else {"teacher": teacher}
         if pair == "random_search":
             return pl.BootstrapRandomSearch(
                 _cvd_common.MC,
@@ -101,6 +143,7 @@ class PliableSide:
                 max_labeled_demos=4,
                 seed=self.seed,
                 num_threads=cfg.num_threads,
+                **extra,
             )
         if pair == "joint":
             # proposals as long as MIPROv2's (--prompt-max-tokens), not the proposer's 256
@@ -114,6 +157,7 @@ class PliableSide:
                     proposer=proposer,
                     seed=self.seed,
                     num_threads=cfg.num_threads,
+                    **extra,
                 )
             # the same small search as MIPROv2's (--mipro-trials / --mipro-candidates)
             return pl.JointSearch(
@@ -127,6 +171,7 @@ class PliableSide:
                 proposer=proposer,
                 seed=self.seed,
                 num_threads=cfg.num_threads,
+                **extra,
             )
         if pair == "reflective":
             return pl.Reflective(
@@ -149,10 +194,11 @@ class PliableSide:
             "budget_lm_calls": budget_calls,
             "matched": budget_calls is not None,
         }
-        optimizer = self.pl_optimizer(pair, prompt_lm, self.cfg.candidate_programs + 3)
+        teacher = self.pl_teacher_program(cache) if self.bootstrap_teacher(pair) else None
+        optimizer = self.pl_optimizer(pair, prompt_lm, self.cfg.candidate_programs + 3, teacher)
         out["settings"] = {k: str(v) for k, v in optimizer.settings().items()}
         budget = pl.Budget(lm_calls=budget_calls) if budget_calls is not None else None
-        phase = Phase(self.proxy)
+        phase = Phase(self.endpoints)
         try:
             with phase.measure(), contextlib.redirect_stdout(sys.stderr), pl.using(lm=task_lm):
                 compiled = optimizer.compile(
@@ -195,7 +241,7 @@ class PliableSide:
             # it looks at the cache, and would stop early (the calls made are recorded).
             used = report.lm_calls
             left = max(1, (budget_calls if budget_calls is not None else used) - used)
-            phase2 = Phase(self.proxy)
+            phase2 = Phase(self.endpoints)
             try:
                 with (
                     phase2.measure(),

@@ -7,30 +7,55 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _cvd_common import Config, load_split, to_dspy
+from _cvd_common import PAIRS, Config, Endpoints, load_split, to_dspy
 from _cvd_dspy import DspySide
-from _cvd_pliable import PliableSide
+from _cvd_pliable import PliableSide, pl_takes_teacher
 from _cvd_tables import summarize
-from _llama_server import CountingProxy
+
+# what the teacher model does on each side, per pair; the bootstrapping roles only with a
+# separate teacher that both sides can bootstrap with (see Runner.bootstrap_teacher)
+_WRITING_ROLES = {
+    "random_search": ([], []),
+    "joint": (["MIPROv2 prompt_model"], ["JointSearch proposer (InstructionProposer)"]),
+    "reflective": (["GEPA reflection_lm"], ["Reflective reflection_lm"]),
+}
+_BOOTSTRAP_ROLES = {
+    "random_search": ("BootstrapFewShotWithRandomSearch teacher_settings", "teacher="),
+    "joint": ("MIPROv2 teacher_settings", "teacher="),
+}
 
 
 class Runner(PliableSide, DspySide):
-    """One task and seed: the data, the proxy, and memoised test scores per program state."""
+    """One task and seed: the data, the endpoints, and memoised test scores per program
+    state."""
 
     def __init__(
-        self, cfg: Config, proxy: CountingProxy, task: str, seed: int, workdir: Path
+        self, cfg: Config, endpoints: Endpoints, task: str, seed: int, workdir: Path
     ) -> None:
-        self.cfg, self.proxy, self.task, self.seed = cfg, proxy, task, seed
+        self.cfg, self.endpoints, self.task, self.seed = cfg, endpoints, task, seed
         self.workdir = workdir
         self.train, self.val, self.test = load_split(cfg, task, seed)
         self.dtrain, self.dval, self.dtest = (to_dspy(x) for x in (self.train, self.val, self.test))
-        self.api_base = proxy.base_url + "/v1"
         # DSPy's evaluations stop the whole compile after dspy.settings.max_errors (10) failed
         # examples, and a small model's unparseable replies are errors there; pliable scores
         # them 0 and goes on. Both sides get the pliable behaviour: no stop, a failure is 0.
         self.max_errors = cfg.n_train + cfg.n_val + cfg.n_test + 1
         self._tested: dict[tuple[str, str], dict[str, Any]] = {}
         self._n = 0
+
+    def bootstrap_teacher(self, pair: str) -> bool:
+        """Whether both sides bootstrap this pair's demos with the teacher model: only with a
+        separate teacher, and only where pliable's optimizer takes a ``teacher=`` (DSPy's
+        always do, through ``teacher_settings``), so that the two sides stay matched."""
+        return self.endpoints.has_teacher and pair in _BOOTSTRAP_ROLES and pl_takes_teacher(pair)
+
+    def roles(self, pair: str) -> dict[str, list[str]]:
+        """What the teacher model does in this pair, on each side (for the results JSON)."""
+        dspy_roles, pl_roles = (list(r) for r in _WRITING_ROLES[pair])
+        if self.bootstrap_teacher(pair):
+            dspy_roles.append(_BOOTSTRAP_ROLES[pair][0])
+            pl_roles.append(f"{PAIRS[pair][1]} {_BOOTSTRAP_ROLES[pair][1]}")
+        return {"dspy": dspy_roles, "pliable": pl_roles}
 
     def remember(self, zero_shot: dict[str, Any]) -> None:
         """Test scores of the zero-shot programs from an earlier session (--resume)."""

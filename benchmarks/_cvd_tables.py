@@ -95,6 +95,7 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                 "-",
                 "-",
                 "-",
+                "-",
                 "0",
                 "ok",
             ]
@@ -124,6 +125,7 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                     strict_cell(side.get("test")),
                     named_cell(side.get("test")),
                     c.get("lm_calls", "-"),
+                    teacher_calls(c),
                     c.get("prompt_tokens", "-"),
                     c.get("completion_tokens", "-"),
                     f"{c['wall_seconds']:.0f}" if c else "-",
@@ -145,11 +147,17 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                         "(same)",
                         "(same)",
                         "(same)",
+                        "(same)",
                         best["program"]["demos"],
                         "the same compile's best candidate, kept without the significance test",
                     ]
                 )
     return rows
+
+
+def teacher_calls(compile_cost: dict[str, Any]) -> Any:
+    """The teacher's share of a compile's LM calls (``-`` in results from before roles)."""
+    return (compile_cost.get("by_role") or {}).get("teacher", {}).get("lm_calls", "-")
 
 
 def trivial_line(b: dict[str, Any]) -> str:
@@ -182,6 +190,7 @@ RUN_HEADERS = [
     "strict %",
     "test answers name",
     "compile LM calls",
+    "of which teacher",
     "prompt tok",
     "compl. tok",
     "compile s",
@@ -226,6 +235,7 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 strict = [v for s in ok for v in s["test"].get("strict_values", [])]
                 # a failed compile's calls were spent too: they count in the cost columns
                 costs = [s["compile"] for s in runs if s.get("compile")]
+                by_role = [c for c in costs if c.get("by_role")]
                 entry[who] = {
                     "runs_ok": len(ok),
                     "runs_failed": len(runs) - len(ok),
@@ -235,6 +245,11 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "pooled": summarize(pooled) if pooled else None,
                     "strict_pooled": summarize(strict) if strict else None,
                     "lm_calls": statistics.fmean(c["lm_calls"] for c in costs) if costs else None,
+                    "teacher_lm_calls": (
+                        statistics.fmean(c["by_role"]["teacher"]["lm_calls"] for c in by_role)
+                        if by_role
+                        else None
+                    ),
                     "prompt_tokens": (
                         statistics.fmean(c["prompt_tokens"] for c in costs) if costs else None
                     ),
@@ -334,6 +349,8 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
                     num(p["lm_calls"])
                     + (f" ({p['runs_failed']} failed)" if p["runs_failed"] else ""),
                     ratio(p["lm_calls"], d["lm_calls"]),
+                    num(d.get("teacher_lm_calls")),
+                    num(p.get("teacher_lm_calls")),
                     num(d["prompt_tokens"]),
                     num(p["prompt_tokens"]),
                     ratio(p["prompt_tokens"], d["prompt_tokens"]),
@@ -366,6 +383,8 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
             "DSPy calls",
             "pliable calls",
             "calls pl/DSPy",
+            "DSPy teacher calls",
+            "pliable teacher calls",
             "DSPy prompt tok",
             "pliable prompt tok",
             "tok pl/DSPy",
@@ -390,8 +409,10 @@ def print_run(record: dict[str, Any], n_train: int, n_val: int, n_test: int) -> 
     sys.stdout.flush()
 
 
-def print_aggregate(scores: str, costs: str, seeds: int) -> None:
+def print_aggregate(scores: str, costs: str, seeds: int, models: str | None = None) -> None:
     """The tables of :func:`aggregate_tables` under their headings, to stdout."""
+    if models:
+        print(f"\nModels: {models}")
     print(f"\n## Test-set scores over {seeds} seed(s) (pooled: all test examples of all seeds)\n")
     print(scores)
     print(
@@ -399,6 +420,10 @@ def print_aggregate(scores: str, costs: str, seeds: int) -> None:
         "'per seed' shows the spread between compiles. 'strict': the answer field is exactly "
         "the gold choice; the metric itself also accepts an answer that names a choice."
     )
-    print("\n## Compile cost per run (mean over seeds; LM calls and tokens at the proxy)\n")
+    print("\n## Compile cost per run (mean over seeds; LM calls and tokens at the proxies)\n")
     print(costs)
-    print("\nA failed compile's calls count in its side's mean (the calls were spent).")
+    print(
+        "\nCalls and tokens are the student's and the teacher's together; the teacher columns "
+        "show the teacher's share (instruction writing, reflection, bootstrapping). A failed "
+        "compile's calls count in its side's mean (the calls were spent)."
+    )

