@@ -11,6 +11,7 @@ Qwen2.5-Coder writes exactly ``[[answer]]`` and stops. This script scores candid
 listed choices, reading comprehension, and a two-output chain of thought), so the wording is
 chosen on data that is neither BIG-bench nor any benchmark it is later judged on.
 
+The variant ``json`` is pliable's ``JSONAdapter`` (a grammar on local models), for comparison.
 It prints a table (per model x variant: the share of replies that parse, and the score) and
 writes ``benchmarks/results/format_wording.json``.
 """
@@ -59,6 +60,13 @@ def _next_line(signature: type[pl.Signature], m: Marker) -> str:
     return "Reply with " + ", then ".join(parts) + "."
 
 
+def _named(signature: type[pl.Signature], m: Marker) -> str:
+    parts = [
+        f"{m(n)} followed by your {n.replace('_', ' ')} on the next line" for n in _names(signature)
+    ]
+    return "Reply with " + ", then ".join(parts) + "."
+
+
 def _each_marker(signature: type[pl.Signature], m: Marker) -> str:
     names = ", then ".join(m(n) for n in _names(signature))
     return f"Reply with each marker on its own line, followed by its value: {names}."
@@ -94,6 +102,7 @@ Reminder = Callable[[type[pl.Signature], Marker], str]
 VARIANTS: dict[str, tuple[Marker, Reminder]] = {
     "old": (_brackets, _old),
     "next-line": (_brackets, _next_line),
+    "named": (_brackets, _named),
     "each-marker": (_brackets, _each_marker),
     "skeleton": (_brackets, _skeleton),
     "write-after": (_brackets, _write_after),
@@ -180,7 +189,7 @@ def _reading_ok(ex: pl.Example, pred: Mapping[str, Any]) -> bool:
     return normalize_answer(ex.answer) in normalize_answer(str(pred["answer"]))
 
 
-Step = tuple[str, Callable[[pl.ChatAdapter], pl.Module], Callable[[int], list[pl.Example]], Any]
+Step = tuple[str, Callable[[pl.Adapter], pl.Module], Callable[[int], list[pl.Example]], Any]
 
 
 def _steps() -> list[Step]:
@@ -214,7 +223,7 @@ def _steps() -> list[Step]:
 
 def run_one(model: str, variant: str, step: Step, limit: int) -> dict[str, Any]:
     name, make, rows, ok = step
-    program = make(VariantAdapter(VARIANTS[variant]))
+    program = make(pl.JSONAdapter() if variant == "json" else VariantAdapter(VARIANTS[variant]))
     examples = rows(limit if name != "cot" else max(1, limit // 2))
     parsed = correct = 0
     start = time.perf_counter()
@@ -259,7 +268,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=MODELS)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    names = [*VARIANTS, "json"]  # "json": pliable's JSONAdapter, for comparison
+    parser.add_argument("--variants", nargs="+", default=names, choices=names)
     parser.add_argument("--limit", type=int, default=30, help="examples per step (cot: half)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--resume", action="store_true", help="keep finished cells of --out")

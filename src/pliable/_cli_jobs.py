@@ -290,10 +290,10 @@ def inspect_job(args: argparse.Namespace) -> int:
     ``{field}`` placeholders for the inputs. Rendered from the file alone, so a ReAct file
     needs no tools and a custom program needs no class."""
     from pliable.compiled.io import read_predictors
-    from pliable.compiled.render import per_call_parts, render_messages
+    from pliable.compiled.render import file_models, per_call_parts, render_messages
 
     parsed, predictors = read_predictors(args.file)
-    prompts = render_messages(predictors)
+    prompts = render_messages(predictors, models=file_models(parsed))
     for name, predictor in predictors.items():
         sig = predictor.signature
         print(f"=== predictor {name}: {sig.signature_string()} ({len(predictor.demos)} demos) ===")

@@ -198,3 +198,10 @@ def test_a_literal_is_not_read_from_text_that_only_mentions_it():
     sig = pl.Signature("ticket -> product: Literal['kettle', 'toaster']")
     with pytest.raises(pl.ParseError, match="product"):
         CHAT.parse(sig, "[[product]]\nnot the kettle")
+
+
+def test_an_invented_marker_ends_the_field_above_it():
+    sig = pl.Signature("ticket -> product: Literal['air fryer', 'toaster']")
+    assert CHAT.parse(sig, "[[product]] (air fryer)\n[[value]] (14th)") == {"product": "air fryer"}
+    text = pl.Signature("question -> answer")
+    assert CHAT.parse(text, "[[answer]]\nParis\n\n[[note]]\nan aside") == {"answer": "Paris"}

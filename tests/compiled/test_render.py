@@ -30,12 +30,12 @@ def test_rendered_messages_are_what_the_loaded_program_sends(tmp_path, adapter):
     path = tmp_path / "cot.json"
     compiled_cot(path, adapter)
     inputs = {"question": "40+2", "hint": "even"}
-    rendered = pl.render_prompts(path, inputs=inputs)
-
     reply = (
         '{"reasoning": "sum", "answer": 42}' if adapter else "[[reasoning]]\nsum\n\n[[answer]]\n42"
     )
     lm = pl.ScriptedLM([reply])
+    # no adapter in the file: the default follows the LM it is rendered for (chat here)
+    rendered = pl.render_prompts(path, inputs=inputs, lm=lm)
     with pl.using(lm=lm):
         assert pl.load(path)(**inputs).answer == 42
     assert list(rendered) == ["self"]
@@ -47,14 +47,27 @@ def test_given_inputs_are_checked_and_converted_as_a_call_would(tmp_path):
     path = tmp_path / "typed.json"
     pl.Predict("x: float, flag: bool, counts: dict[str, int] -> answer").save(path)
     inputs = {"x": "1.50", "flag": "yes", "counts": {"a": "2"}}
-    rendered = pl.render_prompts(path, inputs=inputs)["self"]
     lm = pl.ScriptedLM(["[[answer]]\nok"])
+    rendered = pl.render_prompts(path, inputs=inputs, lm=lm)["self"]
     with pl.using(lm=lm):
         pl.load(path)(**inputs)
     assert rendered == list(lm.calls[0].messages)
     assert "1.5\n" in rendered[-1]["content"]
     with pytest.raises(pl.InputError, match="x"):
         pl.render_prompts(path, inputs={"x": "abc"})
+
+
+def test_with_no_adapter_the_default_follows_the_lm(tmp_path):
+    path = tmp_path / "qa.json"
+    pl.Predict("question -> answer").save(path)
+    local = pl.render_prompts(path)["self"]  # the file names no LM: the embedded local model
+    assert "JSON object" in local[0]["content"]
+    assert pl.render_prompts(path, lm="local/qwen2.5-coder-0.5b") == {"self": local}
+    chat = pl.render_prompts(path, lm=pl.ScriptedLM([]))["self"]
+    assert "[[answer]]" in chat[0]["content"]
+    assert "JSON" not in chat[0]["content"]
+    pl.Predict("question -> answer", lm=pl.LM("demo-provider-without-schemas/x")).save(path)
+    assert "[[answer]]" in pl.render_prompts(path)["self"][0]["content"]  # the file's LM
 
 
 def test_placeholders_stand_for_inputs_not_given(tmp_path):

@@ -81,7 +81,7 @@ def test_render_is_exactly_what_the_lm_receives(tmp_path):
     loaded = pl.load(compiled_cot().save(tmp_path / "qa.json"))
     lm = pl.ScriptedLM(["[[reasoning]]\nfour and four\n\n[[answer]]\n8"])
     assert loaded(question="4+4", lm=lm).answer == 8
-    assert list(lm.calls[0].messages) == loaded.render(question="4+4")
+    assert list(lm.calls[0].messages) == loaded.render(lm=lm, question="4+4")
 
 
 def test_typed_demos_and_json_adapter_round_trip(tmp_path):

@@ -275,7 +275,8 @@ def test_predictors_are_named_and_the_catalog_survives_an_instruction_rewrite():
     assert list(sig.input_fields) == ["question", "trajectory"]
     assert list(sig.output_fields) == ["next_thought", "next_tool_name", "next_tool_args"]
     named["react"].signature = sig.with_instructions("Be brief.")
-    system = agent.render("react", question="q", trajectory="t")[0]["content"]
+    chat_lm = pl.ScriptedLM([])  # an LM without JSON schemas: the chat format
+    system = agent.render("react", lm=chat_lm, question="q", trajectory="t")[0]["content"]
     assert system.startswith("Be brief.")
     assert "- add(a: int, b: int = 0) - Add two integers." in system
     assert "(one of: add, finish)" in system

@@ -86,7 +86,14 @@ def _sections(
     so a reply that runs on into an invented next turn does not leak into the last value."""
     record = match_field(names)
     stop = match_field(stops)
-    hits = [m for m in pattern.finditer(text) if stop(m.group("name")) is not None]
+    hits: list[re.Match[str]] = []
+    for m in pattern.finditer(text):
+        if stop(m.group("name")) is not None:
+            hits.append(m)
+        elif pattern is _MARKER and hits and text[hits[-1].end() : m.start()].strip():
+            # an invented marker ([[value]], [[note]]) after a value ends that value; right
+            # after a marker it is the value itself, written as a marker ("[[kettle]]")
+            hits.append(m)
     found: dict[str, str] = {}
     for i, m in enumerate(hits):
         name = record(m.group("name"))

@@ -197,15 +197,20 @@ def _coerce_bool(raw: Any) -> bool:
 _WRAPPERS = re.compile(r"\A(?:\[\[(.*)\]\]|\[(.*)\]|\((.*)\)|<(.*)>|#{1,6}[ \t]+(.*))\Z", re.S)
 
 
+def _unwrapped(token: str) -> str | None:
+    m = _WRAPPERS.match(token)
+    return None if m is None else _clean_token(next(g for g in m.groups() if g is not None))
+
+
 def _choice_tokens(raw: str) -> list[str]:
-    """``raw`` cleaned, then unwrapped once, then its first line: the forms tried in order."""
+    """The forms of ``raw`` tried in order: cleaned, unwrapped once, then the same for its
+    first line (a choice followed by an explanation or a stray marker line)."""
+    forms: list[str] = []
     token = _clean_token(raw)
-    forms = [token]
-    if m := _WRAPPERS.match(token):
-        forms.append(_clean_token(next(g for g in m.groups() if g is not None)))
-    first = forms[-1].split("\n", 1)[0]
-    if first != forms[-1]:
-        forms.append(_clean_token(first))
+    first = _clean_token(token.split("\n", 1)[0])
+    for form in (token, _unwrapped(token), first, _unwrapped(first)):
+        if form and form not in forms:
+            forms.append(form)
     return forms
 
 

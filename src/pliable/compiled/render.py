@@ -23,17 +23,25 @@ from pliable.errors import UsageError
 
 if TYPE_CHECKING:
     from pliable.compiled.schema import CompiledFile
-    from pliable.lm.types import Message
+    from pliable.lm.types import LanguageModel, Message
     from pliable.programs.predict import Predict
 
-__all__ = ["per_call_parts", "render_messages", "render_prompts"]
+__all__ = ["file_models", "per_call_parts", "render_messages", "render_prompts"]
 
 
 def render_prompts(
     source: str | os.PathLike[str] | Mapping[str, Any],
     inputs: Mapping[str, Any] | None = None,
+    *,
+    lm: LanguageModel | str | None = None,
 ) -> dict[str, list[Message]]:
     """Each predictor's messages, in the file's order, keyed by predictor name.
+
+    A predictor whose file names no adapter (``"adapter": null``) gets the default for its
+    LM, as a call would: JSON for an LM that enforces a JSON schema (every local model),
+    chat for others. That LM is ``lm`` when given (an LM or a model name: the one the
+    program will be called with), else the predictor's ``lm.model`` in the file, else the
+    embedded local model.
 
     Inputs are ``{field}`` placeholders unless ``inputs`` gives their values, which are
     checked and converted to each field's type as a call would; a value for a field no
@@ -51,7 +59,12 @@ def render_prompts(
             f"{where}: its prompt is not fixed text, because {missing}. Render it per input "
             "with pl.load(path).render(predictor_name, **inputs)."
         )
-    return render_messages(predictors, inputs)
+    return render_messages(predictors, inputs, lm=lm, models=file_models(parsed))
+
+
+def file_models(parsed: CompiledFile) -> dict[str, str | None]:
+    """Each predictor's LM name as the file records it (``None`` where it records none)."""
+    return {name: p.lm.model if p.lm else None for name, p in parsed.predictors.items()}
 
 
 def per_call_parts(parsed: CompiledFile) -> str | None:
@@ -66,9 +79,14 @@ def per_call_parts(parsed: CompiledFile) -> str | None:
 
 
 def render_messages(
-    predictors: Mapping[str, Predict], inputs: Mapping[str, Any] | None = None
+    predictors: Mapping[str, Predict],
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    lm: LanguageModel | str | None = None,
+    models: Mapping[str, str | None] | None = None,
 ) -> dict[str, list[Message]]:
-    """:func:`render_prompts` for predictors already built."""
+    """:func:`render_prompts` for predictors already built; ``models`` are their LM names
+    from the file (:func:`file_models`), used when ``lm`` is not given."""
     from pliable.programs.predict import _check_input
 
     given = dict(inputs or {})
@@ -86,5 +104,7 @@ def render_messages(
             f: _check_input(f, field.annotation, given[f]) if f in given else "{" + f + "}"
             for f, field in sig.input_fields.items()
         }
-        out[name] = predictor.resolved_adapter().format(sig, values, demos=predictor.demos)
+        target = lm if lm is not None else (models or {}).get(name) or predictor.lm
+        adapter = predictor.resolved_adapter(target)
+        out[name] = adapter.format(sig, values, demos=predictor.demos)
     return out

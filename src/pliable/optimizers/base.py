@@ -101,8 +101,25 @@ def _lm_identity() -> str | None:
     return f"{getattr(lm, 'model', type(lm).__name__)} {json.dumps(shown, default=str)}"
 
 
+def _with_adapters_pinned(program: Module) -> Module:
+    """``program``, or a copy whose predictors without an adapter hold the one their calls
+    use now (the default for the LM in use: JSON where it enforces a schema, else chat), so
+    the compiled file names the format that was measured."""
+    if all(p.adapter is not None for p in program.predictors()):
+        return program
+    pinned = program.deepcopy()
+    for predictor in pinned.predictors():
+        if predictor.adapter is None:
+            predictor.adapter = predictor.resolved_adapter()
+    return pinned
+
+
 class Optimizer(ABC):
     """Base class: subclasses implement :meth:`_compile` (and :meth:`_plan` for estimates)."""
+
+    #: Fix each predictor's default adapter at the start of a compile (see
+    #: :func:`_with_adapters_pinned`); soft-prompt optimizers set their own LM and do not.
+    pins_adapters = True
 
     metric: Callable[..., Any] | None = None
     num_threads: int = 4
@@ -201,6 +218,8 @@ class Optimizer(ABC):
             "val_fingerprint": fingerprint(val) if val else None,
         }
         floor = self._floor(program, train, val)
+        if self.pins_adapters:
+            program = _with_adapters_pinned(program)
         settings = _jsonable_settings(self.settings())
         log = None
         if run_dir is not None:

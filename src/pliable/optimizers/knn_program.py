@@ -280,9 +280,11 @@ class KNNProgram(_Wrapper):
         with _retraced(originals):
             return await instance.acall(*args, **kwargs)
 
-    def render(self, predictor: str | None = None, /, **inputs: Any) -> list[Message]:
+    def render(
+        self, predictor: str | None = None, /, lm: Any = None, **inputs: Any
+    ) -> list[Message]:
         """The exact messages a predictor would send for ``inputs``, with their KNN demos."""
-        return self.with_demos(self.demos_for(**inputs)).render(predictor, **inputs)
+        return self.with_demos(self.demos_for(**inputs)).render(predictor, lm, **inputs)
 
     # --- copying and saving ---
     def __deepcopy__(self, memo: dict[int, Any]) -> KNNProgram:

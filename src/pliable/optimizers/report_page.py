@@ -373,7 +373,7 @@ def _candidates(run: _Run) -> str:
 
 def _prompts(run: _Run) -> str:
     from pliable.compiled.io import read_predictors
-    from pliable.compiled.render import per_call_parts, render_messages
+    from pliable.compiled.render import file_models, per_call_parts, render_messages
 
     title = "The best program's prompts, as the LM sees them"
     files = [run.dir / n for n in ("best.json", "final.json") if (run.dir / n).is_file()]
@@ -381,7 +381,7 @@ def _prompts(run: _Run) -> str:
         return _section(title, _muted("No best.json or final.json yet."))
     try:  # from the file alone: no tools, retriever or program class needed
         parsed, predictors = read_predictors(files[0])
-        prompts = render_messages(predictors)
+        prompts = render_messages(predictors, models=file_models(parsed))
     except Exception as exc:  # a file this page cannot read must not hide the rest
         return _section(title, _el("pre", escape(f"cannot read {files[0]}: {exc!r}")))
     out = [_muted(f"From {files[0].name}; the inputs are {{field}} placeholders.")]

@@ -134,11 +134,14 @@ class Module:
 
         return load_into(self, path, lm=lm)
 
-    def render(self, predictor: str | None = None, /, **inputs: Any) -> list[Message]:
+    def render(
+        self, predictor: str | None = None, /, lm: Any = None, **inputs: Any
+    ) -> list[Message]:
         """The exact chat messages a predictor would send for ``inputs``.
 
         A program with one predictor needs no name; otherwise name it as in
-        :meth:`named_predictors`.
+        :meth:`named_predictors`. ``lm`` (an LM or a model name) is the LM the call would go
+        to, when it is not the predictor's own: the default adapter depends on it.
         """
         named = dict(self.named_predictors())
         if predictor is None:
@@ -155,7 +158,7 @@ class Module:
                 f"No predictor {predictor!r} in {type(self).__name__}; it has: "
                 f"{', '.join(named) or 'none'}."
             )
-        return chosen.messages(**inputs)
+        return chosen.messages(lm, **inputs)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}("]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pliable import settings
 from pliable._async import to_thread as _to_thread
-from pliable.adapters.chat import ChatAdapter
+from pliable.adapters.auto import default_adapter, default_adapter_for_model
 from pliable.data.example import Example, Prediction
 from pliable.errors import ConfigurationError, InputError, ParseError, UsageError
 from pliable.programs.module import Module
@@ -27,7 +27,6 @@ __all__ = ["ChainOfThought", "Predict"]
 
 _RESERVED_INPUTS = frozenset({"lm", "config"})
 _PREDICTION_ATTRS = frozenset(n for n in dir(Prediction) if not n.startswith("_"))
-_DEFAULT_ADAPTER = ChatAdapter()
 _REASONING_DESC = "think step by step"
 
 
@@ -66,7 +65,9 @@ class Predict(Module):
         signature: a signature class or string form, e.g. ``"question -> answer: int"``.
         instructions: replaces the signature's instructions.
         lm: the LM to use (else the ``pl.using`` / ``pl.configure`` default).
-        adapter: the adapter to use (else the default, :class:`~pliable.ChatAdapter`).
+        adapter: the adapter to use (else the context's, else the default for the LM: JSON
+            where it enforces a JSON schema, as local models do, else chat; see
+            :mod:`pliable.adapters.auto`).
         **config: LM options for every call (``temperature``, ``max_tokens``, ``n``, ...).
 
     Optimizers write ``demos`` (a list of :class:`~pliable.Example`) and may replace
@@ -158,9 +159,19 @@ class Predict(Module):
             )
         return values
 
-    def resolved_adapter(self) -> Adapter:
-        """The adapter a call uses: the predictor's, else the context's, else ChatAdapter."""
-        return self.adapter or settings.current().adapter or _DEFAULT_ADAPTER
+    def resolved_adapter(self, lm: LanguageModel | str | None = None) -> Adapter:
+        """The adapter a call to ``lm`` uses: the predictor's, else the context's, else the
+        default for the LM (:func:`~pliable.adapters.auto.default_adapter`: JSON where the LM
+        enforces a JSON schema, chat elsewhere). ``lm`` may be a model name; without it, the
+        LM a call would use (the predictor's, the context's, else the embedded model)."""
+        chosen = self.adapter or settings.current().adapter
+        if chosen is not None:
+            return chosen
+        if isinstance(lm, str):
+            return default_adapter_for_model(lm)
+        if lm is None:
+            lm = self.lm or settings.current().lm or settings.default_lm()
+        return default_adapter(lm)
 
     def _resolve_lm(self, lm: LanguageModel | None) -> LanguageModel:
         chosen = (
@@ -182,7 +193,7 @@ class Predict(Module):
     ) -> tuple[dict[str, Any], LanguageModel, Adapter, list[Message], dict[str, Any]]:
         values = self._inputs(inputs)
         model = self._resolve_lm(lm)
-        adapter = self.resolved_adapter()
+        adapter = self.resolved_adapter(model)
         messages = adapter.format(self.signature, values, demos=self.demos)
         options = {
             **self.config,
@@ -191,10 +202,11 @@ class Predict(Module):
         }
         return values, model, adapter, messages, options
 
-    def messages(self, /, **inputs: Any) -> list[Message]:
-        """The exact chat messages a call with ``inputs`` sends (no LM is called)."""
+    def messages(self, /, lm: LanguageModel | str | None = None, **inputs: Any) -> list[Message]:
+        """The exact chat messages a call with ``inputs`` sends to ``lm`` (an LM or a model
+        name; default: the LM a call would use). No LM is called."""
         values = self._inputs(inputs)
-        adapter = self.resolved_adapter()
+        adapter = self.resolved_adapter(lm)
         return adapter.format(self.signature, values, demos=self.demos)
 
     def _finish(

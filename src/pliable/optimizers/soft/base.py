@@ -78,6 +78,8 @@ class SoftPromptOptimizer(Optimizer):
         num_threads: examples scored at once (calls to the model are serialized anyway).
     """
 
+    pins_adapters = False  # its LM is the base model under transformers, set in _run
+
     method: ClassVar[str] = ""
     default_lr: ClassVar[float] = 1e-2
 
