@@ -10,7 +10,7 @@ A compact prompt::
     user:      [[question]]
                What is the capital of France?
 
-               Reply with [[answer]].
+               Reply with [[answer]] followed by your answer on the next line.
     assistant: [[answer]]
                Paris
 
@@ -104,7 +104,7 @@ def _sections(
 
 
 class ChatAdapter(Adapter):
-    """Fields delimited by ``[[name]]`` lines; the default adapter."""
+    """Fields delimited by ``[[name]]`` lines; the default for LMs that take no JSON schema."""
 
     name = "chat"
 
@@ -125,9 +125,14 @@ class ChatAdapter(Adapter):
         return "\n\n".join(parts)
 
     def reply_reminder(self, signature: type[Signature]) -> str:
-        return (
-            "Reply with " + ", ".join(self.field_marker(n) for n in signature.output_fields) + "."
-        )
+        # "Reply with [[answer]]." alone is read literally: Qwen2.5 writes the marker and
+        # stops. Naming what follows each marker was chosen over other wordings by the parse
+        # rate on the four packaged local models (benchmarks/format_wording.py).
+        parts = [
+            f"{self.field_marker(n)} followed by your {n.replace('_', ' ')} on the next line"
+            for n in signature.output_fields
+        ]
+        return "Reply with " + ", then ".join(parts) + "."
 
     def format_outputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
         return "\n\n".join(

@@ -26,7 +26,8 @@ CHATML = (
 CORPUS = [
     "Given `text`, produce `label`. Given `question`, produce `answer`.",
     "Outputs, each on the lines after its marker, in this order:",
-    "[[text]] [[label]] [[question]] [[answer]] Reply with [[label]]. Reply with [[answer]].",
+    "[[text]] [[label]] [[question]] [[answer]] Reply with [[label]] followed by your label on",
+    "the next line. Reply with [[answer]] followed by your answer on the next line.",
     "the movie was good bad great awful fine poor nice dull positive negative",
     "what is one two three four five six yes no",
 ]
