@@ -191,6 +191,7 @@ def tables(data: dict[str, Any]) -> str:
             ]
             done = list(mine.values())
             n = sum(r["n"] for r in done)
+            parsed = 1 - sum(sum(r["errors"].values()) for r in done) / n
             named = sum(r["named"] * r["n"] for r in done) / n
             score = sum(r["score"] * r["n"] for r in done) / n
             calls = sum(r["calls"] for r in done)
@@ -200,16 +201,22 @@ def tables(data: dict[str, Any]) -> str:
                     model.removeprefix("local/"),
                     adapter,
                     *cells,
+                    f"{parsed:.1%}",
                     f"{named:.1%}",
                     f"{score:.1%}",
                     f"{calls / n:.2f}",
                     f"{seconds / n:.2f}",
                 ]
             )
-    headers = ["model", "adapter", *tasks, "names a choice", "score", "calls/ex", "s/ex"]
+    headers = ["model", "adapter", *tasks, "parses", "names a choice", "score", "calls/ex", "s/ex"]
     out.append(table(headers, body, left=2))
     out.append("")
-    out.append("Cells: share of replies that parse and name a choice / score, per task.")
+    out.append(
+        "Cells: share of replies that parse and name a choice / score, per task. parses: "
+        "replies that raised no error (a DSPy retry with its JSON adapter counts as parsed)."
+    )
+    commits = sorted({str(r.get("commit")) for r in rows})
+    out.append(f"Measured at commit(s) {', '.join(commits)}.")
     return "\n".join(out)
 
 
@@ -289,10 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--git-ref", help="run src/ as committed at this ref (git archive)")
-    parser.add_argument("--tables", type=Path, help="print the tables of a results file")
+    parser.add_argument(
+        "--tables", type=Path, nargs="+", help="print the tables of results files (rows merged)"
+    )
     args = parser.parse_args(argv)
     if args.tables:
-        print(tables(json.loads(args.tables.read_text(encoding="utf-8"))))
+        files = [json.loads(p.read_text(encoding="utf-8")) for p in args.tables]
+        merged = {**files[0], "rows": [r for f in files for r in f["rows"]]}
+        merged["settings"] = {**files[0]["settings"], "models": MODELS}
+        print(tables(merged))
         return 0
     if args.limit < 1:
         parser.error(f"--limit must be at least 1; got {args.limit}")
