@@ -8,13 +8,23 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.programs.module import Module
 
-__all__ = ["compile_job", "eval_job", "inspect_job", "load_program", "report_job"]
+if TYPE_CHECKING:
+    from pliable.adapters.base import Adapter
+
+__all__ = [
+    "adapter_named",
+    "compile_job",
+    "eval_job",
+    "inspect_job",
+    "load_program",
+    "report_job",
+]
 
 _METRICS = ("exact_match", "f1", "multiple_choice", "passage_match")
 OPTIMIZERS = ("bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb")
@@ -36,10 +46,19 @@ def _import_object(spec: str) -> Any:
     return getattr(module, name)
 
 
-def load_program(spec: str, *, cot: bool = False, adapter: str = "chat") -> Module:
+def adapter_named(name: str) -> Adapter | None:
+    """``--adapter``: ``chat``, ``json``, or ``auto`` (``None``: the default for the LM, JSON
+    where it enforces a JSON schema, as every local model does, else chat)."""
+    from pliable.adapters import ChatAdapter, JSONAdapter
+
+    if name == "auto":
+        return None
+    return JSONAdapter() if name == "json" else ChatAdapter()
+
+
+def load_program(spec: str, *, cot: bool = False, adapter: str = "auto") -> Module:
     """A compiled ``.json`` file, ``file.py:object`` (a Module, its class, or a factory), or a
     signature string (a ``Predict``, or ``ChainOfThought`` with ``cot``)."""
-    from pliable.adapters import ChatAdapter, JSONAdapter
     from pliable.compiled import load
     from pliable.programs import ChainOfThought, Predict
 
@@ -51,8 +70,7 @@ def load_program(spec: str, *, cot: bool = False, adapter: str = "chat") -> Modu
         if not isinstance(program, Module):
             raise UsageError(f"{spec!r} is not a pl.Module (got {type(program).__name__}).")
         return program
-    chosen = JSONAdapter() if adapter == "json" else ChatAdapter()
-    return (ChainOfThought if cot else Predict)(spec, adapter=chosen)
+    return (ChainOfThought if cot else Predict)(spec, adapter=adapter_named(adapter))
 
 
 def load_metric(spec: str) -> Callable[..., Any]:
@@ -100,7 +118,6 @@ class _Job:
         elif self.task is not None:
             self.program = self.task.program_factory()
         elif args.bigbench:
-            from pliable.adapters import ChatAdapter, JSONAdapter
             from pliable.programs import ChainOfThought, Predict
             from pliable.signatures import Signature
 
@@ -111,7 +128,7 @@ class _Job:
                 )
             else:
                 sig = Signature("question -> answer", "Answer the question in a few words.")
-            adapter = JSONAdapter() if args.adapter == "json" else ChatAdapter()
+            adapter = adapter_named(args.adapter)
             self.program = (ChainOfThought if args.cot else Predict)(sig, adapter=adapter)
         else:
             raise UsageError("Name a program: a signature string, file.py:object or a .json file.")

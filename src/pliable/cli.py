@@ -24,6 +24,11 @@ from typing import Any
 
 __all__ = ["main"]
 
+ADAPTERS = ["auto", "chat", "json"]
+ADAPTER_HELP = (
+    "auto (default): JSON for an LM that enforces a JSON schema (every local model), else chat"
+)
+
 
 def _signature(args: argparse.Namespace) -> int:
     from pliable.signatures import ensure_signature
@@ -150,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("-i", "--input", action="append", default=[], metavar="NAME=VALUE")
     p_run.add_argument("--inputs", help="a JSONL file, one object of inputs per line")
     p_run.add_argument("--model", help="a litellm model name; default: the embedded local model")
-    p_run.add_argument("--adapter", choices=["chat", "json"], default="chat")
+    p_run.add_argument("--adapter", choices=ADAPTERS, default="auto", help=ADAPTER_HELP)
     p_run.add_argument("--cot", action="store_true", help="reason step by step first")
     p_run.add_argument("--max-tokens", type=int)
     p_run.add_argument("--temperature", type=float)
@@ -171,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--model", help="a litellm model name; default: the embedded local model")
         p.add_argument("--cot", action="store_true", help="for a signature: reason first")
-        p.add_argument("--adapter", choices=["chat", "json"], default="chat")
+        p.add_argument("--adapter", choices=ADAPTERS, default="auto", help=ADAPTER_HELP)
         p.add_argument("--max-calls", type=int, help="stop after this many LM calls")
         p.add_argument("--max-tokens", type=int, default=None)
         p.add_argument("--threads", type=int, default=1)
