@@ -52,3 +52,10 @@ def test_a_compile_names_the_adapter_it_measured(tmp_path):
     with pl.using(lm=pl.ScriptedLM([])):
         chat = pl.LabeledFewShot(k=2).compile(pl.Predict("question -> answer"), trainset=train)
     assert isinstance(chat.adapter, pl.ChatAdapter)
+
+
+def test_with_the_embedded_default_on_a_bare_predict_renders_json(monkeypatch):
+    monkeypatch.setenv("PLIABLE_DEFAULT_LM", "on")
+    predict = pl.Predict("question -> answer")
+    assert isinstance(predict.resolved_adapter(), pl.JSONAdapter)  # SmolLM2, a local model
+    assert "JSON object" in predict.messages(question="q")[0]["content"]

@@ -52,7 +52,7 @@ def test_file_is_readable_versioned_and_secret_free(tmp_path):
     assert "sk-also-secret" not in text
     data = json.loads(text)
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["program"] == "pliable.ChainOfThought"
     state = data["predictors"]["self"]
     assert state["signature"]["instructions"] == "Add the numbers."
@@ -188,3 +188,17 @@ def test_published_json_schema_is_current_and_validates_files(tmp_path):
     data["predictors"]["self"]["kind"] = "Nope"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, published)
+
+
+def test_a_version_1_file_without_an_adapter_loads_with_chat(tmp_path):
+    path = pl.Predict("question -> answer").save(tmp_path / "v1.json")
+    data = json.loads(path.read_text())
+    assert data["predictors"]["self"]["adapter"] is None
+    data["schema_version"] = 1  # written before the default followed the LM
+    path.write_text(json.dumps(data))
+    loaded = pl.load(path)
+    assert isinstance(loaded.adapter, pl.ChatAdapter)
+    assert "[[answer]]" in pl.render_prompts(path)["self"][0]["content"]
+    data["schema_version"] = 2
+    path.write_text(json.dumps(data))
+    assert pl.load(path).adapter is None  # the default for the LM it runs on

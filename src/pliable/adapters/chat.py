@@ -47,35 +47,31 @@ _TRAILER = re.compile(
 )
 
 
-# A lone value the model wrapped as if it were a marker or a heading: "[[garden hose]]",
-# "[[ ## yes ## ]]", "## Paris". Whatever follows on that line only if it is a bare number or
-# a parenthetical (an echoed type hint or a score), which is dropped.
+# A lone value the model wrapped as if it were a marker, "[[garden hose]]" or "[[ ## yes ## ]]",
+# maybe followed by a parenthetical on its line (an echoed type hint), which is dropped. The
+# inner text neither starts nor ends with a space or "#", so the match cannot backtrack.
 _WRAPPED = re.compile(
-    r"\A[ \t]*(?:\[\[[ \t]*(?:#+[ \t]*)?(?P<inner>[^\[\]\n]*?)[ \t]*(?:#+[ \t]*)?\]\]"
-    r"|#{1,6}[ \t]+(?P<heading>[^\n]*?))[ \t]*(?P<rest>\([^\n]*\)|[\d.,]+)?[ \t.]*\Z"
+    r"\A\[\[[ \t#]*(?P<inner>[^\[\]\n \t#](?:[^\[\]\n]*[^\[\]\n \t#])?)[ \t#]*\]\]"
+    r"(?:[ \t]*\([^()\n]*\))?\Z"
 )
+_WRAPPED_MAX = 200  # characters: a longer reply is not a lone wrapped value
 
 
 def _header_pattern(names: list[str]) -> re.Pattern[str]:
-    """``name:`` / ``**name**:`` headers, or ``## name`` headings followed by a newline or,
-    after a ``#`` heading, by the value on the same line."""
     alternatives = "|".join(re.escape(n) for n in names)
     return re.compile(
-        rf"^[ \t]*(?:(?P<hash>#+)[ \t]*)?(?:\*\*)?(?P<name>{alternatives})(?:\*\*)?[ \t]*"
-        rf"(?::|(?=\n)|(?(hash)[ \t](?=\S)))(?:\*\*)?[ \t]*",
+        rf"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?(?P<name>{alternatives})(?:\*\*)?[ \t]*(?::|(?=\n))"
+        rf"(?:\*\*)?[ \t]*",
         re.M | re.I,
     )
 
 
 def _unwrap(value: str, fields: list[str]) -> str:
-    """A lone value written in marker or heading form, unwrapped (unless it names a field)."""
-    m = _WRAPPED.match(value)
-    if m is None:
+    """A lone value written in marker form, unwrapped (unless it names a field)."""
+    m = _WRAPPED.match(value) if len(value) <= _WRAPPED_MAX else None
+    if m is None or match_field(fields)(m.group("inner")) is not None:
         return value
-    inner = (m.group("inner") if m.group("inner") is not None else m.group("heading")).strip()
-    if not inner or match_field(fields)(inner) is not None:
-        return value
-    return inner
+    return m.group("inner")
 
 
 def _sections(
@@ -86,20 +82,15 @@ def _sections(
     so a reply that runs on into an invented next turn does not leak into the last value."""
     record = match_field(names)
     stop = match_field(stops)
-    hits: list[re.Match[str]] = []
-    for m in pattern.finditer(text):
-        if stop(m.group("name")) is not None:
-            hits.append(m)
-        elif pattern is _MARKER and hits and text[hits[-1].end() : m.start()].strip():
-            # an invented marker ([[value]], [[note]]) after a value ends that value; right
-            # after a marker it is the value itself, written as a marker ("[[kettle]]")
-            hits.append(m)
+    hits = [m for m in pattern.finditer(text) if stop(m.group("name")) is not None]
     found: dict[str, str] = {}
     for i, m in enumerate(hits):
         name = record(m.group("name"))
         end = hits[i + 1].start() if i + 1 < len(hits) else len(text)
-        if name is not None and name not in found:
-            found[name] = _TRAILER.sub("", text[m.end() : end]).strip()
+        value = _TRAILER.sub("", text[m.end() : end]).strip()
+        # an empty section ("[[answer]]" and nothing) leaves room for a later one with text
+        if name is not None and name not in found and value:
+            found[name] = value
     return found
 
 

@@ -217,14 +217,17 @@ def _choice_tokens(raw: str) -> list[str]:
 _NO_MATCH = object()
 
 
-def _match_token(token: str, choices: list[Any]) -> Any:
-    """The choice ``token`` names (exact, then ignoring case, then as a bool or int)."""
+def _match_token(token: str, choices: list[Any], *, text_only: bool = False) -> Any:
+    """The choice ``token`` names (exact, then ignoring case, then as a bool or int, unless
+    ``text_only``)."""
     for c in choices:
         if isinstance(c, str) and c == token:
             return c
     for c in choices:
         if isinstance(c, str) and c.lower() == token.lower():
             return c
+    if text_only:
+        return _NO_MATCH
     for c in choices:
         if isinstance(c, bool):
             try:
@@ -246,8 +249,10 @@ def _match_choice(raw: Any, choices: list[Any], what: str) -> Any:
         if raw == c and type(raw) is type(c):
             return c
     if isinstance(raw, str):
-        for token in _choice_tokens(raw):
-            found = _match_token(token, choices)
+        for i, token in enumerate(_choice_tokens(raw)):
+            # the loose forms (unwrapped, first line) must name a text choice exactly: a
+            # number picked out of a sentence's first line is no answer
+            found = _match_token(token, choices, text_only=i > 0)
             if found is not _NO_MATCH:
                 return found
     shown = ", ".join(repr(c) for c in choices)

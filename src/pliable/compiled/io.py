@@ -198,7 +198,7 @@ def _json_object(path: str | os.PathLike[str], hint: str = "") -> dict[str, Any]
 def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledFile, str]:
     from pydantic import ValidationError
 
-    from pliable.compiled.schema import SCHEMA_VERSION, CompiledFile
+    from pliable.compiled.schema import READABLE_VERSIONS, SCHEMA_VERSION, CompiledFile
 
     where = "compiled data"
     if isinstance(source, Mapping):
@@ -219,11 +219,17 @@ def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledF
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
         )
         raise CompiledFileError(f"{where} is not a valid compiled program: {problems}.") from exc
-    if parsed.schema_version != SCHEMA_VERSION:
+    if parsed.schema_version not in READABLE_VERSIONS:
         raise CompiledFileError(
             f"{where} has schema version {parsed.schema_version}; this pliable reads "
-            f"{SCHEMA_VERSION}."
+            f"{', '.join(map(str, READABLE_VERSIONS))}."
         )
+    if parsed.schema_version == 1:  # a version 1 file with no adapter was measured with chat
+        predictors = {
+            name: p.model_copy(update={"adapter": p.adapter or "chat"})
+            for name, p in parsed.predictors.items()
+        }
+        parsed = parsed.model_copy(update={"predictors": predictors})
     return parsed, where
 
 

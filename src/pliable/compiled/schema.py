@@ -32,9 +32,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["SCHEMA_VERSION", "CompiledFile", "LMSettings", "PredictorState", "json_schema"]
+__all__ = [
+    "READABLE_VERSIONS",
+    "SCHEMA_VERSION",
+    "CompiledFile", "LMSettings", "PredictorState", "json_schema"]
 
-SCHEMA_VERSION = 1
+# 2: "adapter": null means the default for the LM (JSON where it enforces a JSON schema, else
+# chat); in version 1 files it meant chat, and they still load that way.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class _Strict(BaseModel):
@@ -61,7 +67,9 @@ class PredictorState(_Strict):
     demos: list[dict[str, Any]] = Field(default_factory=list)
     adapter: str | None = Field(
         default=None,
-        description="'chat', 'json', 'template', or 'module:Class' for a custom adapter.",
+        description="'chat', 'json', 'template', or 'module:Class' for a custom adapter; null: "
+        "the default for the LM the program runs on (JSON where the LM enforces a JSON schema, "
+        "as every local model does, else chat; in schema version 1 files, chat).",
     )
     adapter_config: dict[str, Any] | None = Field(
         default=None,

