@@ -35,7 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "READABLE_VERSIONS",
     "SCHEMA_VERSION",
-    "CompiledFile", "LMSettings", "PredictorState", "json_schema"]
+    "CompiledFile",
+    "LMSettings",
+    "PredictorState",
+    "json_schema",
+]
 
 # 2: "adapter": null means the default for the LM (JSON where it enforces a JSON schema, else
 # chat); in version 1 files it meant chat, and they still load that way.
