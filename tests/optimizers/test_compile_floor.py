@@ -138,3 +138,18 @@ def test_the_run_log_records_the_floor_for_a_crashed_runs_page(tmp_path):
     assert len(floors) == 1
     assert floors[0]["floor"]["answer"] == "no"
     assert events[1]["event"] == "floor"  # right after the header
+
+
+def test_the_floor_comparison_uses_the_baseline_comparisons_level():
+    # a pick among m candidates gets the Bonferroni-widened level in both comparisons
+    optimizer = pl.BootstrapRandomSearch(
+        metrics.exact_match("a"), num_candidates=4, max_bootstrapped_demos=2, seed=0
+    )
+    with pl.using(lm=model(lambda i: i % 4 != 0)):  # never perfect: no early stop
+        compiled = optimizer.compile(
+            pl.Predict("q -> a: Literal['yes', 'no']"), trainset=TRAIN, valset=DEV
+        )
+    report = compiled.report
+    m = report.comparison["candidates_compared"]
+    assert report.comparison["confidence"] == pytest.approx(1 - 0.05 / m)
+    assert report.floor_comparison["confidence"] == report.comparison["confidence"]

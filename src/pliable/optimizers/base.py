@@ -348,7 +348,8 @@ class Optimizer(ABC):
         }
         level = "95% CI" if m == 1 else f"{100 * confidence:.2f}% CI, for {m} candidates"
         shown = f"{test.difference:+.3f}, {level} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
-        versus = self._versus_floor(run, final)
+        # the same widened interval: the program set against the floor is that same pick
+        versus = self._versus_floor(run, final, confidence=confidence)
         if test.ci_low > 0:
             report.selected = "compiled"
             if versus is None:
@@ -367,7 +368,7 @@ class Optimizer(ABC):
         if not run.require_significance:
             report.selected = "compiled"
             run.note(f"compiled vs baseline is inside the noise ({shown}); kept as asked")
-            self._versus_floor(run, final, note=True)
+            self._versus_floor(run, final, note=True, confidence=confidence)
             return compiled
         report.selected = "baseline"
         report.final = baseline.summary()
@@ -381,13 +382,15 @@ class Optimizer(ABC):
 
     @staticmethod
     def _versus_floor(
-        run: Run, kept: Scores | None, *, note: bool = False
+        run: Run, kept: Scores | None, *, note: bool = False, confidence: float = 0.95
     ) -> FloorComparison | None:
         """``kept`` (the program returned, scored on the valset) against the floor, saved as
-        ``report.floor_comparison``; with ``note``, a note when it does not beat the floor."""
+        ``report.floor_comparison``; with ``note``, a note when it does not beat the floor.
+        ``confidence`` is widened like the baseline comparison's when ``kept`` was picked
+        among several candidates."""
         if run.floor is None or kept is None or kept.n != run.floor.n:
             return None
-        versus = run.floor.compare(list(kept.values))
+        versus = run.floor.compare(list(kept.values), confidence=confidence)
         run.report.floor_comparison = versus.to_dict()
         if note and not versus.beaten:
             run.note(f"the program returned is {versus.describe()}")

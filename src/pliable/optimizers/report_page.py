@@ -132,7 +132,8 @@ def _versus_floor(report: dict[str, Any]) -> str:
     c = report.get("floor_comparison")
     if not isinstance(c, dict):
         return ""
-    ci = f" ({c['difference']:+.3f}, 95% CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}])"
+    level = f"{100 * float(c.get('confidence') or 0.95):g}% CI"
+    ci = f" ({c['difference']:+.3f}, {level} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}])"
     kind = {"above": "ok", "at or below": "bad"}.get(c.get("verdict", ""), "warn")
     return " " + _tag(kind, f"{c.get('verdict')} the floor" + (ci if kind == "warn" else ""))
 
