@@ -140,16 +140,19 @@ def test_the_run_log_records_the_floor_for_a_crashed_runs_page(tmp_path):
     assert events[1]["event"] == "floor"  # right after the header
 
 
-def test_the_floor_comparison_uses_the_baseline_comparisons_level():
-    # a pick among m candidates gets the Bonferroni-widened level in both comparisons
-    optimizer = pl.BootstrapRandomSearch(
-        metrics.exact_match("a"), num_candidates=4, max_bootstrapped_demos=2, seed=0
-    )
-    with pl.using(lm=model(lambda i: i % 4 != 0)):  # never perfect: no early stop
-        compiled = optimizer.compile(
-            pl.Predict("q -> a: Literal['yes', 'no']"), trainset=TRAIN, valset=DEV
-        )
-    report = compiled.report
-    m = report.comparison["candidates_compared"]
-    assert report.comparison["confidence"] == pytest.approx(1 - 0.05 / m)
-    assert report.floor_comparison["confidence"] == report.comparison["confidence"]
+def test_a_pick_among_candidates_is_set_against_the_floor_at_the_widened_level():
+    from types import SimpleNamespace
+
+    from pliable.optimizers.base import Optimizer
+    from pliable.optimizers.run import Scores
+
+    program = pl.Predict("q -> a: Literal['yes', 'no']")
+    floor = pl.majority_floor(program, DEV, metrics.exact_match("a"), trainset=TRAIN)
+    assert floor is not None
+    report = SimpleNamespace(floor_comparison=None)
+    run = SimpleNamespace(floor=floor, report=report, note=lambda text: None)
+    kept = Scores(values=(1.0,) * 20 + (0.0,) * 10, keys=tuple(str(i) for i in range(30)))
+    plain = Optimizer._versus_floor(run, kept)
+    widened = Optimizer._versus_floor(run, kept, confidence=1 - 0.05 / 4)
+    assert run.report.floor_comparison["confidence"] == pytest.approx(0.9875)
+    assert widened.ci_low < plain.ci_low  # a wider interval for the best of 4
