@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pliable.data.example import Example
@@ -106,9 +107,10 @@ class EvaluationResult:
         """Whether every score lies in [0, 1] (then scores read as percentages)."""
         return all(0.0 <= s <= 1.0 for s in self.scores)
 
-    @property
+    @cached_property
     def vs_floor(self) -> FloorComparison | None:
-        """The rows' scores against the floor's (paired), or ``None`` without a floor."""
+        """The rows' scores against the floor's (paired; a bootstrap, run once), or ``None``
+        without a floor."""
         if self.floor is None or self.floor.n != self.n:
             return None
         return self.floor.compare(self.scores, confidence=self.confidence)
