@@ -1,4 +1,4 @@
-"""Generate src/pliable/data/builtin/multihop/: a small two-hop QA task over its own corpus.
+"""Generate src/pliable/tasks/multihop/: a small two-hop QA task over its own corpus.
 
 Everything here is invented for pliable: a fictional world of people, towns, rivers, mountains,
 lakes, companies and musical instruments, with made-up names, so no model can answer from
@@ -20,7 +20,7 @@ The script asserts that every chain is unambiguous in the corpus and prints how 
 BM25 over the raw question finds each hop in its top 3 (hop 1 often, hop 2 rarely: that is what
 makes the second hop necessary).
 
-    python scripts/gen_multihop.py src/pliable/data/builtin/multihop
+    python scripts/gen_multihop.py src/pliable/tasks/multihop
 """
 
 from __future__ import annotations

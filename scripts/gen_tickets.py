@@ -1,11 +1,11 @@
-"""Generate src/pliable/data/builtin/tickets.jsonl: which catalogue product a support ticket is
+"""Generate src/pliable/tasks/tickets.jsonl: which catalogue product a support ticket is
 about. Seeded and deterministic; every template and word list here was written for pliable.
 
 Each row: {"id", "split", "ticket", "product"}. The product is one of PRODUCTS, written in the
 ticket as that name, often with a made-up brand, a colour or a size around it ("the Lumio desk
 lamp", "my grey rain jacket", "the Orla kettle (pink)"); the label is the bare catalogue name.
 
-    python scripts/gen_tickets.py src/pliable/data/builtin/tickets.jsonl
+    python scripts/gen_tickets.py src/pliable/tasks/tickets.jsonl
 """
 
 from __future__ import annotations

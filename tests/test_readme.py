@@ -44,7 +44,7 @@ def test_readme_test_command_is_what_ci_runs():
 def test_readme_main_job_compiles_the_builtin_task():
     main_job = blocks("bash")[0]
     assert "pliable compile --task tickets --out tickets.json" in main_job
-    from pliable.data.builtin import list_tasks
+    from pliable.tasks import list_tasks
 
     assert "tickets" in list_tasks()
 

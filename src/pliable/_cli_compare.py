@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pliable.errors import UsageError
+from pliable.programs.predict import Predict
 
 __all__ = ["compare_job"]
 
@@ -48,8 +49,8 @@ def _human(n: int) -> str:
 
 def _candidate(spec: str, job: Any) -> tuple[str, Any, str, int, str]:
     """(kind, program, cost to make, artifact bytes, label) for one command-line item."""
+    from pliable.adapters.template_value import Template
     from pliable.compiled import load
-    from pliable.programs.template import Template
 
     if spec == "zero-shot":
         return "zero-shot", job.program.deepcopy(), "-", 0, spec
@@ -66,7 +67,7 @@ def _candidate(spec: str, job: Any) -> tuple[str, Any, str, int, str]:
                 f"{spec}: a template fills one predictor; the task's program has {len(predictors)}."
             )
         template = Template.from_file(path)
-        hard = template.program(predictors[0].signature, allow_unused=False)
+        hard = Predict.from_template(template, predictors[0].signature, allow_unused=False)
         return "hard", hard, "hand-written", _size(path), path.name
     data = json.loads(path.read_text(encoding="utf-8"))
     program = load(path)

@@ -63,7 +63,8 @@ def load_program(spec: str, *, cot: bool = False, adapter: str = "auto") -> Modu
     from pliable.programs import ChainOfThought, Predict
 
     if spec.endswith(".json"):
-        return load(spec)
+        loaded: Module = load(spec)
+        return loaded
     if ".py:" in spec:
         obj = _import_object(spec)
         program = obj() if callable(obj) and not isinstance(obj, Module) else obj
@@ -100,7 +101,7 @@ class _Job:
         self.trainset: list[Example] = []
         self.devset: list[Example] = []
         if args.task:
-            from pliable.data.builtin import load_task
+            from pliable.tasks import load_task
 
             self.task = load_task(args.task)
             self.trainset, self.devset = list(self.task.trainset), list(self.task.devset)
@@ -200,7 +201,7 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
     if name == "labeled":
         return LabeledFewShot(labeled)
     if name == "joint":
-        from pliable.optimizers.joint import JointSearch
+        from pliable.optimizers.joint_search import JointSearch
 
         return JointSearch(
             job.metric,
@@ -215,7 +216,7 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
 
         return Reflective(job.metric, num_threads=args.threads, seed=args.seed)
     if name == "hill-climb":
-        from pliable.optimizers.hillclimb import InstructionHillClimb
+        from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
 
         return InstructionHillClimb(job.metric, num_threads=args.threads, seed=args.seed)
     raise UsageError(f"Unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}.")
@@ -276,7 +277,7 @@ def compile_job(args: argparse.Namespace) -> int:
 
 
 def report_job(args: argparse.Namespace) -> int:
-    from pliable.optimizers.report_page import write_report
+    from pliable.report.page import write_report
 
     path = write_report(args.run_dir, args.out)
     print(path)
@@ -306,8 +307,12 @@ def inspect_job(args: argparse.Namespace) -> int:
     """Print a compiled file's prompts readably: per predictor, the messages it sends with
     ``{field}`` placeholders for the inputs. Rendered from the file alone, so a ReAct file
     needs no tools and a custom program needs no class."""
-    from pliable.compiled.io import read_predictors
-    from pliable.compiled.render import file_models, per_call_parts, render_messages
+    from pliable.compiled.render import (
+        file_models,
+        per_call_parts,
+        read_predictors,
+        render_messages,
+    )
 
     parsed, predictors = read_predictors(args.file)
     prompts = render_messages(predictors, models=file_models(parsed))

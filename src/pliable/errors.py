@@ -6,8 +6,9 @@
     ├── UsageError                your code called pliable wrongly: fix the call
     │   ├── SignatureError        a malformed signature string, class or field operation
     │   ├── InputError            an unknown, missing or wrongly typed input to a program
-    │   │   └── ToolArgumentError (pliable.programs.tools) a tool called with bad arguments
+    │   │   └── ToolArgumentError a tool called with arguments that do not fit it
     │   ├── DataError             a data file or row can't be loaded (file:line, field)
+    │   ├── CompiledFileError     a compiled-program file is unreadable, invalid or refused
     │   └── ConfigurationError    no LM configured, an unknown option, a bad setting
     ├── LMError                   the language model call itself failed
     │   ├── ScriptExhaustedError  a fake LM ran out of scripted answers
@@ -19,6 +20,7 @@
     │       └── LMServerError         5xx or connection failure (retried with backoff)
     ├── ParseError                the LM answered, but its text could not be read
     ├── BatchError                more examples of a batch failed than max_errors allows
+    ├── EvaluationError           more examples of an evaluation failed than max_errors allows
     └── BudgetExceededError       a track_usage(max_calls=...) limit stopped a new LM call
 
 Every message says what was wrong, shows the offending value, and says what to do next.
@@ -28,12 +30,15 @@ Errors raised while handling another error chain it (``raise ... from exc``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "BatchError",
     "BudgetExceededError",
+    "CompiledFileError",
     "ConfigurationError",
     "DataError",
+    "EvaluationError",
     "InputError",
     "LMAuthError",
     "LMBadRequestError",
@@ -46,6 +51,7 @@ __all__ = [
     "ProviderError",
     "ScriptExhaustedError",
     "SignatureError",
+    "ToolArgumentError",
     "UsageError",
 ]
 
@@ -248,3 +254,32 @@ class ParseError(PliableError):
             "better with the JSON adapter (`adapter=pl.JSONAdapter()`) or with demos.",
         ]
         super().__init__("\n".join(lines))
+
+
+class ToolArgumentError(InputError):
+    """A tool was called with arguments that do not fit its signature.
+
+    ``tool`` is the tool's name, ``field`` the (first) argument to blame and ``value`` what was
+    passed for it.
+    """
+
+    def __init__(
+        self, message: str, *, tool: str, field: str | None = None, value: object = None
+    ) -> None:
+        super().__init__(message, field=field, value=value)
+        self.tool = tool
+
+
+class CompiledFileError(UsageError):
+    """A compiled-program file is unreadable, invalid, from a newer pliable, refused (it names
+    code, an endpoint or a secret), or does not fit the program it is loaded into. Nothing
+    was changed, imported, called or sent."""
+
+
+class EvaluationError(PliableError):
+    """More than ``max_errors`` examples failed. ``rows`` holds the rows finished so far
+    (:class:`~pliable.evaluate.EvaluationRow` objects)."""
+
+    def __init__(self, message: str, rows: list[Any]) -> None:
+        super().__init__(message)
+        self.rows = rows

@@ -114,7 +114,7 @@ def test_inspect_prints_a_react_file_without_its_tools(tmp_path, capsys):
 
 def test_a_knn_program_is_refused_and_inspect_says_what_is_missing(tmp_path, capsys):
     from pliable.lm.embeddings import FunctionEmbedder
-    from pliable.optimizers.knn import KNNFewShot
+    from pliable.optimizers.knn_few_shot import KNNFewShot
 
     def letters(texts):
         return [[t.count(c) for c in "abcd"] for t in texts]

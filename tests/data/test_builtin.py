@@ -11,8 +11,8 @@ from importlib import resources
 import pytest
 
 import pliable as pl
-from pliable.data.builtin import Task, list_tasks, load_task
-from pliable.data.builtin.tasks import PRODUCTS, TicketProduct
+from pliable.tasks import Task, list_tasks, load_task
+from pliable.tasks.catalog import PRODUCTS, TicketProduct
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_unknown_task_names_the_tasks_and_the_closest_one():
 
 
 def test_data_file_ships_inside_the_package():
-    data = resources.files("pliable.data.builtin").joinpath("tickets.jsonl")
+    data = resources.files("pliable.tasks").joinpath("tickets.jsonl")
     assert data.is_file()
     rows = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 160

@@ -9,7 +9,7 @@ import pytest
 import pliable as pl
 from pliable.lm.embeddings import LocalEmbedder
 from pliable.lm.local import LocalLM
-from pliable.optimizers.knn import KNNFewShot
+from pliable.optimizers.knn_few_shot import KNNFewShot
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pliable as pl
 from pliable.lm import local
 from pliable.lm.local import SUPPORTED_OPTIONS
 from pliable.lm.local_options import _checked_options
-from pliable.optimizers.soft.lm import SoftPromptLM
+from pliable.lm.soft_prompt import SoftPromptLM
 
 
 def test_checked_options_defaults_and_stop() -> None:

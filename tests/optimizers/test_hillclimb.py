@@ -3,8 +3,8 @@ import json
 import pytest
 
 import pliable as pl
-from pliable.optimizers.hillclimb import InstructionHillClimb
-from pliable.optimizers.propose import InstructionProposer
+from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
+from pliable.optimizers.instruction_proposer import InstructionProposer
 
 
 def examples(n, start=0):

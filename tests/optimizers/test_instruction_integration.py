@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import pliable as pl
-from pliable.optimizers.report_page import write_report
+from pliable.report.page import write_report
 
 pytestmark = pytest.mark.integration
 

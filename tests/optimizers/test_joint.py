@@ -4,8 +4,8 @@ from collections import Counter
 import pytest
 
 import pliable as pl
-from pliable.optimizers.joint import PRESETS, JointSearch
-from pliable.optimizers.propose import InstructionProposer
+from pliable.optimizers.instruction_proposer import InstructionProposer
+from pliable.optimizers.joint_search import PRESETS, JointSearch
 from pliable.optimizers.runlog import RunLog
 
 optuna = pytest.importorskip("optuna")

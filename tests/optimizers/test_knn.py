@@ -21,7 +21,7 @@ from pliable.lm.embeddings import (
     l2_normalize,
     make_embedder,
 )
-from pliable.optimizers.knn import KNNFewShot, KNNProgram
+from pliable.optimizers.knn_few_shot import KNNFewShot, KNNProgram
 
 WORDS = ["aaaa", "bbbb", "cccc", "dddd", "aabb", "ccdd", "abcd", "eeee"]
 

@@ -1,7 +1,7 @@
 import pytest
 
 import pliable as pl
-from pliable.optimizers.propose import (
+from pliable.optimizers.instruction_proposer import (
     DEFAULT_TIPS,
     InstructionProposer,
     clean_instruction,

@@ -11,8 +11,8 @@ import pytest
 import pliable as pl
 from pliable.errors import UsageError
 from pliable.optimizers import Optimizer
-from pliable.optimizers.report_page import render_report, write_report
 from pliable.optimizers.state import set_instruction
+from pliable.report.page import render_report, write_report
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -10,8 +10,8 @@ import pytest
 import pliable as pl
 from pliable.lm.embeddings import FunctionEmbedder
 from pliable.optimizers.base import _check_int, _needs_valset
-from pliable.optimizers.hillclimb import InstructionHillClimb
-from pliable.optimizers.knn import KNNFewShot
+from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
+from pliable.optimizers.knn_few_shot import KNNFewShot
 from pliable.optimizers.reflective import Reflective
 
 

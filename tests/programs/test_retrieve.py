@@ -529,10 +529,10 @@ def test_copies_share_the_retriever(bm25):
 
 def test_retrieve_state_is_json_and_restores_without_user_code(tmp_path):
     retriever = BM25Retriever(CORPUS)
-    assert Retrieve(k=2, retriever=retriever).state() == {"k": 2, "retriever": None}
+    assert Retrieve(k=2, retriever=retriever).settings() == {"k": 2, "retriever": None}
     retriever.save(tmp_path)
-    state = json.loads(json.dumps(Retrieve(k=2, retriever=retriever).state()))
-    restored = Retrieve.from_state(state)
+    state = json.loads(json.dumps(Retrieve(k=2, retriever=retriever).settings()))
+    restored = Retrieve.from_settings(state)
     assert restored.k == 2
     assert restored("capital of Germany").passages[0].id == "berlin"
 

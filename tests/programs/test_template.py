@@ -6,8 +6,8 @@ import pytest
 
 import pliable as pl
 from pliable.adapters.template import TemplateAdapter
-from pliable.optimizers.hillclimb import InstructionHillClimb
-from pliable.programs.template import Template
+from pliable.adapters.template_value import Template
+from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
 
 QA = "context, question -> answer"
 
@@ -121,7 +121,7 @@ def test_unused_inputs_are_an_error_unless_allowed():
     with pytest.raises(pl.SignatureError, match=r"`context` never appear.*allow_unused=True"):
         t.check(QA)
     t.check(QA, allow_unused=True)  # no error
-    program = t.program(QA, allow_unused=True, lm=pl.ScriptedLM(["Paris"]))
+    program = pl.Predict.from_template(t, QA, allow_unused=True, lm=pl.ScriptedLM(["Paris"]))
     assert program(context="ignored", question="Capital?").answer == "Paris"
     assert "ignored" not in program.lm.calls[0].prompt
 
@@ -136,14 +136,14 @@ def test_output_placeholders_are_refused_with_the_reason():
     with pytest.raises(pl.SignatureError, match=r"\{answer\} is an output field.*only use inputs"):
         t.check("question -> answer")
     with pytest.raises(pl.SignatureError, match="output field"):
-        t.program("question -> answer")
+        pl.Predict.from_template(t, "question -> answer")
 
 
 def test_program_checks_and_refuses_its_own_instructions_or_adapter():
     with pytest.raises(pl.SignatureError, match="unknown placeholder"):
-        Template("{nope}").program("question -> answer")
+        pl.Predict.from_template(Template("{nope}"), "question -> answer")
     with pytest.raises(pl.UsageError, match="sets the instructions and the adapter"):
-        Template("{question}").program("question -> answer", instructions="x")
+        pl.Predict.from_template(Template("{question}"), "question -> answer", instructions="x")
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_to_dict_round_trips_through_json(tmp_path):
 
 def test_program_sends_the_template_and_parses_an_unmarked_reply():
     lm = pl.ScriptedLM(["Paris."])
-    program = qa_template().program(QA, lm=lm, temperature=0)
+    program = pl.Predict.from_template(qa_template(), QA, lm=lm, temperature=0)
     assert isinstance(program, pl.Predict)
     assert program(context="France...", question="Capital?").answer == "Paris."
     call = lm.calls[0]
@@ -238,24 +238,31 @@ def test_program_sends_the_template_and_parses_an_unmarked_reply():
 def test_several_outputs_get_the_reply_format_unless_the_template_names_them():
     sig = "question -> answer, confidence: float"
     lm = pl.ScriptedLM(["[[answer]]\nParis\n\n[[confidence]]\n0.9"])
-    pred = Template("Q: {question}").program(sig, lm=lm)(question="Capital?")
+    pred = pl.Predict.from_template(Template("Q: {question}"), sig, lm=lm)(question="Capital?")
     assert (pred.answer, pred.confidence) == ("Paris", 0.9)
     assert lm.calls[0].prompt == (
         "Q: Capital?\n\nReply with each output on the lines after its marker, in this order:\n"
         "[[answer]]\n[[confidence]] (a number)"
     )
-    own = Template("Q: {question}\nWrite [[answer]] then [[confidence]].").program(sig)
+    own = pl.Predict.from_template(
+        Template("Q: {question}\nWrite [[answer]] then [[confidence]]."), sig
+    )
     assert (
         own.messages(question="x")[-1]["content"] == "Q: x\nWrite [[answer]] then [[confidence]]."
     )
-    forced = Template("Q: {question}").program("question -> answer", reply_instruction=True)
+    forced = pl.Predict.from_template(
+        Template("Q: {question}"), "question -> answer", reply_instruction=True
+    )
     assert forced.messages(question="x")[-1]["content"].endswith("in this order:\n[[answer]]")
 
 
 def test_json_output_format():
     lm = pl.ScriptedLM(['{"answer": "Paris", "confidence": 0.5}'], supports_response_schema=True)
-    program = Template("Q: {question}").program(
-        "question -> answer, confidence: float", output_format="json", lm=lm
+    program = pl.Predict.from_template(
+        Template("Q: {question}"),
+        "question -> answer, confidence: float",
+        output_format="json",
+        lm=lm,
     )
     pred = program(question="Capital?")
     assert (pred.answer, pred.confidence) == ("Paris", 0.5)
@@ -266,8 +273,8 @@ def test_json_output_format():
 
 
 def test_a_template_program_is_evaluated_like_any_program():
-    program = Template("Add these numbers.\nSum: {question}").program(
-        "question -> answer: int", lm=adder_lm()
+    program = pl.Predict.from_template(
+        Template("Add these numbers.\nSum: {question}"), "question -> answer: int", lm=adder_lm()
     )
     result = pl.evaluate(program, sums(4), lambda ex, pred: int(ex.answer) == pred.answer)
     assert result.score == 0.75  # 3+3 is answered 7
@@ -275,8 +282,8 @@ def test_a_template_program_is_evaluated_like_any_program():
 
 
 def test_demos_are_rendered_through_the_template():
-    program = Template("Sum: {question}", system="Add.").program(
-        "question -> answer", lm=adder_lm()
+    program = pl.Predict.from_template(
+        Template("Sum: {question}", system="Add."), "question -> answer", lm=adder_lm()
     )
     compiled = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=0).compile(
         program, trainset=sums(4)
@@ -292,7 +299,7 @@ def test_demos_are_rendered_through_the_template():
         {"role": "user", "content": "Sum: 5+5"},
     ]
     # several outputs: demo replies carry the markers the reply format asks for
-    two = Template("Sum: {question}").program("question -> answer, note")
+    two = pl.Predict.from_template(Template("Sum: {question}"), "question -> answer, note")
     two.demos = [pl.Example(question="1+1", answer="2", note="easy"), pl.Example(answer="x")]
     assert [m["content"] for m in two.messages(question="2+2")[:2]] == [
         "Sum: 1+1",
@@ -316,7 +323,9 @@ def test_an_instruction_optimizer_rewrites_the_system_text_of_a_template_program
     def writer(messages):
         return "[[instruction]]\nUse the BEST method."
 
-    program = Template("Sum: {question}").program("question -> answer", lm=pl.FunctionLM(task))
+    program = pl.Predict.from_template(
+        Template("Sum: {question}"), "question -> answer", lm=pl.FunctionLM(task)
+    )
     assert program.messages(question="1+1") == [{"role": "user", "content": "Sum: 1+1"}]
     opt = InstructionHillClimb(
         exact, breadth=2, depth=1, prompt_lm=pl.FunctionLM(writer), num_threads=1
@@ -331,8 +340,8 @@ def test_an_instruction_optimizer_rewrites_the_system_text_of_a_template_program
 
 def test_chain_of_thought_over_a_template():
     lm = pl.ScriptedLM(["[[reasoning]]\nEasy.\n\n[[answer]]\n4"])
-    program = Template("Sum: {question}").program(
-        "question -> answer: int", predictor=pl.ChainOfThought, lm=lm
+    program = pl.ChainOfThought.from_template(
+        Template("Sum: {question}"), "question -> answer: int", lm=lm
     )
     assert isinstance(program, pl.ChainOfThought)
     assert program(question="2+2").answer == 4
@@ -340,7 +349,7 @@ def test_chain_of_thought_over_a_template():
 
 
 def test_inspect_style_placeholders_show_the_template_as_written():
-    program = qa_template().program(QA)
+    program = pl.Predict.from_template(qa_template(), QA)
     adapter = program.resolved_adapter()
     shown = adapter.format(program.signature, {"context": "{context}", "question": "{question}"})
     assert (
@@ -349,8 +358,8 @@ def test_inspect_style_placeholders_show_the_template_as_written():
 
 
 def test_an_omitted_or_none_optional_input_is_empty_text():
-    program = Template("Q: {question}\nHint: {hint}").program(
-        "question, hint: list[str] | None -> answer"
+    program = pl.Predict.from_template(
+        Template("Q: {question}\nHint: {hint}"), "question, hint: list[str] | None -> answer"
     )
     assert program.messages(question="x")[-1]["content"] == "Q: x\nHint: "
     assert program.messages(question="x", hint=None)[-1]["content"] == "Q: x\nHint: "
@@ -364,8 +373,8 @@ def test_an_omitted_or_none_optional_input_is_empty_text():
 
 
 def test_demo_replies_keep_markers_when_the_template_names_them():
-    program = Template("Q: {question}\nWrite [[answer]] and [[note]].").program(
-        "question -> answer, note"
+    program = pl.Predict.from_template(
+        Template("Q: {question}\nWrite [[answer]] and [[note]]."), "question -> answer, note"
     )
     program.demos = [pl.Example(question="q", answer="a")]  # a partial demo: one output
     assert program.messages(question="x")[1] == {"role": "assistant", "content": "[[answer]]\na"}
@@ -378,7 +387,7 @@ def test_the_adapter_checks_a_signature_it_is_used_with():
 
 
 def test_a_template_program_round_trips_through_a_compiled_file(tmp_path):
-    program = qa_template().program(QA)
+    program = pl.Predict.from_template(qa_template(), QA)
     program.demos = [pl.Example(context="c", question="q", answer="a")]
     pl.save(program, tmp_path / "qa.json")
     loaded = pl.load(tmp_path / "qa.json")

@@ -16,7 +16,7 @@ one JSON object instead, and sends a JSON-schema ``response_format`` to LMs that
 
 Instruction optimizers and :class:`~pliable.Refine` edit a predictor's instructions. As long
 as the signature's instructions are the template's own (``template.as_instructions()``, which
-``template.program`` sets) or the signature's default, the template is sent as written; once
+``Predict.from_template`` sets) or the signature's default, the template is sent as written; once
 they are changed, the new instructions become the system message in place of the template's
 system text, and the user text still presents the inputs.
 
@@ -38,8 +38,8 @@ from pliable.errors import DataError, InputError, UsageError
 from pliable.signatures.types import optional_inner
 
 if TYPE_CHECKING:
+    from pliable.adapters.template_value import Template
     from pliable.lm.types import LanguageModel, Message
-    from pliable.programs.template import Template
     from pliable.signatures.signature import Signature
 
 __all__ = ["TemplateAdapter"]
@@ -138,7 +138,7 @@ class TemplateAdapter(Adapter):
         allow_unused: bool = False,
         reply_instruction: bool | None = None,
     ) -> None:
-        from pliable.programs.template import Template
+        from pliable.adapters.template_value import Template
 
         if not isinstance(template, Template):
             raise UsageError(
@@ -172,7 +172,7 @@ class TemplateAdapter(Adapter):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TemplateAdapter:
-        from pliable.programs.template import Template
+        from pliable.adapters.template_value import Template
 
         if not isinstance(data, Mapping) or not isinstance(data.get("template"), Mapping):
             raise UsageError(f"A TemplateAdapter's JSON form needs a 'template'; got {data!r}.")

@@ -1,71 +1,49 @@
-"""Save a program's compiled state as JSON, and load it back: validated first, then applied.
+"""Save a program's state as a compiled JSON file, and load it back: validated, then applied.
 
-    program.save("qa.json")                 # or pl.save(program, "qa.json")
-    qa = pl.load("qa.json")                 # built-in programs: no user code needed
-    MyProgram().load("qa.json")             # a custom program: fills its predictors by name
+    program.save("qa.json")                     # or pl.save(program, "qa.json")
+    qa = pl.load("qa.json")                     # a registered program kind: no user code needed
+    MyProgram().load("qa.json")                 # fill a program you built, by predictor name
+    pl.load("qa.json", program=MyProgram)       # the same, built with no arguments
 
-Loading parses and checks the whole file (schema version, every signature, every demo value
-against its field's type) before it touches the program; on any problem it raises
-:class:`CompiledFileError` and changes nothing.
+This module is the file format only: the envelope (schema version, versions, the program's
+kind, the report), reading and migrating old versions, and the atomic write. What a program
+holds is its own ``dump_state()``; what it accepts is its own ``load_state()``. Kinds are
+looked up in :mod:`pliable.compiled.kinds`, never imported from a name in the file, so
+loading a file runs no code and imports nothing it names. Every problem is a
+:class:`~pliable.errors.CompiledFileError`, raised before the program is changed.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pliable.adapters import ChatAdapter, JSONAdapter, TemplateAdapter
-from pliable.adapters.values import coerce, to_jsonable
-from pliable.data.example import Example
-from pliable.errors import SignatureError, UsageError
-from pliable.lm.options import is_secret_option
-from pliable.programs.module import Module
-from pliable.programs.predict import ChainOfThought, Predict
-from pliable.signatures.signature import Signature
+from pliable.compiled.kinds import kind_name, program_kind
+from pliable.errors import CompiledFileError, PliableError
 
 if TYPE_CHECKING:
-    from pliable.adapters.base import Adapter
-    from pliable.compiled.schema import CompiledFile, PredictorState
-    from pliable.lm.types import LanguageModel
+    from pliable.compiled.schema import CompiledFile
 
 __all__ = [
-    "CompiledFileError",
+    "MAX_FILE_BYTES",
     "dump_program",
     "load",
-    "load_into",
-    "read_predictors",
+    "migrate",
+    "read_file",
+    "read_json",
     "save",
+    "write_json",
 ]
 
-_BUILTIN_PROGRAMS: dict[str, type[Predict]] = {
-    "pliable.Predict": Predict,
-    "pliable.ChainOfThought": ChainOfThought,
-}
-_ADAPTERS: dict[str, type[Adapter]] = {
-    "chat": ChatAdapter,
-    "json": JSONAdapter,
-    "template": TemplateAdapter,
-}
-# built-in programs with several steps: rebuilt from their config() by from_config()
-_COMPOSITES: dict[str, str] = {
-    "pliable.RAG": "pliable.programs.rag:RAG",
-    "pliable.MultiHopQA": "pliable.programs.rag:MultiHopQA",
-    "pliable.ReAct": "pliable.programs.react:ReAct",
-}
+logger = logging.getLogger(__name__)
 
-
-def _composite(name: str) -> Any:
-    module, _, cls = _COMPOSITES[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
-
-
-class CompiledFileError(UsageError):
-    """A compiled-program file is unreadable, invalid, from a newer pliable, or does not fit
-    the program it is loaded into. Nothing was changed."""
+#: Larger files are refused before they are parsed.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+_RESAVE = "Re-save the program with pl.save(program, path)."
 
 
 def _version(dist: str) -> str | None:
@@ -77,381 +55,250 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _public(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: to_jsonable(v) for k, v in options.items() if not is_secret_option(k)}
+def _report_dict(report: Any) -> Any:
+    from pliable.adapters.values import to_jsonable
+
+    if report is not None and hasattr(report, "to_dict"):
+        report = report.to_dict()
+    return to_jsonable(report) if report is not None else None
 
 
-def _adapter_name(adapter: Adapter | None) -> str | None:
-    if adapter is None:
-        return None
-    for name, cls in _ADAPTERS.items():
-        if type(adapter) is cls:
-            return name
-    return f"{type(adapter).__module__}:{type(adapter).__qualname__}"
+def dump_program(program: Any, report: Any = None) -> dict[str, Any]:
+    """The compiled-file content for ``program``: the envelope around its ``dump_state()``.
 
-
-def _adapter_config(adapter: Adapter | None) -> dict[str, Any] | None:
-    """An adapter's own state (``to_dict()``), for adapters that have one (TemplateAdapter)."""
-    to_dict = getattr(adapter, "to_dict", None)
-    return to_jsonable(to_dict()) if callable(to_dict) else None
-
-
-def _lm_settings(lm: LanguageModel | None) -> dict[str, Any] | None:
-    if lm is None:
-        return None
-    from pliable.lm.lm import LM
-
-    if isinstance(lm, LM):
-        return {"model": lm.model, "options": _public(lm.defaults), "restorable": True}
-    return {"model": str(getattr(lm, "model", type(lm).__name__)), "restorable": False}
-
-
-def _program_name(program: Module) -> str:
-    for name, cls in _BUILTIN_PROGRAMS.items():
-        if type(program) is cls:
-            return name
-    for name in _COMPOSITES:
-        if type(program) is _composite(name):
-            return name
-    return f"{type(program).__module__}:{type(program).__qualname__}"
-
-
-def dump_program(program: Module, report: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The compiled-file content for ``program`` as a JSON-able dict."""
-    from pliable.optimizers.knn import KNNProgram
-
-    knn = None
-    if isinstance(program, KNNProgram):
-        knn = program.dump_knn_state()
-        report = report if report is not None else program.report
-        program = program.program
-    predictors: dict[str, Any] = {}
-    for name, p in program.named_predictors():
-        output_names = set(p.signature.output_fields)
-        predictors[name] = {
-            "kind": "ChainOfThought" if isinstance(p, ChainOfThought) else "Predict",
-            "signature": p.signature.to_dict(),
-            "demos": [to_jsonable(dict(d)) for d in p.demos if output_names & set(d)],
-            "adapter": _adapter_name(p.adapter),
-            "lm": _lm_settings(p.lm),
-            "config": _public(p.config),
-        }
-        adapter_config = _adapter_config(p.adapter)
-        if adapter_config is not None:  # only stateful adapters write the key
-            predictors[name]["adapter_config"] = adapter_config
-    saved_report = report if report is not None else getattr(program, "report", None)
-    if saved_report is not None and hasattr(saved_report, "to_dict"):
-        saved_report = saved_report.to_dict()
+    The program's class must be a registered kind (every built-in is); an unregistered
+    custom program is written as ``"module:Class"``, which loads only when the caller
+    supplies the class (``pl.load(path, program=MyProgram)``).
+    """
     from pliable import __version__
     from pliable.compiled.schema import SCHEMA_VERSION
 
+    name = kind_name(program)
+    if name is None:
+        cls = type(program)
+        name = f"{cls.__module__}:{cls.__qualname__}"
+    state = program.dump_state()
+    if not isinstance(state, dict) or "predictors" not in state:
+        raise CompiledFileError(
+            f"{type(program).__name__}.dump_state() returned {type(state).__name__} without "
+            "'predictors'; it must return the dict of pl.Module.dump_state()."
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "pliable_version": __version__,
         "litellm_version": _version("litellm"),
-        "program": _program_name(program),
-        "predictors": predictors,
-        "report": to_jsonable(saved_report) if saved_report is not None else None,
-        "knn": to_jsonable(knn) if knn is not None else None,
-        "program_config": to_jsonable(program.config())  # type: ignore[attr-defined]
-        if _program_name(program) in _COMPOSITES
-        else None,
+        "program": name,
+        **state,
+        "report": _report_dict(report if report is not None else getattr(program, "report", None)),
     }
 
 
-def save(program: Module, path: str | os.PathLike[str], report: Any = None) -> Path:
-    """Write ``program``'s compiled state to ``path`` (JSON, sorted keys). Returns the path."""
-    from pliable.optimizers.soft.program import SoftPromptProgram
-
-    if isinstance(program, SoftPromptProgram):  # its adapter folder is written beside the JSON
-        from pliable.optimizers.soft.artifact import save_soft
-
-        return save_soft(program, path, report=report)
-    data = dump_program(program, report)
+def write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> Path:
+    """Write ``data`` to ``path`` as sorted, indented JSON, atomically (temp file + rename)."""
     target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
-    tmp.replace(target)  # atomic: a crash never leaves half a file
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, "utf-8")
+        tmp.replace(target)  # a crash never leaves half a file
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CompiledFileError(f"Cannot write {target}: {exc}. Check the folder exists.") from exc
     return target
 
 
-# --- loading ---------------------------------------------------------------------------------
+def save(program: Any, path: str | os.PathLike[str], report: Any = None) -> Path:
+    """Write ``program``'s compiled state to ``path`` (JSON, sorted keys). Returns the path.
+
+    A program that keeps files beside its JSON (a soft prompt's adapter folder) writes them
+    through its own ``save_files(path)``.
+    """
+    save_files = getattr(program, "save_files", None)
+    if callable(save_files):
+        result: Path = save_files(path, report=report)
+        return result
+    return write_json(path, dump_program(program, report))
 
 
-def _json_object(path: str | os.PathLike[str], hint: str = "") -> dict[str, Any]:
-    """The JSON object in the file ``path``, or :class:`CompiledFileError` saying why not
-    (``hint``, what to do, follows the message for a file that is not JSON)."""
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON object in the file ``path``, or :class:`CompiledFileError` saying why not."""
     where = str(path)
     try:
-        raw = json.loads(Path(path).read_text("utf-8"))
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise CompiledFileError(
+                f"{where} is {size} bytes; a compiled file is at most {MAX_FILE_BYTES}. Is it "
+                "the right file?"
+            )
+        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except CompiledFileError:
+        raise
     except OSError as exc:
         raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise CompiledFileError(f"{where} is not UTF-8 text ({exc}). {_RESAVE}") from exc
+    except RecursionError as exc:
+        raise CompiledFileError(f"{where} is nested too deeply to be a compiled file.") from exc
     except ValueError as exc:
-        raise CompiledFileError(
-            f"{where} is not valid JSON ({exc})." + (f" {hint}" if hint else "")
-        ) from exc
+        raise CompiledFileError(f"{where} is not valid JSON ({exc}). {_RESAVE}") from exc
     if not isinstance(raw, dict):
         raise CompiledFileError(f"{where}: expected a JSON object, got {type(raw).__name__}.")
     return raw
 
 
-def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledFile, str]:
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 or 2 file's content in the version 3 layout (other versions unchanged).
+
+    Version 1 meant chat by ``"adapter": null``; versions 1 and 2 kept a KNN or soft-prompt
+    program's inner kind in ``program`` with a ``knn`` / ``soft_prompt`` section beside it.
+    """
+    version = raw.get("schema_version")
+    if version not in (1, 2) or isinstance(version, bool):
+        return raw
+    out = dict(raw)
+    out["schema_version"] = 3
+    predictors = out.get("predictors")
+    if version == 1 and isinstance(predictors, dict):
+        out["predictors"] = {
+            name: ({**p, "adapter": p.get("adapter") or "chat"} if isinstance(p, dict) else p)
+            for name, p in predictors.items()
+        }
+    for section, kind in (
+        ("soft_prompt", "pliable.SoftPromptProgram"),
+        ("knn", "pliable.KNNProgram"),
+    ):
+        if isinstance(out.get(section), dict):
+            out[section] = {**out[section], "program": out.get("program")}
+            out["program"] = kind
+            break
+    return out
+
+
+def read_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[CompiledFile, str]:
+    """The validated envelope of a compiled file (or of its content as a dict), and a name
+    for it in messages. Old versions are migrated; newer ones are refused."""
     from pydantic import ValidationError
 
     from pliable.compiled.schema import READABLE_VERSIONS, SCHEMA_VERSION, CompiledFile
 
     where = "compiled data"
     if isinstance(source, Mapping):
-        raw: Mapping[str, Any] = source
-    else:
+        raw: dict[str, Any] = dict(source)
+    elif isinstance(source, (str, os.PathLike)):
         where = str(source)
-        raw = _json_object(source, "Was it edited by hand? Re-save the program.")
+        raw = read_json(source)
+    else:
+        raise CompiledFileError(
+            f"Expected a path to a compiled file or its content as a dict; got "
+            f"{type(source).__name__}."
+        )
     version = raw.get("schema_version")
-    if isinstance(version, int) and version > SCHEMA_VERSION:
+    if type(version) is not int:
+        raise CompiledFileError(
+            f"{where}: 'schema_version' must be an integer; got {str(version)[:40]!r}. Is it a "
+            "compiled pliable program?"
+        )
+    if version > SCHEMA_VERSION:
         raise CompiledFileError(
             f"{where} was written by a newer pliable (schema version {version}; this pliable "
-            f"reads version {SCHEMA_VERSION}). Upgrade pliable to load it."
+            f"reads up to version {SCHEMA_VERSION}). Upgrade pliable to load it."
+        )
+    if version not in READABLE_VERSIONS:
+        raise CompiledFileError(
+            f"{where} has schema version {version}; this pliable reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))}."
         )
     try:
-        parsed = CompiledFile.model_validate(raw)
+        parsed = CompiledFile.model_validate(migrate(raw))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
         )
         raise CompiledFileError(f"{where} is not a valid compiled program: {problems}.") from exc
-    if parsed.schema_version not in READABLE_VERSIONS:
-        raise CompiledFileError(
-            f"{where} has schema version {parsed.schema_version}; this pliable reads "
-            f"{', '.join(map(str, READABLE_VERSIONS))}."
-        )
-    if parsed.schema_version == 1:  # a version 1 file with no adapter was measured with chat
-        predictors = {
-            name: p.model_copy(update={"adapter": p.adapter or "chat"})
-            for name, p in parsed.predictors.items()
-        }
-        parsed = parsed.model_copy(update={"predictors": predictors})
+    except RecursionError as exc:
+        raise CompiledFileError(f"{where} is nested too deeply to be a compiled file.") from exc
     return parsed, where
 
 
-def _resolve_adapter(
-    name: str | None, where: str, config: dict[str, Any] | None = None
-) -> Adapter | None:
-    """Rebuild a predictor's adapter: ``cls.from_dict(config)`` when the file holds the
-    adapter's settings, else ``cls()``."""
-    if name is None:
-        return None
-    try:
-        obj: Any = _ADAPTERS.get(name)
-        if obj is None:
-            module, _, qualname = name.partition(":")
-            obj = importlib.import_module(module)
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-        adapter: Adapter = obj.from_dict(config) if config is not None else obj()
-    except Exception as exc:
-        raise CompiledFileError(
-            f"{where}: cannot rebuild the adapter {name!r} ({exc}). Make it importable, or "
-            "load with the program's own adapter set."
-        ) from exc
-    return adapter
+def _state_of(parsed: CompiledFile) -> dict[str, Any]:
+    """The program's own state: everything in the file but the envelope."""
+    envelope = {"schema_version", "pliable_version", "litellm_version", "program", "report"}
+    data = parsed.model_dump(exclude=envelope, exclude_none=True)
+    return data
 
 
-class _Built:
-    """One predictor's validated state, ready to apply."""
-
-    def __init__(self, name: str, state: PredictorState, where: str) -> None:
-        self.name = name
-        self.kind = state.kind
-        label = f"{where}, predictor {name!r}"
-        try:
-            self.signature = Signature.from_dict(state.signature)
-        except SignatureError as exc:
-            raise CompiledFileError(f"{label}: bad signature: {exc}") from exc
-        self.demos = [self._demo(i, d, label) for i, d in enumerate(state.demos)]
-        self.adapter = _resolve_adapter(state.adapter, label, state.adapter_config)
-        self.lm_settings = state.lm
-        self.config = dict(state.config)
-
-    def _demo(self, index: int, values: dict[str, Any], label: str) -> Example:
-        typed: dict[str, Any] = {}
-        for key, value in values.items():
-            field = self.signature.fields.get(key)
-            if field is None or field.annotation is str or field.annotation is Any:
-                typed[key] = value  # text fields take any value; extra columns are kept
-                continue
-            try:
-                typed[key] = coerce(field.annotation, value)
-            except ValueError as exc:
-                raise CompiledFileError(
-                    f"{label}, demo {index}: field `{key}` = {value!r} is not a valid "
-                    f"{field.type_name} ({exc})."
-                ) from exc
-        return Example(typed)
-
-    def lm(self, override: LanguageModel | None) -> LanguageModel | None:
-        if override is not None:
-            return override
-        s = self.lm_settings
-        if s is None or not s.restorable:
-            return None
-        from pliable.lm.lm import LM
-
-        return LM(s.model, **s.options)
-
-    def apply(self, predictor: Predict, lm: LanguageModel | None, restore_lm: bool = True) -> None:
-        predictor.signature = self.signature
-        predictor.demos = list(self.demos)
-        predictor.adapter = self.adapter
-        predictor.config = dict(self.config)
-        chosen = self.lm(lm) if restore_lm else lm
-        if chosen is not None:
-            predictor.lm = chosen
-
-    def new_predictor(self, lm: LanguageModel | None, restore_lm: bool = True) -> Predict:
-        cls = ChainOfThought if self.kind == "ChainOfThought" else Predict
-        predictor = cls.__new__(cls)
-        Predict.__init__(predictor, self.signature)
-        predictor._initial_signature = self.signature
-        self.apply(predictor, lm, restore_lm)
-        return predictor
-
-
-def _build_all(parsed: CompiledFile, where: str) -> dict[str, _Built]:
-    return {name: _Built(name, state, where) for name, state in parsed.predictors.items()}
-
-
-def read_predictors(
-    source: str | os.PathLike[str] | Mapping[str, Any],
-) -> tuple[CompiledFile, dict[str, Predict]]:
-    """The validated file, and its predictors each rebuilt on its own from its state
-    (signature, demos, adapter, config): without the program around them and without an LM."""
-    parsed, where = _read(source)
-    built = _build_all(parsed, where)
-    return parsed, {name: b.new_predictor(None, restore_lm=False) for name, b in built.items()}
-
-
-def load_into(
-    program: Module,
-    source: str | os.PathLike[str] | Mapping[str, Any],
-    *,
-    lm: LanguageModel | None = None,
-) -> Module:
-    """Fill ``program``'s predictors from a compiled file, by name. All or nothing."""
-    parsed, where = _read(source)
-    if parsed.soft_prompt is not None:
-        raise CompiledFileError(
-            f"{where} holds a soft prompt (an adapter for a local model): load it with pl.load."
-        )
-    built = _build_all(parsed, where)
-    mine = dict(program.named_predictors())
-    missing = sorted(set(mine) - set(built))
-    extra = sorted(set(built) - set(mine))
-    if missing or extra:
-        raise CompiledFileError(
-            f"{where} does not fit {type(program).__name__}: predictors in the program but not "
-            f"the file: {missing or 'none'}; in the file but not the program: {extra or 'none'}. "
-            "Load it into the program it was compiled from."
-        )
-    for name, predictor in mine.items():
-        b = built[name]
-        kind = "ChainOfThought" if isinstance(predictor, ChainOfThought) else "Predict"
-        if kind != b.kind:
+def _resolve(parsed: CompiledFile, where: str, program: Any) -> tuple[type[Any] | None, Any]:
+    """The class to build (or None) and the instance to fill (or None)."""
+    if program is None:
+        cls = program_kind(parsed.program)
+        if cls is None:
+            custom = ":" in parsed.program
             raise CompiledFileError(
-                f"{where}: predictor {name!r} is a {b.kind} in the file but a {kind} in "
-                f"{type(program).__name__}."
+                f"{where}: 'program' is {parsed.program[:120]!r}, which is not a registered "
+                "program kind, so it is not loaded (a compiled file never makes pliable import "
+                "or run code it names). "
+                + (
+                    "It is a custom program: pass its class, pl.load(path, program=MyProgram), "
+                    "fill one you built, MyProgram(...).load(path), or register it once with "
+                    "pl.register_program_kind(name, MyProgram) before saving."
+                    if custom
+                    else "Register it with pl.register_program_kind(name, cls), or pass "
+                    "program=... to pl.load."
+                )
             )
-        if list(predictor.signature.fields) != list(b.signature.fields):
-            raise CompiledFileError(
-                f"{where}: predictor {name!r} has fields {list(b.signature.fields)} in the file "
-                f"but {list(predictor.signature.fields)} in the program."
-            )
-    for name, predictor in mine.items():
-        built[name].apply(predictor, lm)
-    program.report = parsed.report
-    return program
+        return cls, None
+    if isinstance(program, type):
+        return program, None
+    return None, program
 
 
 def load(
     source: str | os.PathLike[str] | Mapping[str, Any],
     *,
-    lm: LanguageModel | None = None,
-    embedder: Any = None,
-    retriever: Any = None,
-    tools: Any = None,
-) -> Module:
+    program: Any = None,
+    lm: Any = None,
+    **context: Any,
+) -> Any:
     """Rebuild a program from its compiled file.
 
-    Built-in programs come back from the file alone (``RAG`` and ``MultiHopQA`` reload their
-    retriever from the folder it was saved to, unless ``retriever=`` is given; ``ReAct`` needs
-    its ``tools=``, which are your code). A custom program's class is imported and built with
-    no arguments; if that is not possible, use ``MyProgram(...).load(path)``. ``lm`` replaces
-    the LM recorded in the file for every predictor; ``embedder`` is needed for a KNN program
-    compiled with a custom embedder.
+    Without ``program``, the file's ``"program"`` must be a registered kind (every built-in
+    is: ``Predict``, ``ChainOfThought``, ``RAG``, ``MultiHopQA``, ``ReAct``, KNN and
+    soft-prompt programs), rebuilt from the file alone. ``program`` is a class to build with
+    no arguments, or a program you built, filled in place by predictor name. ``lm`` replaces
+    the LM recorded in the file for every predictor. ``context`` is what a kind needs from
+    you because it is code or a place, never read from a file: ``tools=`` for ``ReAct``,
+    ``retriever=`` for ``RAG`` / ``MultiHopQA`` (else the folder the file names is read),
+    ``embedder=`` for a KNN program with a custom embedder, ``base_model=`` for a soft prompt
+    trained on a model file.
+
+    All or nothing: every problem raises :class:`~pliable.errors.CompiledFileError` before
+    anything is changed.
     """
-    parsed, where = _read(source)
-    if parsed.soft_prompt is not None:  # a soft prompt: the adapter and its base model
-        from pliable.optimizers.soft.artifact import load_soft
-
-        return load_soft(source)
-    if parsed.knn is not None:
-        from pliable.optimizers.knn import KNNProgram
-
-        inner = load(parsed.model_dump(exclude={"knn"}), lm=lm)
-        try:
-            wrapped = KNNProgram.from_knn_state(inner, parsed.knn, embedder=embedder)
-        except Exception as exc:
-            raise CompiledFileError(f"{where}: cannot restore the KNN program: {exc}") from exc
-        wrapped.report = parsed.report
-        return wrapped
-    if parsed.program in _COMPOSITES:
-        return _load_composite(parsed, where, lm=lm, retriever=retriever, tools=tools)
-    built = _build_all(parsed, where)
-    if parsed.program in _BUILTIN_PROGRAMS:
-        if set(built) != {"self"}:
-            raise CompiledFileError(
-                f"{where}: a {parsed.program} file has one predictor named 'self'; "
-                f"found {sorted(built)}."
-            )
-        program: Module = built["self"].new_predictor(lm)
-        program.report = parsed.report
-        return program
-    module_name, _, qualname = parsed.program.partition(":")
+    parsed, where = read_file(source)
+    cls, instance = _resolve(parsed, where, program)
+    state = _state_of(parsed)
+    if not isinstance(source, Mapping):
+        context.setdefault("root", Path(source).resolve().parent)
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        instance = obj()
-    except Exception as exc:
-        raise CompiledFileError(
-            f"{where} holds a custom program {parsed.program!r} that cannot be built here "
-            f"({exc}). Build it yourself and call .load(path) on it."
-        ) from exc
-    if not isinstance(instance, Module):
-        raise CompiledFileError(f"{where}: {parsed.program!r} is not a pl.Module.")
-    return load_into(instance, parsed.model_dump(), lm=lm)
-
-
-def _load_composite(
-    parsed: CompiledFile, where: str, *, lm: LanguageModel | None, retriever: Any, tools: Any
-) -> Module:
-    """Rebuild a built-in multi-step program from its config, then fill its predictors."""
-    config = parsed.program_config
-    if not isinstance(config, dict):
-        raise CompiledFileError(
-            f"{where}: a {parsed.program} file needs its 'program_config'; it has none."
-        )
-    cls = _composite(parsed.program)
-    try:
-        if parsed.program == "pliable.ReAct":
-            if tools is None:
-                names = [t.get("name") for t in config.get("tools", [])]
-                raise UsageError(
-                    f"this ReAct program calls the tools {names}, which are your code: pass "
-                    "them as pl.load(path, tools=[...])."
-                )
-            program: Module = cls.from_config(config, tools=tools)
+        if instance is not None:
+            instance.load_state(state, lm=lm, **context)
+            result = instance
         else:
-            program = cls.from_config(config, retriever=retriever)
-    except Exception as exc:
-        raise CompiledFileError(f"{where}: cannot rebuild the {parsed.program}: {exc}") from exc
-    return load_into(program, parsed.model_dump(), lm=lm)
+            assert cls is not None
+            result = cls.from_state(state, lm=lm, **context)
+    except CompiledFileError as exc:
+        raise CompiledFileError(f"{where}: {exc}") from exc
+    except PliableError as exc:
+        raise CompiledFileError(f"{where}: {exc}") from exc
+    except RecursionError as exc:
+        raise CompiledFileError(f"{where} is nested too deeply to load.") from exc
+    except TypeError as exc:
+        raise CompiledFileError(
+            f"{where}: cannot build {parsed.program[:120]!r} from the file ({exc}). Build the "
+            "program yourself and call .load(path) on it."
+        ) from exc
+    result.report = parsed.report
+    return result

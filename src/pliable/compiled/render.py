@@ -5,11 +5,12 @@
         ...                                     # {field} placeholders where the inputs go
 
 This is what another runtime needs to serve a compiled program: the messages each step sends,
-with its instructions, demos and output format written out by the step's adapter. Nothing in
-the file is executed or imported beyond its adapters, so a ReAct file renders without its
-tools and a custom program renders without its class. The LM settings each step sends with
-its messages (model, temperature, ...) are in the file beside them: ``predictors.<name>.lm``
-and ``predictors.<name>.config``.
+with its instructions, demos and output format written out by the step's adapter. Each
+predictor is rebuilt on its own from its state (through the registered ``pliable.Predict`` /
+``pliable.ChainOfThought`` kinds), so a ReAct file renders without its tools and a custom
+program renders without its class; nothing the file names is imported or run. The LM settings
+each step sends with its messages (model, temperature, ...) are in the file beside them:
+``predictors.<name>.lm`` and ``predictors.<name>.config``.
 """
 
 from __future__ import annotations
@@ -18,15 +19,44 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.compiled.io import CompiledFileError, read_predictors
-from pliable.errors import UsageError
+from pliable.compiled.io import read_file
+from pliable.compiled.kinds import program_kind
+from pliable.errors import CompiledFileError, PliableError, UsageError
 
 if TYPE_CHECKING:
     from pliable.compiled.schema import CompiledFile
     from pliable.lm.types import LanguageModel, Message
-    from pliable.programs.predict import Predict
 
-__all__ = ["file_models", "per_call_parts", "render_messages", "render_prompts"]
+__all__ = [
+    "file_models",
+    "per_call_parts",
+    "read_predictors",
+    "render_messages",
+    "render_prompts",
+]
+
+_KINDS = {"Predict": "pliable.Predict", "ChainOfThought": "pliable.ChainOfThought"}
+
+
+def read_predictors(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+) -> tuple[CompiledFile, dict[str, Any]]:
+    """The validated file, and its predictors each rebuilt on its own from its state
+    (signature, demos, adapter, options), without the program around them and without an
+    LM. All are checked before any is returned."""
+    parsed, where = read_file(source)
+    out: dict[str, Any] = {}
+    for name, state in parsed.predictors.items():
+        cls = program_kind(_KINDS[state.kind])
+        if cls is None:  # pliable's own kinds are always registered
+            raise CompiledFileError(f"{where}: no program kind for {state.kind}.")
+        data = state.model_dump()
+        data["lm"] = None  # rendering builds no LM
+        try:
+            out[name] = cls.from_state({"predictors": {"self": data}})
+        except PliableError as exc:
+            raise CompiledFileError(f"{where}: predictor {name!r}: {exc}") from exc
+    return parsed, out
 
 
 def render_prompts(
@@ -48,7 +78,7 @@ def render_prompts(
     predictor reads is a :class:`~pliable.errors.UsageError`, so a misspelt name does not
     render silently as a placeholder. The file is validated in full first. A program whose
     prompt is not fixed text (a KNN program picks its demos per call; a soft prompt adds
-    learned vectors) raises :class:`~pliable.compiled.CompiledFileError`: render it with
+    learned vectors) raises :class:`~pliable.errors.CompiledFileError`: render it with
     ``pl.load(path).render(...)`` per input instead.
     """
     parsed, predictors = read_predictors(source)
@@ -70,16 +100,17 @@ def file_models(parsed: CompiledFile) -> dict[str, str | None]:
 def per_call_parts(parsed: CompiledFile) -> str | None:
     """What the file's fixed text leaves out of the prompt an LM receives, or None."""
     if parsed.knn is not None:
-        k, pool = parsed.knn.get("k"), len(parsed.knn.get("pool") or [])
-        return f"its demos are chosen per call (the {k} nearest of {pool} examples)"
+        k, pool = parsed.knn.get("k"), parsed.knn.get("pool")
+        size = len(pool) if isinstance(pool, list) else 0
+        return f"its demos are chosen per call (the {str(k)[:10]} nearest of {size} examples)"
     if parsed.soft_prompt is not None:
-        method = parsed.soft_prompt.get("method", "soft prompt")
+        method = str(parsed.soft_prompt.get("method", "soft prompt"))[:40]
         return f"a soft prompt ({method}: learned vectors, not text) goes with every call"
     return None
 
 
 def render_messages(
-    predictors: Mapping[str, Predict],
+    predictors: Mapping[str, Any],
     inputs: Mapping[str, Any] | None = None,
     *,
     lm: LanguageModel | str | None = None,
@@ -87,8 +118,6 @@ def render_messages(
 ) -> dict[str, list[Message]]:
     """:func:`render_prompts` for predictors already built; ``models`` are their LM names
     from the file (:func:`file_models`), used when ``lm`` is not given."""
-    from pliable.programs.predict import _check_input
-
     given = dict(inputs or {})
     known = {f for p in predictors.values() for f in p.signature.input_fields}
     unknown = sorted(set(given) - known)
@@ -99,12 +128,7 @@ def render_messages(
         )
     out: dict[str, list[Message]] = {}
     for name, predictor in predictors.items():
-        sig = predictor.signature
-        values = {
-            f: _check_input(f, field.annotation, given[f]) if f in given else "{" + f + "}"
-            for f, field in sig.input_fields.items()
-        }
         target = lm if lm is not None else (models or {}).get(name) or predictor.lm
-        adapter = predictor.resolved_adapter(target)
-        out[name] = adapter.format(sig, values, demos=predictor.demos)
+        mine = {f: v for f, v in given.items() if f in predictor.signature.input_fields}
+        out[name] = predictor.prompt_messages(mine, lm=target)
     return out

@@ -4,10 +4,10 @@ A compiled program is one JSON file, written with sorted keys and an indent of 2
 well::
 
     {
-      "schema_version": 1,
+      "schema_version": 3,
       "pliable_version": "0.1.0",
       "litellm_version": "1.110.2",
-      "program": "pliable.ChainOfThought",           # or "module:Class" for a custom program
+      "program": "pliable.ChainOfThought",           # a registered program kind
       "predictors": {
         "self": {
           "kind": "ChainOfThought",
@@ -22,8 +22,15 @@ well::
     }
 
 The JSON Schema of this file is :func:`json_schema` (published as
-``schemas/compiled-program.schema.json``). Secrets never appear: LM options and predictor
-configs are filtered of credentials before they are written.
+``schemas/compiled-program.schema.json``). Everything but the envelope is the program's own
+``dump_state()``. LM options and predictor configs hold sampling options only (an allowlist,
+:data:`pliable.lm.options.SAMPLING_OPTIONS`): no endpoint, key, header or path is ever
+written, and a file that holds one is refused when read.
+
+Versions: 3 names a KNN or soft-prompt program by its own kind (``pliable.KNNProgram``,
+``pliable.SoftPromptProgram``, the inner program's kind inside its section); 2 made
+``"adapter": null`` mean the default for the LM; 1 meant chat by it. Older files are
+migrated when read (:func:`pliable.compiled.io.migrate`).
 """
 
 from __future__ import annotations
@@ -41,14 +48,15 @@ __all__ = [
     "json_schema",
 ]
 
-# 2: "adapter": null means the default for the LM (JSON where it enforces a JSON schema, else
-# chat); in version 1 files it meant chat, and they still load that way.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3: KNN and soft-prompt programs are kinds of their own (the wrapped program's kind is in their
+# section). 2: "adapter": null means the default for the LM (JSON where it enforces a JSON
+# schema, else chat); in version 1 files it meant chat, and they still load that way.
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LMSettings(_Strict):
@@ -71,7 +79,8 @@ class PredictorState(_Strict):
     demos: list[dict[str, Any]] = Field(default_factory=list)
     adapter: str | None = Field(
         default=None,
-        description="'chat', 'json', 'template', or 'module:Class' for a custom adapter; null: "
+        description="'chat', 'json', 'template' (the built-in adapters), or 'module:Class' of a "
+        "custom adapter, which loads only into a program whose predictor already has it; null: "
         "the default for the LM the program runs on (JSON where the LM enforces a JSON schema, "
         "as every local model does, else chat; in schema version 1 files, chat).",
     )
@@ -81,7 +90,9 @@ class PredictorState(_Strict):
         "with from_dict()), e.g. a TemplateAdapter's template; absent for the others.",
     )
     lm: LMSettings | None = None
-    config: dict[str, Any] = Field(default_factory=dict, description="LM options of the predictor.")
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="Sampling options of the predictor's calls."
+    )
 
 
 class CompiledFile(_Strict):
@@ -91,8 +102,11 @@ class CompiledFile(_Strict):
     pliable_version: str
     litellm_version: str | None = None
     program: str = Field(
-        description="'pliable.Predict', 'pliable.ChainOfThought', or 'module:Class' of a custom "
-        "program (restored with MyProgram().load(path))."
+        description="The program kind, as registered with pl.register_program_kind: "
+        "'pliable.Predict', 'pliable.ChainOfThought', 'pliable.RAG', 'pliable.MultiHopQA', "
+        "'pliable.ReAct', 'pliable.KNNProgram', 'pliable.SoftPromptProgram', a user's "
+        "registered kind, or 'module:Class' of an unregistered custom program (loaded only "
+        "with pl.load(path, program=MyProgram) or MyProgram().load(path))."
     )
     predictors: dict[str, PredictorState] = Field(
         description="By path in the program, as named by Module.named_predictors()."
@@ -100,8 +114,8 @@ class CompiledFile(_Strict):
     report: dict[str, Any] | None = Field(default=None, description="The compile report.")
     knn: dict[str, Any] | None = Field(
         default=None,
-        description="For a KNNFewShot program: k, input fields, embedder and the demo pool "
-        "(the predictors' demos are chosen per input from the pool).",
+        description="For a KNNFewShot program: the wrapped program's kind, k, input fields, "
+        "embedder and the demo pool (the predictors' demos are chosen per input from the pool).",
     )
     program_config: dict[str, Any] | None = Field(
         default=None,
@@ -111,7 +125,8 @@ class CompiledFile(_Strict):
     )
     soft_prompt: dict[str, Any] | None = Field(
         default=None,
-        description="For a soft-prompt program (pliable.optimizers.soft): the method, the "
+        description="For a soft-prompt program (pliable.optimizers.soft): the wrapped "
+        "program's kind, the method, the "
         "adapter folder (PEFT's own files, relative to this file), the base model, and the "
         "sha256 of the base model's files and of the adapter's tensors.",
     )

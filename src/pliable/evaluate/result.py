@@ -11,7 +11,7 @@ from pliable.data.example import Example
 from pliable.evaluate.floor import Floor, FloorComparison
 from pliable.evaluate.jsonable import jsonable
 from pliable.lm.usage import ModelUsage
-from pliable.programs.trace import TraceEntry
+from pliable.programs.tracing import TraceEntry
 
 __all__ = ["EvaluationResult", "EvaluationRow", "format_score"]
 

@@ -1,6 +1,6 @@
 """``evaluate(program, devset, metric)``: score a program on a dev set, in parallel.
 
-Each example runs in a worker of a bounded :class:`~pliable.programs.trace.ContextThreadPool`
+Each example runs in a worker of a bounded :class:`~pliable.programs.tracing.ContextThreadPool`
 (so ``pl.using`` settings and usage tracking reach it), inside its own ``pl.trace()`` block,
 whose entries a three-argument metric receives. A program or metric that raises on one
 example does not stop the run: the example scores 0.0 and its error is kept in its row,
@@ -19,26 +19,18 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError, PliableError, UsageError
+from pliable.errors import BudgetExceededError, EvaluationError, UsageError
 from pliable.evaluate.floor import majority_floor
 from pliable.evaluate.metric_base import MetricFn, metric_caller
 from pliable.evaluate.result import EvaluationResult, EvaluationRow
 from pliable.evaluate.score import metric_name, to_score
 from pliable.evaluate.stats import bootstrap_mean_ci, check_bootstrap_args
 from pliable.lm.usage import track_usage
-from pliable.programs.trace import ContextThreadPool, TraceEntry, trace
+from pliable.programs.tracing import ContextThreadPool, TraceEntry, trace
 
 __all__ = ["EvaluationError", "evaluate"]
 
 logger = logging.getLogger(__name__)
-
-
-class EvaluationError(PliableError):
-    """More than ``max_errors`` examples failed. ``rows`` holds the rows finished so far."""
-
-    def __init__(self, message: str, rows: list[EvaluationRow]) -> None:
-        super().__init__(message)
-        self.rows = rows
 
 
 def _program_name(program: Any) -> str:

@@ -66,7 +66,7 @@ def l2_normalize(vectors: Any) -> NDArray[np.float32]:
     return matrix
 
 
-def _checked(vectors: Any, count: int, who: str) -> NDArray[np.float32]:
+def checked_vectors(vectors: Any, count: int, who: str) -> NDArray[np.float32]:
     """Validate an embedder's raw output (``count`` rows, finite) and normalise it."""
     import numpy as np
 
@@ -110,7 +110,7 @@ class FunctionEmbedder:
             import numpy as np
 
             return np.zeros((0, self._dimension), dtype=np.float32)
-        return _checked(self.fn(items), len(items), f"FunctionEmbedder {self.name!r}")
+        return checked_vectors(self.fn(items), len(items), f"FunctionEmbedder {self.name!r}")
 
     def __repr__(self) -> str:
         return f"FunctionEmbedder(name={self.name!r})"
@@ -232,7 +232,7 @@ class LocalEmbedder:
                 vectors = engine.llama.embed(items, normalize=False, truncate=True)
             except (RuntimeError, ValueError) as exc:
                 raise LMError(f"llama.cpp could not embed the texts: {exc}") from exc
-        return _checked(vectors, len(items), f"LocalEmbedder({self.model!r})")
+        return checked_vectors(vectors, len(items), f"LocalEmbedder({self.model!r})")
 
     def __repr__(self) -> str:
         return f"LocalEmbedder({self.model!r})"
@@ -297,7 +297,7 @@ class LiteLLMEmbedder:
             if all(_has_index(d) for d in data):
                 data.sort(key=lambda d: int(_field(d, "index")))
             rows.extend(_field(d, "embedding") for d in data)
-        return _checked(rows, len(items), f"LiteLLMEmbedder({self.model!r})")
+        return checked_vectors(rows, len(items), f"LiteLLMEmbedder({self.model!r})")
 
     def __repr__(self) -> str:  # never shows the options (they may hold a key)
         return f"LiteLLMEmbedder({self.model!r})"

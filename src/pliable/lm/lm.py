@@ -27,7 +27,7 @@ from pliable._async import to_thread as _to_thread
 from pliable.errors import ConfigurationError, ProviderError
 from pliable.lm.cache import Cache, request_key
 from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
-from pliable.lm.options import is_secret_option
+from pliable.lm.options import is_secret_option, redact_url
 from pliable.lm.providers import make_backend
 from pliable.lm.types import Completion, LanguageModel, Message, Usage
 from pliable.lm.usage import (
@@ -156,7 +156,8 @@ class LM:
         return bool(getattr(self.backend, "supports_response_schema", False))
 
     def __repr__(self) -> str:
-        base = f", api_base={self._settings['api_base']!r}" if "api_base" in self._settings else ""
+        api_base = self._settings.get("api_base")
+        base = f", api_base={redact_url(str(api_base))!r}" if api_base is not None else ""
         return f"LM({self.model!r}{base})"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LM:

@@ -22,23 +22,16 @@ from pliable.optimizers.report import CompileReport
 from pliable.optimizers.run import Run
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
-from pliable.programs.trace import trace
+from pliable.programs.tracing import trace
 
 __all__ = ["BootstrapFewShot", "LabeledFewShot", "labeled_demos"]
 
 logger = logging.getLogger(__name__)
 
 
-def _fits(predictor: Predict, example: Example) -> bool:
-    """A raw example can be a demo of ``predictor`` if it holds all its inputs and an output."""
-    sig = predictor.signature
-    has_inputs = all(n in example for n in sig.input_fields)
-    return has_inputs and any(n in example for n in sig.output_fields)
-
-
 def labeled_demos(predictor: Predict, examples: Sequence[Example], k: int) -> list[Example]:
     """The first ``k`` examples that fit ``predictor``, as demos."""
-    return [ex for ex in examples if _fits(predictor, ex)][: max(0, k)]
+    return [ex for ex in examples if predictor.accepts_demo(ex)][: max(0, k)]
 
 
 class LabeledFewShot(Optimizer):

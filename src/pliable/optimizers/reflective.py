@@ -41,13 +41,13 @@ from pliable.errors import BudgetExceededError, UsageError
 from pliable.evaluate.result import EvaluationRow
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
+from pliable.optimizers.instruction_proposer import clean_instruction
 from pliable.optimizers.pareto import (
     merge_options,
     merge_subsample,
     pareto_front,
     select_from_front,
 )
-from pliable.optimizers.propose import clean_instruction
 from pliable.optimizers.run import Run, Scores
 from pliable.optimizers.state import instructions_of, set_instruction, state_hash
 from pliable.programs.module import Module

@@ -1,8 +1,8 @@
-"""A program's compilable state: each predictor's instruction and demos, as plain JSON.
+"""A program's compilable state, hashed: :func:`state_hash` reads ``program.dump_state()``, the
+one writer of a program's state (the compiled file holds the same JSON).
 
-Optimizers change only this state, so it identifies a candidate: two candidates with the same
-state hash answer every input the same way, and an evaluation recorded for one stands for
-the other (that is how a resumed run skips work it has already done).
+Two candidates with the same state hash send the same prompts, so an evaluation recorded for
+one stands for the other (that is how a resumed run skips work it has already done).
 """
 
 from __future__ import annotations
@@ -35,40 +35,16 @@ def program_state(program: Module) -> dict[str, dict[str, Any]]:
 
 
 def state_hash(program: Module) -> str:
-    """A short hash of :func:`program_state` (and each predictor's signature)."""
-    state: dict[str, Any] = program_state(program)
-    for name, p in program.named_predictors():
-        state[name]["signature"] = p.signature.signature_string()
-        # what else changes the answers: the predictor's own LM, options and adapter
-        lm = p.lm
-        state[name]["lm"] = (
-            None
-            if lm is None
-            else [getattr(lm, "model", type(lm).__name__), _public(getattr(lm, "defaults", {}))]
-        )
-        state[name]["config"] = _public(p.config)
-        to_dict = getattr(p.adapter, "to_dict", None)  # a TemplateAdapter's template
-        state[name]["adapter"] = (
-            None
-            if p.adapter is None
-            else [type(p.adapter).__qualname__, to_dict() if callable(to_dict) else None]
-        )
-    extra = getattr(program, "compile_state_key", None)
-    if callable(extra):  # programs with state beyond their predictors (KNNProgram)
-        state["__program__"] = str(extra())
-    config = getattr(program, "config", None)
-    if callable(config):  # built-in programs: k, hops, the retriever's folder, the tools
-        state["__config__"] = config()
-    text = json.dumps(state, sort_keys=True, default=str)
+    """A short hash of the canonical JSON of ``program.dump_state()`` (and its class): the
+    state a compiled file holds, so anything that changes a prompt (instructions, demos,
+    field descriptions and types, adapter, LM, sampling options, program settings) changes
+    the hash, and a resumed run re-scores the program instead of reusing an old score."""
+    state: dict[str, Any] = {
+        "class": f"{type(program).__module__}:{type(program).__qualname__}",
+        "state": program.dump_state(),
+    }
+    text = json.dumps(state, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def _public(options: Any) -> Any:
-    from pliable.lm.options import is_secret_option
-
-    if not isinstance(options, dict):
-        return None
-    return {k: v for k, v in options.items() if not is_secret_option(k)}
 
 
 def example_key(example: Any) -> str:

@@ -2,6 +2,7 @@
 programs (``RAG``, ``MultiHopQA``, ``ReAct`` with ``Tool``s, ``BestOfN``, ``Refine``,
 ``MajorityVote``, ``Parallel``), hand-written ``Template`` prompts and retrieval."""
 
+from pliable.adapters.template_value import Template
 from pliable.programs.ensemble import MajorityVote, Parallel
 from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
@@ -16,9 +17,8 @@ from pliable.programs.retrieve import (
     Retriever,
     load_retriever,
 )
-from pliable.programs.template import Template
 from pliable.programs.tools import Tool, ToolArgumentError
-from pliable.programs.trace import ContextThreadPool, Trace, TraceEntry, trace
+from pliable.programs.tracing import ContextThreadPool, Trace, TraceEntry, trace
 
 __all__ = [
     "BM25Retriever",

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pliable.errors import BatchError, BudgetExceededError, UsageError
-from pliable.programs.trace import ContextThreadPool
+from pliable.programs.tracing import ContextThreadPool
 
 if TYPE_CHECKING:
     from pliable.data.example import Prediction

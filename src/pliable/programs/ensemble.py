@@ -27,7 +27,7 @@ from pliable.data.example import Prediction
 from pliable.errors import BatchError, UsageError
 from pliable.programs.module import Module
 from pliable.programs.refine import FATAL, check_wrapped, run_copy
-from pliable.programs.trace import ContextThreadPool, TraceEntry, record
+from pliable.programs.tracing import ContextThreadPool, TraceEntry, record
 
 __all__ = ["MajorityVote", "Parallel", "Vote", "normalize_answer"]
 

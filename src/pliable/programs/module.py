@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pliable.lm.types import Message
     from pliable.programs.predict import Predict
 
-__all__ = ["Module"]
+__all__ = ["Module", "Wrapper", "copy_structure"]
 
 M = TypeVar("M", bound="Module")
 
@@ -121,18 +121,91 @@ class Module:
             p.reset()
         return new
 
-    # --- compiled state (see pliable.compiled) ------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
+    # --- state (one writer: dump_state; see pliable.compiled for the file) ------------------
+    def dump_state(self) -> dict[str, Any]:
+        """This program's compiled state as plain JSON: each predictor's signature (with its
+        instructions), demos, adapter, LM and options, by name, plus what a subclass adds
+        (:meth:`extra_state`). Saving, loading and the resume hash all read this."""
+        from pliable.programs.predictor_state import dump_predictor
+
+        state: dict[str, Any] = {
+            "predictors": {name: dump_predictor(p, name) for name, p in self.named_predictors()}
+        }
+        state.update(self.extra_state())
+        return state
+
+    def extra_state(self) -> dict[str, Any]:
+        """State beyond the predictors (a subclass's own settings), as JSON sections of the
+        compiled file. Override with :meth:`prepare_extra_state` to read them back."""
+        return {}
+
+    def prepare_state(
+        self, state: Mapping[str, Any], *, lm: Any = None, **context: Any
+    ) -> Callable[[], None]:
+        """Check ``state`` (as :meth:`dump_state` writes it) against this program in full,
+        and return the function that applies it. Nothing is changed until that is called,
+        and calling it cannot fail. Raises :class:`~pliable.errors.CompiledFileError`."""
+        from pliable.errors import CompiledFileError
+        from pliable.programs.predictor_state import read_predictor
+
+        if not isinstance(state, Mapping) or not isinstance(state.get("predictors"), Mapping):
+            raise CompiledFileError("the state has no 'predictors' object.")
+        given = state["predictors"]
+        mine = dict(self.named_predictors())
+        missing = sorted(set(mine) - set(given))
+        extra = sorted(str(k)[:60] for k in set(given) - set(mine))
+        if missing or extra:
+            raise CompiledFileError(
+                f"it does not fit {type(self).__name__}: predictors in the program but not the "
+                f"file: {missing or 'none'}; in the file but not the program: "
+                f"{extra or 'none'}. Load it into the program it was compiled from."
+            )
+        updates = {
+            name: read_predictor(given[name], f"predictor {name!r}", current=p, lm=lm)
+            for name, p in mine.items()
+        }
+        apply_extra = self.prepare_extra_state(state, lm=lm, **context)
+
+        def apply() -> None:
+            for name, update in updates.items():
+                update.apply(mine[name])
+            apply_extra()
+
+        return apply
+
+    def prepare_extra_state(
+        self, state: Mapping[str, Any], *, lm: Any = None, **context: Any
+    ) -> Callable[[], None]:
+        """Check the sections :meth:`extra_state` wrote; return what applies them."""
+        return lambda: None
+
+    def load_state(self, state: Mapping[str, Any], *, lm: Any = None, **context: Any) -> None:
+        """Replace this program's state with ``state``: all of it, or, on any error
+        (:class:`~pliable.errors.CompiledFileError`), nothing. ``lm`` replaces the LM the
+        state records for every predictor."""
+        self.prepare_state(state, lm=lm, **context)()
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], /, *, lm: Any = None, **context: Any) -> Module:
+        """A new program of this class holding ``state``: built with no arguments, then
+        :meth:`load_state`. Classes whose constructor needs arguments override this (or are
+        loaded by filling one you built: ``MyProgram(...).load(path)``)."""
+        program = cls()
+        program.load_state(state, lm=lm, **context)
+        return program
+
+    def save(self, path: str | os.PathLike[str], report: Any = None) -> Path:
         """Write the compiled prompt (signatures, instructions, demos, settings) as JSON."""
         from pliable.compiled.io import save
 
-        return save(self, path)
+        return save(self, path, report=report)
 
-    def load(self, path: str | os.PathLike[str], *, lm: Any = None) -> Module:
-        """Fill this program's predictors from a compiled file, by name; all or nothing."""
-        from pliable.compiled.io import load_into
+    def load(self, path: str | os.PathLike[str], *, lm: Any = None, **context: Any) -> Module:
+        """Fill this program from a compiled file, by predictor name; all or nothing."""
+        from pliable.compiled.io import load
 
-        return load_into(self, path, lm=lm)
+        loaded: Module = load(path, program=self, lm=lm, **context)
+        return loaded
 
     def render(
         self, predictor: str | None = None, /, lm: Any = None, **inputs: Any
@@ -166,7 +239,7 @@ class Module:
         return "\n".join([*lines, ")"])
 
 
-class _Wrapper(Module):
+class Wrapper(Module):
     """A module around one ``program`` whose predictors are its own, by the same names
     (``KNNProgram``, ``SoftPromptProgram``)."""
 
@@ -185,7 +258,7 @@ class _Wrapper(Module):
             yield prefix.rstrip(".") or "self", self.program
 
 
-def _copy_structure(value: Any, memo: dict[int, Any]) -> Any:
+def copy_structure(value: Any, memo: dict[int, Any]) -> Any:
     """Copy the modules and predictors in ``value`` (as ``named_predictors`` walks them);
     share everything else. ``memo`` maps each original's id to its copy."""
     from pliable.programs.predict import Predict

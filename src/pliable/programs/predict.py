@@ -11,16 +11,26 @@ from typing import TYPE_CHECKING, Any
 from pliable import settings
 from pliable._async import to_thread as _to_thread
 from pliable.adapters.auto import default_adapter, default_adapter_for_model
+from pliable.compiled.kinds import register_program_kind
 from pliable.data.example import Example, Prediction
-from pliable.errors import ConfigurationError, InputError, ParseError, UsageError
+from pliable.errors import (
+    CompiledFileError,
+    ConfigurationError,
+    InputError,
+    ParseError,
+    UsageError,
+)
 from pliable.programs.module import Module
-from pliable.programs.trace import TraceEntry, record
+from pliable.programs.tracing import TraceEntry, record
 from pliable.signatures.fields import OutputField
 from pliable.signatures.signature import Signature, ensure_signature
 from pliable.signatures.types import optional_inner
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from pliable.adapters.base import Adapter
+    from pliable.adapters.template_value import Template
     from pliable.lm.types import Completion, LanguageModel, Message
 
 __all__ = ["ChainOfThought", "Predict"]
@@ -102,6 +112,46 @@ class Predict(Module):
         self.config: dict[str, Any] = dict(config)
         self.demos: list[Example] = []
         self._initial_signature = self.signature
+
+    @classmethod
+    def from_template(
+        cls,
+        template: Template,
+        signature: str | type[Signature],
+        *,
+        output_format: str = "chat",
+        allow_unused: bool = False,
+        reply_instruction: bool | None = None,
+        **predict_kwargs: Any,
+    ) -> Self:
+        """A predictor that sends ``template`` (a hand-written :class:`~pliable.Template`) for
+        ``signature``: ``pl.Predict.from_template(t, "question -> answer", lm=lm)``, or
+        ``pl.ChainOfThought.from_template(...)``. ``predict_kwargs`` are ``lm=`` and LM
+        options; see :class:`~pliable.adapters.template.TemplateAdapter` for the others."""
+        from pliable.adapters.template import TemplateAdapter
+
+        if "instructions" in predict_kwargs or "adapter" in predict_kwargs:
+            raise UsageError(
+                f"{cls.__name__}.from_template(...): the template is the prompt, so it sets "
+                "the instructions and the adapter; do not pass instructions= or adapter=."
+            )
+        sig = ensure_signature(signature)
+        template.check(sig, allow_unused=allow_unused)
+        adapter = TemplateAdapter(
+            template,
+            output_format=output_format,
+            allow_unused=allow_unused,
+            reply_instruction=reply_instruction,
+        )
+        return cls(
+            sig.with_instructions(template.as_instructions()), adapter=adapter, **predict_kwargs
+        )
+
+    def accepts_demo(self, example: Mapping[str, Any]) -> bool:
+        """Whether a raw example can be a demo here: it holds every input and an output."""
+        sig = self.signature
+        has_inputs = all(n in example for n in sig.input_fields)
+        return has_inputs and any(n in example for n in sig.output_fields)
 
     def reset(self) -> None:
         """Forget demos and instruction changes made since construction."""
@@ -209,6 +259,48 @@ class Predict(Module):
         adapter = self.resolved_adapter(lm)
         return adapter.format(self.signature, values, demos=self.demos)
 
+    def prompt_messages(
+        self, inputs: Mapping[str, Any] | None = None, /, lm: LanguageModel | str | None = None
+    ) -> list[Message]:
+        """The messages a call sends, with a ``{field}`` placeholder for each input not in
+        ``inputs`` (the given ones are checked and converted as a call would). What
+        ``pl.render_prompts`` shows for a compiled file."""
+        given = dict(inputs or {})
+        unknown = sorted(set(given) - set(self.signature.input_fields))
+        if unknown:
+            raise InputError(
+                f"Unknown input(s) {unknown} for {self.signature.signature_string()!r}.",
+                field=unknown[0],
+            )
+        values = {
+            f: _check_input(f, field.annotation, given[f]) if f in given else "{" + f + "}"
+            for f, field in self.signature.input_fields.items()
+        }
+        return self.resolved_adapter(lm).format(self.signature, values, demos=self.demos)
+
+    @classmethod
+    def from_state(
+        cls, state: Mapping[str, Any], /, *, lm: LanguageModel | None = None, **context: Any
+    ) -> Predict:
+        """A predictor rebuilt from its compiled state (one predictor, named ``self``)."""
+        from pliable.programs.predictor_state import read_predictor
+
+        predictors = state.get("predictors") if isinstance(state, Mapping) else None
+        if not isinstance(predictors, Mapping) or list(predictors) != ["self"]:
+            names = (
+                sorted(str(n)[:40] for n in predictors) if isinstance(predictors, Mapping) else []
+            )
+            raise CompiledFileError(
+                f"a {cls.__name__} file has one predictor named 'self'; found {names}."
+            )
+        update = read_predictor(predictors["self"], "predictor 'self'", lm=lm)
+        if update.kind != cls.__name__:
+            raise CompiledFileError(
+                f"the file says its predictor is a {update.kind}, but its program kind is "
+                f"{cls.__name__}."
+            )
+        return update.new_predictor()
+
     def _finish(
         self, values: dict[str, Any], adapter: Adapter, completion: Completion
     ) -> Prediction:
@@ -272,3 +364,7 @@ class ChainOfThought(Predict):
         base = ensure_signature(signature, instructions)
         extended = base.prepend("reasoning", OutputField(desc=reasoning_desc), str)
         super().__init__(extended, lm=lm, adapter=adapter, **config)
+
+
+register_program_kind("pliable.Predict", Predict)
+register_program_kind("pliable.ChainOfThought", ChainOfThought)

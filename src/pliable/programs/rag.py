@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pliable.compiled.kinds import register_program_kind
 from pliable.data.example import Prediction
-from pliable.errors import UsageError
+from pliable.errors import CompiledFileError, PliableError, UsageError
 from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
 from pliable.programs.retrieve.base import Retriever, load_retriever
@@ -41,7 +42,50 @@ def _retriever_from(config: Mapping[str, Any], retriever: Retriever | None) -> R
     if retriever is not None:
         return retriever
     reference = config.get("retriever")
+    if reference is not None and not isinstance(reference, Mapping):
+        raise UsageError(
+            f"program_config.retriever must be an object; got {str(reference)[:60]!r}."
+        )
     return load_retriever(reference) if reference else None
+
+
+class _Retrieving(Module):
+    """What ``RAG`` and ``MultiHopQA`` share: their settings are a compiled-file section
+    (``program_config``) that rebuilds them, with the retriever read from the folder it
+    names unless you pass ``retriever=``."""
+
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], *, retriever: Retriever | None = None
+    ) -> Module:
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"program_config": self.config()}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], /, *, lm: Any = None, **context: Any) -> Module:
+        config = state.get("program_config") if isinstance(state, Mapping) else None
+        if not isinstance(config, Mapping):
+            raise CompiledFileError(
+                f"a {cls.__name__} file needs its 'program_config' object; it has none."
+            )
+        try:
+            program = cls.from_config(config, retriever=context.get("retriever"))
+        except (PliableError, KeyError, TypeError, ValueError, OSError) as exc:
+            raise CompiledFileError(f"cannot rebuild the {cls.__name__}: {exc}") from exc
+        program.load_state(state, lm=lm)
+        return program
+
+
+def _setting(config: Mapping[str, Any], name: str, default: Any, kind: type) -> Any:
+    value = config.get(name, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise UsageError(f"program_config.{name} must be {kind.__name__}; got {str(value)[:40]!r}.")
+    return value
 
 
 def _checked_positive(name: str, value: Any) -> int:
@@ -50,7 +94,7 @@ def _checked_positive(name: str, value: Any) -> int:
     return value
 
 
-class RAG(Module):
+class RAG(_Retrieving):
     """Retrieve ``k`` passages for the first input field, then answer with them as context.
 
     Args:
@@ -93,14 +137,14 @@ class RAG(Module):
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, retriever: Retriever | None = None) -> RAG:
         return cls(
-            Signature.from_dict(config["signature"]),
+            Signature.from_dict(config.get("signature")),  # type: ignore[arg-type]
             retriever=_retriever_from(config, retriever),
-            k=int(config.get("k", 3)),
-            reasoning=bool(config.get("reasoning", True)),
+            k=_setting(config, "k", 3, int),
+            reasoning=_setting(config, "reasoning", True, bool),
         )
 
 
-class MultiHopQA(Module):
+class MultiHopQA(_Retrieving):
     """Answer a question that needs several lookups.
 
     For each of ``hops`` hops, ``generate_query`` writes a search query from the question and
@@ -175,9 +219,13 @@ class MultiHopQA(Module):
         cls, config: Mapping[str, Any], *, retriever: Retriever | None = None
     ) -> MultiHopQA:
         return cls(
-            Signature.from_dict(config["signature"]),
+            Signature.from_dict(config.get("signature")),  # type: ignore[arg-type]
             retriever=_retriever_from(config, retriever),
-            hops=int(config.get("hops", 2)),
-            k=int(config.get("k", 2)),
-            reasoning=bool(config.get("reasoning", False)),
+            hops=_setting(config, "hops", 2, int),
+            k=_setting(config, "k", 2, int),
+            reasoning=_setting(config, "reasoning", False, bool),
         )
+
+
+register_program_kind("pliable.RAG", RAG)
+register_program_kind("pliable.MultiHopQA", MultiHopQA)

@@ -33,8 +33,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypedDict
 
 from pliable.adapters.values import to_jsonable
+from pliable.compiled.kinds import register_program_kind
 from pliable.data.example import Prediction
-from pliable.errors import BudgetExceededError, InputError, ParseError, UsageError
+from pliable.errors import (
+    BudgetExceededError,
+    CompiledFileError,
+    InputError,
+    ParseError,
+    PliableError,
+    UsageError,
+)
 from pliable.programs.module import Module
 from pliable.programs.predict import ChainOfThought, Predict
 from pliable.programs.tools import Tool
@@ -303,6 +311,47 @@ class ReAct(Module):
         return cls(
             Signature.from_dict(config.get("signature", {})),
             ordered,
-            max_steps=int(config.get("max_steps", 5)),
-            max_observation_chars=int(config.get("max_observation_chars", 2000)),
+            max_steps=_whole(config, "max_steps", 5),
+            max_observation_chars=_whole(config, "max_observation_chars", 2000),
         )
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"program_config": self.config()}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], /, *, lm: Any = None, **context: Any) -> ReAct:
+        """Rebuild from a compiled file's state; ``tools=`` must be the recorded tools (they
+        are your code: a file never names code that pliable would import)."""
+        config = state.get("program_config") if isinstance(state, Mapping) else None
+        if not isinstance(config, Mapping):
+            raise CompiledFileError("a ReAct file needs its 'program_config' object; it has none.")
+        tools = context.get("tools")
+        if tools is None:
+            recorded = config.get("tools")
+            names = (
+                [str(t.get("name"))[:40] for t in recorded if isinstance(t, Mapping)]
+                if isinstance(recorded, list)
+                else []
+            )
+            raise CompiledFileError(
+                f"this ReAct program calls the tools {names[:20]}, which are your code: pass "
+                "them as pl.load(path, tools=[...])."
+            )
+        try:
+            program = cls.from_config(config, tools=tools)
+        except (PliableError, KeyError, TypeError, ValueError) as exc:
+            raise CompiledFileError(f"cannot rebuild the ReAct program: {exc}") from exc
+        program.load_state(state, lm=lm)
+        return program
+
+
+def _whole(config: Mapping[str, Any], name: str, default: int) -> int:
+    value = config.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(
+            f"program_config.{name} must be a whole number >= 1; got {str(value)[:40]!r}."
+        )
+    return value
+
+
+register_program_kind("pliable.ReAct", ReAct)

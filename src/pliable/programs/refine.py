@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from pliable.data.example import Prediction
 from pliable.errors import BudgetExceededError, UsageError
-from pliable.programs.module import Module, _copy_structure
+from pliable.programs.module import Module, copy_structure
 from pliable.programs.predict import Predict
-from pliable.programs.trace import Trace, TraceEntry, _active, record
+from pliable.programs.tracing import Trace, TraceEntry, _active, record
 from pliable.signatures import InputField, OutputField, Signature
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def sampled_copy(
     (``temperature=1.0``, ``sample`` shifted by ``index``). ``advice`` is appended to every
     predictor's instructions."""
     memo: dict[int, Any] = {}
-    clone = _copy_structure(module, memo)
+    clone = copy_structure(module, memo)
     originals: dict[int, Predict] = {}
     for original in module.predictors():
         twin: Predict = memo[id(original)]

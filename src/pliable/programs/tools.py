@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, Union
 
 from pliable._async import to_thread as _to_thread
-from pliable.errors import InputError, UsageError
+from pliable.errors import ToolArgumentError, UsageError
 from pliable.signatures.types import optional_inner, type_name
 
 __all__ = ["Tool", "ToolArgumentError"]
@@ -45,20 +45,6 @@ _SECTION = re.compile(r"^(?:Args|Arguments|Parameters|Params|Keyword Args|Kwargs
 _ENTRY = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _PARAM = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+)\s*:\s*(.*)$")
 _SIMPLE = (str, int, float, bool, type(None))
-
-
-class ToolArgumentError(InputError):
-    """A tool was called with arguments that do not fit its signature.
-
-    ``tool`` is the tool's name, ``field`` the (first) argument to blame and ``value`` what was
-    passed for it.
-    """
-
-    def __init__(
-        self, message: str, *, tool: str, field: str | None = None, value: object = None
-    ) -> None:
-        super().__init__(message, field=field, value=value)
-        self.tool = tool
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:

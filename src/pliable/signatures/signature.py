@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import keyword
 import sys
 import typing
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pliable.errors import SignatureError
 from pliable.signatures.fields import Field, FieldDecl
 from pliable.signatures.parse import parse_signature_string
-from pliable.signatures.types import spec_to_type
+from pliable.signatures.types import spec_to_type, type_to_spec
 
 __all__ = ["Signature", "SignatureMeta", "ensure_signature"]
 
@@ -301,38 +302,75 @@ class Signature(metaclass=SignatureMeta):
         ) -> Any: ...
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> type[Signature]:
-        """Rebuild a signature from :meth:`to_dict` output. Validates everything first."""
+    def from_dict(
+        cls, data: Mapping[str, Any], *, types: Mapping[str, Any] | None = None
+    ) -> type[Signature]:
+        """Rebuild a signature from :meth:`to_dict` output. Validates everything first.
+
+        Types are rebuilt from their stored structure; nothing named in ``data`` is
+        imported. ``types`` maps field names to the annotations to use instead where their
+        structure is the stored one (a program's own enum and model classes).
+        """
         if not isinstance(data, Mapping):
-            raise SignatureError(f"A signature's JSON form must be an object; got {data!r}.")
+            raise SignatureError(
+                f"A signature's JSON form must be an object; got {type(data).__name__}."
+            )
         version = data.get("version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise SignatureError(
-                f"Signature JSON has version {version!r}; this pliable reads version "
+                f"Signature JSON has version {str(version)[:20]!r}; this pliable reads version "
                 f"{SCHEMA_VERSION}. Upgrade pliable to load it."
             )
         fields: list[Field] = []
         for kind, key in (("input", "inputs"), ("output", "outputs")):
             items = data.get(key, [])
             if not isinstance(items, list):
-                raise SignatureError(f"Signature JSON: {key!r} must be a list; got {items!r}.")
-            for item in items:
-                if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-                    raise SignatureError(
-                        f"Signature JSON: each of {key!r} needs a 'name'; got {item!r}."
-                    )
-                where = f"field `{item['name']}`"
-                spec = item.get("type", {"type": "str"})
-                annotation = spec_to_type(spec, where=where)
-                fields.append(
-                    Field(item["name"], kind, annotation, str(item.get("desc", "")), dict(spec))  # type: ignore[arg-type]
+                raise SignatureError(
+                    f"Signature JSON: {key!r} must be a list; got {type(items).__name__}."
                 )
+            for item in items:
+                fields.append(_field_from_dict(item, kind, key, types))
+        if not any(f.kind == "output" for f in fields):
+            raise SignatureError(
+                "Signature JSON: a signature needs at least one output field; got "
+                f"{len(fields)} field(s) and no 'outputs'."
+            )
         instructions = data.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
             raise SignatureError(
-                f"Signature JSON: 'instructions' must be a string; got {instructions!r}."
+                "Signature JSON: 'instructions' must be a string; got "
+                f"{type(instructions).__name__}."
             )
-        return _make(str(data.get("name", "Signature")), fields, instructions)
+        name = data.get("name", "Signature")
+        if not isinstance(name, str) or not name.isidentifier() or len(name) > 100:
+            name = "Signature"
+        _check_fields(name, fields)
+        return _make(name, fields, instructions)
+
+
+def _field_from_dict(item: Any, kind: str, key: str, types: Mapping[str, Any] | None) -> Field:
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        raise SignatureError(f"Signature JSON: each of {key!r} needs a 'name' string.")
+    name = item["name"]
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        raise SignatureError(
+            f"Signature JSON: {name[:60]!r} is not a field name (a field is a Python "
+            "identifier not starting with '_'). Fix the name in the file."
+        )
+    desc = item.get("desc", "")
+    if not isinstance(desc, str):
+        raise SignatureError(f"Signature JSON: field `{name}`: 'desc' must be a string.")
+    where = f"field `{name}`"
+    spec = item.get("type", {"type": "str"})
+    annotation = spec_to_type(spec, where=where)
+    if types is not None and name in types:
+        own = types[name]
+        try:
+            if type_to_spec(own, where=where) == spec:
+                annotation = own
+        except SignatureError:
+            pass
+    return Field(name, kind, annotation, desc, dict(spec))  # type: ignore[arg-type]
 
 
 _RESERVED = frozenset(

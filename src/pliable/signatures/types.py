@@ -4,15 +4,16 @@ Supported: ``str``, ``int``, ``float``, ``bool``, ``Any``, ``list[T]``, ``dict[s
 ``Literal[...]``, ``Optional[T]`` (also ``T | None``), ``Enum`` subclasses and pydantic models.
 
 The JSON form (:func:`type_to_spec` / :func:`spec_to_type`) is what a compiled program stores.
-Enums and pydantic models are stored with their import path *and* their structure, so a file
-loads where the user's code is importable (giving back the very class) and where it is not
-(giving back an equivalent class rebuilt from the structure).
+Enums and pydantic models are stored with their structure (and, for the reader's information,
+their import path). Reading a spec never imports anything: it rebuilds an equivalent class
+from the structure. A program that loads a file into its own predictors keeps its own classes
+where their structure is the stored one (``Signature.from_dict(..., types=...)``).
 """
 
 from __future__ import annotations
 
 import enum
-import importlib
+import keyword
 import types
 import typing
 from typing import Any, Literal, Union
@@ -131,68 +132,90 @@ def type_to_spec(tp: object, *, where: str = "field") -> TypeSpec:
     )
 
 
-def _import_ref(ref: str) -> object | None:
-    module_name, _, qualname = ref.partition(":")
-    if not module_name or not qualname or "<locals>" in qualname:
-        return None
-    try:
-        obj: object = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
-    return obj
+_MAX_DEPTH = 32
+_MAX_MEMBERS = 10_000
+_ENUM_RESERVED = frozenset(dir(enum.Enum)) | {"mro"}
 
 
 def spec_to_type(spec: TypeSpec, *, where: str = "field") -> Any:
-    """Rebuild a type from its JSON form (the inverse of :func:`type_to_spec`)."""
-    if not isinstance(spec, dict) or "type" not in spec:
+    """Rebuild a type from its JSON form (the inverse of :func:`type_to_spec`).
+
+    Only the structure is read: an enum or model spec gives a class rebuilt from its members
+    or schema, and nothing named in the spec is imported.
+    """
+    return _from_spec(spec, where, 0)
+
+
+def _from_spec(spec: Any, where: str, depth: int) -> Any:
+    if depth > _MAX_DEPTH:
+        raise SignatureError(f"{where}: the type is nested more than {_MAX_DEPTH} levels deep.")
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise SignatureError(
-            f"{where}: a type spec must be an object with a 'type' key; got {spec!r}."
+            f"{where}: a type spec must be an object with a 'type' string; got {str(spec)[:80]!r}."
         )
     kind = spec["type"]
     if kind in _SCALAR_BY_NAME:
         return _SCALAR_BY_NAME[kind]
     if kind == "any":
         return Any
-    if kind == "optional":
-        return typing.Optional[spec_to_type(spec["inner"], where=where)]  # noqa: UP045
-    if kind == "list":
-        return list[spec_to_type(spec["items"], where=where)]  # type: ignore[misc]
-    if kind == "dict":
-        return dict[str, spec_to_type(spec["values"], where=where)]  # type: ignore[misc]
+    if kind in ("optional", "list", "dict"):
+        key = {"optional": "inner", "list": "items", "dict": "values"}[kind]
+        if key not in spec:
+            raise SignatureError(f"{where}: a {kind} spec needs {key!r}; got {str(spec)[:80]!r}.")
+        inner = _from_spec(spec[key], where, depth + 1)
+        if kind == "optional":
+            return typing.Optional[inner]  # noqa: UP045
+        return list[inner] if kind == "list" else dict[str, inner]  # type: ignore[valid-type]
     if kind == "literal":
         values = spec.get("values")
-        if not isinstance(values, list) or not values:
+        if not isinstance(values, list) or not values or len(values) > _MAX_MEMBERS:
             raise SignatureError(
-                f"{where}: a literal spec needs a non-empty 'values' list; got {spec!r}."
+                f"{where}: a literal spec needs a non-empty 'values' list; got "
+                f"{str(values)[:80]!r}."
             )
+        if not all(isinstance(v, (str, int, bool)) for v in values):
+            raise SignatureError(f"{where}: Literal values must be str, int or bool.")
         return Literal.__getitem__(tuple(values))
-    if kind in ("enum", "model"):
-        found = _import_ref(str(spec.get("ref", "")))
-        if found is not None:
-            try:
-                if type_to_spec(found, where=where) == spec:
-                    return found
-            except SignatureError:
-                pass
-        if kind == "enum":
-            return _rebuild_enum(spec, where)
-        from pliable.signatures._models import model_from_schema
+    if kind == "enum":
+        return _rebuild_enum(spec, where)
+    if kind == "model":
+        from pliable.signatures.models import model_from_schema
 
         return model_from_schema(spec, where=where)
     raise SignatureError(
-        f"{where}: unknown type kind {kind!r} in {spec!r}. "
+        f"{where}: unknown type kind {kind[:40]!r}. "
         "Was this file written by a newer pliable? Upgrade pliable to read it."
     )
 
 
 def _rebuild_enum(spec: TypeSpec, where: str) -> type[enum.Enum]:
     members = spec.get("members")
-    if not isinstance(members, dict) or not members:
+    if not isinstance(members, dict) or not members or len(members) > _MAX_MEMBERS:
         raise SignatureError(
-            f"{where}: an enum spec needs a non-empty 'members' object; got {spec!r}."
+            f"{where}: an enum spec needs a non-empty 'members' object; got {str(members)[:80]!r}."
         )
-    rebuilt = enum.Enum(str(spec.get("name", "Enum")), members)  # type: ignore[misc]
+    for member, value in members.items():
+        if (
+            not member.isidentifier()
+            or keyword.iskeyword(member)
+            or member.startswith("_")
+            or member in _ENUM_RESERVED
+        ):
+            raise SignatureError(
+                f"{where}: {member[:60]!r} cannot be an enum member name (it must be an "
+                "identifier that is not an Enum attribute and does not start with '_')."
+            )
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SignatureError(
+                f"{where}: enum member {member!r} has value {str(value)[:60]!r}; enum values "
+                "must be str or int."
+            )
+    name = spec.get("name", "Enum")
+    if not isinstance(name, str) or not name.isidentifier():
+        name = "Enum"
+    try:
+        rebuilt = enum.Enum(name, members)  # type: ignore[misc]
+    except (TypeError, ValueError) as exc:
+        raise SignatureError(f"{where}: cannot rebuild the enum {name!r}: {exc}.") from exc
     rebuilt.__pliable_spec__ = dict(spec)  # type: ignore[attr-defined]
     return rebuilt

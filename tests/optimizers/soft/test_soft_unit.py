@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import pliable as pl
-from pliable.optimizers.soft import _deps
+from pliable.lm import torch_deps as _deps
 
 
 def _has_extra() -> bool:
@@ -160,7 +160,7 @@ def test_load_soft_refuses_files_without_a_valid_section(tmp_path: Path) -> None
 
 
 def test_an_unknown_base_model_is_refused_without_downloading() -> None:
-    from pliable.optimizers.soft.model import resolve_base
+    from pliable.lm.soft_model import resolve_base
 
     with pytest.raises(pl.ConfigurationError, match="never downloaded"):
         resolve_base("HuggingFaceTB/SmolLM2-135M-Instruct")

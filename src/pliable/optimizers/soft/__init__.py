@@ -14,13 +14,13 @@ run_dir, report). They need the ``soft`` extra (torch, transformers, peft, gguf)
 ``pip install "pliable[soft]"``; importing this package does not import them.
 """
 
-from pliable.optimizers.soft.artifact import load_soft, save_soft
+from pliable.lm.soft_model import BaseModel, load_base_model
+from pliable.lm.soft_prompt import SoftPromptLM
 from pliable.optimizers.soft.base import SoftPromptOptimizer
-from pliable.optimizers.soft.lm import SoftPromptLM
 from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
-from pliable.optimizers.soft.model import BaseModel, load_base_model
 from pliable.optimizers.soft.multitask import MultitaskPromptTuning
-from pliable.optimizers.soft.program import SoftPromptInfo, SoftPromptProgram
+from pliable.programs.soft_prompt import SoftPromptInfo, SoftPromptProgram
+from pliable.programs.soft_prompt_files import load_soft, save_soft
 
 __all__ = [
     "BaseModel",

@@ -14,7 +14,6 @@ program passed in, unchanged.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
@@ -23,17 +22,17 @@ from typing import Any, ClassVar
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
+from pliable.lm import torch_deps as _deps
 from pliable.lm.budget import Budget
+from pliable.lm.soft_model import BaseModel, load_base_model
+from pliable.lm.soft_prompt import SoftPromptLM, adapter_sha256, hushed
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.run import Run
-from pliable.optimizers.soft import _deps
 from pliable.optimizers.soft.data import Encoded, check_outputs, encode_all, single_predictor
-from pliable.optimizers.soft.lm import SoftPromptLM, hushed
-from pliable.optimizers.soft.model import BaseModel, load_base_model
-from pliable.optimizers.soft.program import SoftPromptInfo, SoftPromptProgram
 from pliable.optimizers.soft.train import TrainResult, TrainSettings, loss_curve, train
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
+from pliable.programs.soft_prompt import SoftPromptInfo, SoftPromptProgram
 
 __all__ = ["SoftPromptOptimizer", "adapter_sha256", "check_int"]
 
@@ -43,19 +42,6 @@ def check_int(name: str, value: Any, *, low: int = 1, none: bool = False) -> Non
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise UsageError(f"{name} must be an integer >= {low}; got {value!r}.")
-
-
-def adapter_sha256(network: Any) -> str:
-    """A sha256 of a PEFT model's adapter tensors (names and bytes, as PEFT saves them)."""
-    peft = _deps.peft()
-    with hushed():
-        state = peft.get_peft_model_state_dict(network)
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        tensor = state[name].detach().contiguous().cpu()
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
-        digest.update(tensor.numpy().tobytes())
-    return digest.hexdigest()
 
 
 class SoftPromptOptimizer(Optimizer):

@@ -17,8 +17,8 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
+from pliable.lm.soft_prompt import chat_text
 from pliable.lm.types import Message
-from pliable.optimizers.soft.lm import chat_text
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
 
@@ -150,7 +150,7 @@ def batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
 
 def collate(items: Sequence[Encoded], pad_id: int) -> dict[str, Any]:
     """A right-padded batch: input_ids, attention_mask, labels (and task_ids) as tensors."""
-    from pliable.optimizers.soft import _deps
+    from pliable.lm import torch_deps as _deps
 
     torch = _deps.torch()
     width = max(len(e.input_ids) for e in items)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pliable.errors import UsageError
-from pliable.optimizers.soft import _deps
+from pliable.lm import torch_deps as _deps
+from pliable.lm.soft_model import BaseModel
 from pliable.optimizers.soft.base import SoftPromptOptimizer, check_int
-from pliable.optimizers.soft.model import BaseModel
 
 __all__ = ["PTuning", "PrefixTuning", "PromptTuning", "init_prompt"]
 

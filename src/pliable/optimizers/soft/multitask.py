@@ -25,14 +25,14 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
+from pliable.lm import torch_deps as _deps
+from pliable.lm.soft_model import BaseModel
+from pliable.lm.soft_prompt import hushed
 from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
-from pliable.optimizers.soft import _deps
 from pliable.optimizers.soft.base import SoftPromptOptimizer, check_int
 from pliable.optimizers.soft.data import Encoded, single_predictor
-from pliable.optimizers.soft.lm import hushed
 from pliable.optimizers.soft.methods import init_prompt
-from pliable.optimizers.soft.model import BaseModel
 from pliable.programs.module import Module
 
 __all__ = ["MultitaskPromptTuning"]

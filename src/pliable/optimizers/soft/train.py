@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pliable.errors import UsageError
-from pliable.optimizers.soft import _deps
+from pliable.lm import torch_deps as _deps
+from pliable.lm.soft_prompt import hushed, model_lock
 from pliable.optimizers.soft.data import Encoded, batches, collate
-from pliable.optimizers.soft.lm import hushed, model_lock
 
 if TYPE_CHECKING:
     from pliable.optimizers.run import Run

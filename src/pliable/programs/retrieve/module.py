@@ -112,15 +112,17 @@ class Retrieve(Module):
 
     # --- JSON state -----------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         """``{"k", "retriever"}``, JSON-able: the retriever is its :meth:`Retriever.reference`
         (``None`` if it was never saved)."""
         reference = self.retriever.reference() if self.retriever is not None else None
         return {"k": self.k, "retriever": reference}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any], *, embedder: Embedder | None = None) -> Retrieve:
-        """Rebuild a ``Retrieve`` from :meth:`state`, loading its retriever from disk."""
+    def from_settings(
+        cls, state: Mapping[str, Any], *, embedder: Embedder | None = None
+    ) -> Retrieve:
+        """Rebuild a ``Retrieve`` from :meth:`settings`, loading its retriever from disk."""
         reference = state.get("retriever")
         retriever = None if reference is None else load_retriever(reference, embedder=embedder)
         return cls(k=state.get("k", 3), retriever=retriever)

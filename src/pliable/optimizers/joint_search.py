@@ -6,7 +6,8 @@
    the others from shuffled trainsets with a random number of demos (seeded). Duplicate sets
    are dropped.
 2. **Instruction candidates** per predictor from an
-   :class:`~pliable.optimizers.propose.InstructionProposer` shown the first bootstrapped demo
+   :class:`~pliable.optimizers.instruction_proposer.InstructionProposer` shown the first
+   bootstrapped demo
    set; index 0 is the current instruction. The proposer's LM can differ (``prompt_lm=``).
 3. **Trials**: Optuna's TPE sampler picks an instruction and a demo set for every predictor;
    the candidate is scored on a random minibatch of the valset and TPE is told its mean.
@@ -38,7 +39,11 @@ from pliable.errors import BudgetExceededError, ConfigurationError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
 from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
-from pliable.optimizers.propose import InstructionProposer, check_proposer_args, proposer_for
+from pliable.optimizers.instruction_proposer import (
+    InstructionProposer,
+    check_proposer_args,
+    proposer_for,
+)
 from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
 from pliable.optimizers.state import set_instruction, state_hash

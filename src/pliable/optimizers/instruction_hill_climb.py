@@ -3,7 +3,7 @@
 The algorithm, for a program with predictors P1..Pk:
 
 * round 0: for each predictor in turn (coordinate ascent), an
-  :class:`~pliable.optimizers.propose.InstructionProposer` writes ``breadth - 1`` new
+  :class:`~pliable.optimizers.instruction_proposer.InstructionProposer` writes ``breadth - 1`` new
   instructions; each candidate is the best program so far with only that predictor's
   instruction replaced, scored on the full valset. The best one becomes the program the
   next predictor starts from (a tie keeps the current, earlier instruction);
@@ -25,7 +25,11 @@ from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
-from pliable.optimizers.propose import InstructionProposer, check_proposer_args, proposer_for
+from pliable.optimizers.instruction_proposer import (
+    InstructionProposer,
+    check_proposer_args,
+    proposer_for,
+)
 from pliable.optimizers.run import Run
 from pliable.optimizers.state import set_instruction
 from pliable.programs.module import Module
@@ -43,7 +47,7 @@ class InstructionHillClimb(Optimizer):
         depth: rounds; every round after the first is shown the earlier scores.
         prompt_lm: the LM that writes proposals (default: the first LM set on one of the
             program's predictors, else the ``pl.using`` one). The task LM only answers.
-        proposer: a configured :class:`~pliable.optimizers.propose.InstructionProposer`
+        proposer: a configured :class:`~pliable.optimizers.instruction_proposer.InstructionProposer`
             (tips, temperature, its own ``prompt_lm``); give this or ``prompt_lm``.
         seed: varies the proposals' samples and tips.
         num_threads: threads used to score a candidate on the valset.

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pliable.errors import ConfigurationError
-from pliable.optimizers.soft import _deps
+from pliable.lm import torch_deps as _deps
 
 __all__ = ["DEFAULT_BASE_MODEL", "BaseModel", "file_sha256", "load_base_model", "resolve_base"]
 

@@ -1,7 +1,7 @@
 """Built-in example tasks, their data shipped in the package::
 
     import pliable as pl
-    from pliable.data.builtin import list_tasks, load_task
+    from pliable.tasks import list_tasks, load_task
 
     task = load_task("tickets")  # list_tasks() names them all
     settings = dict(task.recommended)  # {"optimizer": "bootstrap", "max_...": 4, ...}
@@ -14,6 +14,6 @@
 ``pliable compile --task tickets`` does the same from the command line.
 """
 
-from pliable.data.builtin.tasks import Task, list_tasks, load_task
+from pliable.tasks.catalog import Task, list_tasks, load_task
 
 __all__ = ["Task", "list_tasks", "load_task"]

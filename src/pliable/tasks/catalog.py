@@ -103,7 +103,7 @@ class Task:
 
 def _read(filename: str) -> str:
     """A text file shipped in this package (``folder/name`` for a file in a subfolder)."""
-    node = resources.files(__package__ or "pliable.data.builtin")
+    node = resources.files(__package__ or "pliable.tasks")
     for part in filename.split("/"):
         node = node.joinpath(part)
     return node.read_text(encoding="utf-8")

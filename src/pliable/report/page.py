@@ -26,18 +26,18 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
-from pliable.optimizers.report_html import CSS as _CSS
-from pliable.optimizers.report_html import JS as _JS
-from pliable.optimizers.report_html import cell as _cell
-from pliable.optimizers.report_html import el as _el
-from pliable.optimizers.report_html import kv as _kv
-from pliable.optimizers.report_html import muted as _muted
-from pliable.optimizers.report_html import num as _num
-from pliable.optimizers.report_html import section as _section
-from pliable.optimizers.report_html import table as _table
-from pliable.optimizers.report_html import tag as _tag
 from pliable.optimizers.runlog import LOG_NAME, RunLog
 from pliable.optimizers.state import example_key
+from pliable.report.html import CSS as _CSS
+from pliable.report.html import JS as _JS
+from pliable.report.html import cell as _cell
+from pliable.report.html import el as _el
+from pliable.report.html import kv as _kv
+from pliable.report.html import muted as _muted
+from pliable.report.html import num as _num
+from pliable.report.html import section as _section
+from pliable.report.html import table as _table
+from pliable.report.html import tag as _tag
 
 __all__ = ["render_report", "write_report"]
 
@@ -301,8 +301,12 @@ def _candidates(run: _Run) -> str:
 
 
 def _prompts(run: _Run) -> str:
-    from pliable.compiled.io import read_predictors
-    from pliable.compiled.render import file_models, per_call_parts, render_messages
+    from pliable.compiled.render import (
+        file_models,
+        per_call_parts,
+        read_predictors,
+        render_messages,
+    )
 
     title = "The best program's prompts, as the LM sees them"
     files = [run.dir / n for n in ("best.json", "final.json") if (run.dir / n).is_file()]

@@ -1,5 +1,5 @@
 """``SoftPromptState``: the ``soft_prompt`` section of a compiled file, validated (see
-:mod:`pliable.optimizers.soft.artifact`). Its own module so that pydantic is imported only
+:mod:`pliable.programs.soft_prompt_files`). Its own module so that pydantic is imported only
 when a soft prompt is saved or loaded."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""``KNNProgram``: a program whose demos are chosen per input by embedding similarity,
-with its saved state (see :mod:`pliable.optimizers.knn` for the optimizer that builds it)."""
+"""``KNNProgram``: a program whose demos are chosen per input by embedding similarity, with
+its saved state (:mod:`pliable.optimizers.knn_few_shot` is the optimizer that builds it)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from pliable.compiled.kinds import register_program_kind
 from pliable.data.example import Example
-from pliable.errors import ConfigurationError, UsageError
-from pliable.lm.embeddings import Embedder, _checked, embedder_kind, make_embedder
-from pliable.optimizers.fewshot import _fits
-from pliable.optimizers.knn_state import KNNState
-from pliable.programs.module import Module, _copy_structure, _Wrapper
+from pliable.errors import CompiledFileError, ConfigurationError, PliableError, UsageError
+from pliable.lm.embeddings import Embedder, checked_vectors, embedder_kind, make_embedder
+from pliable.programs.knn_state import KNNState
+from pliable.programs.module import Module, Wrapper, copy_structure
 from pliable.programs.predict import Predict
 from pliable.programs.retrieve.base import top_k
-from pliable.programs.trace import Trace, _active
+from pliable.programs.tracing import Trace, _active
 
 if TYPE_CHECKING:
     import numpy as np
@@ -92,7 +92,7 @@ def _retraced(originals: Mapping[int, Predict]) -> Iterator[None]:
 # --- the compiled program ----------------------------------------------------------------------
 
 
-class KNNProgram(_Wrapper):
+class KNNProgram(Wrapper):
     """``program`` run with per-call demos: the ``k`` nearest examples of ``trainset``.
 
     Args:
@@ -140,20 +140,9 @@ class KNNProgram(_Wrapper):
         if embeddings is not None:
             self._embeddings = self._pool_matrix(embeddings)
 
-    # --- predictors ---
-    def compile_state_key(self) -> str:
-        """What besides the predictors' state decides this program's answers (for
-        :func:`~pliable.optimizers.state.state_hash`): k, the pool and the embedder."""
-        from pliable.optimizers.report import fingerprint
-
-        return (
-            f"knn k={self.k} by={','.join(self.input_fields)} "
-            f"embedder={getattr(self.embedder, 'name', '?')} pool={fingerprint(self.examples)}"
-        )
-
     # --- embeddings ---
     def _pool_matrix(self, vectors: Any) -> NDArray[np.float32]:
-        matrix = _checked(vectors, len(self.examples), f"embedder {self.embedder.name!r}")
+        matrix = checked_vectors(vectors, len(self.examples), f"embedder {self.embedder.name!r}")
         matrix.setflags(write=False)
         return matrix
 
@@ -178,7 +167,7 @@ class KNNProgram(_Wrapper):
             if hit is not None:
                 self._queries.move_to_end(text)
                 return hit
-        matrix = _checked(self.embedder.embed([text]), 1, f"embedder {self.embedder.name!r}")
+        matrix = checked_vectors(self.embedder.embed([text]), 1, f"embedder {self.embedder.name!r}")
         vector: NDArray[np.float32] = matrix[0]
         vector.setflags(write=False)
         with self._queries_lock:
@@ -194,7 +183,7 @@ class KNNProgram(_Wrapper):
             return cached[1]
         import numpy as np
 
-        fits = [i for i, ex in enumerate(self.examples) if _fits(predictor, ex)]
+        fits = [i for i, ex in enumerate(self.examples) if predictor.accepts_demo(ex)]
         indexes = np.array(fits, dtype=np.intp)
         self._fits[name] = (predictor.signature, indexes)
         return indexes
@@ -259,7 +248,7 @@ class KNNProgram(_Wrapper):
         named = self.named_predictors()
         wanted = {id(p): list(demos.get(name, [])) for name, p in named}
         memo: dict[int, Any] = {}
-        instance: Module = _copy_structure(self.program, memo)
+        instance: Module = copy_structure(self.program, memo)
         for key, chosen in wanted.items():
             if key in memo:
                 memo[key].demos = chosen
@@ -352,7 +341,6 @@ class KNNProgram(_Wrapper):
         from pydantic import TypeAdapter, ValidationError
 
         from pliable.adapters.values import coerce
-        from pliable.compiled.io import CompiledFileError
 
         try:
             parsed = TypeAdapter(KNNState).validate_python(dict(state))
@@ -367,7 +355,19 @@ class KNNProgram(_Wrapper):
         if parsed["k"] < 0:
             raise CompiledFileError(f"Invalid KNN state: k must be >= 0; got {parsed['k']}.")
         saved = parsed["embedder"]
-        chosen = embedder or make_embedder(saved["kind"], saved["name"])
+        if embedder is None:
+            from pliable.programs.predictor_state import check_model_name
+
+            if saved["kind"] == "custom":
+                raise CompiledFileError(
+                    f"the KNN program was compiled with your own embedder "
+                    f"{saved['name'][:60]!r}: pass it as pl.load(path, embedder=...)."
+                )
+            check_model_name(saved["name"], "knn.embedder.name")
+        try:
+            chosen = embedder or make_embedder(saved["kind"], saved["name"])
+        except PliableError as exc:
+            raise CompiledFileError(f"cannot rebuild the KNN embedder: {exc}") from exc
         annotations: dict[str, Any] = {}
         for _, predictor in program.named_predictors():
             for name, field in predictor.signature.fields.items():
@@ -382,7 +382,7 @@ class KNNProgram(_Wrapper):
                     continue
                 try:
                     values[key] = coerce(annotation, value)
-                except ValueError as exc:
+                except (ValueError, TypeError, PliableError) as exc:
                     raise CompiledFileError(
                         f"KNN pool example {index}: field `{key}` = {value!r} does not fit its "
                         f"type ({exc})."
@@ -398,7 +398,12 @@ class KNNProgram(_Wrapper):
         if stored is not None and chosen.name == saved["name"]:
             import numpy as np
 
-            raw = np.frombuffer(base64.b64decode(stored["base64"]), dtype="<f4")
+            try:
+                raw = np.frombuffer(base64.b64decode(stored["base64"], validate=True), dtype="<f4")
+            except ValueError as exc:
+                raise CompiledFileError(
+                    f"KNN embeddings are not valid base64 float32: {exc}"
+                ) from exc
             dim = stored["dimension"]
             if dim <= 0 and raw.size == 0 and not pool:
                 vectors = np.zeros((0, 0), dtype=np.float32)
@@ -414,14 +419,74 @@ class KNNProgram(_Wrapper):
                 saved["name"],
                 chosen.name,
             )
-        return cls(
-            program,
-            pool,
-            chosen,
-            k=parsed["k"],
-            input_fields=parsed["input_fields"],
-            embeddings=vectors,
+        try:
+            return cls(
+                program,
+                pool,
+                chosen,
+                k=parsed["k"],
+                input_fields=parsed["input_fields"],
+                embeddings=vectors,
+            )
+        except PliableError as exc:
+            raise CompiledFileError(f"cannot rebuild the KNN program: {exc}") from exc
+
+    # --- compiled state ---
+    def extra_state(self) -> dict[str, Any]:
+        from pliable.compiled.kinds import kind_name
+
+        inner = self.program
+        name = kind_name(inner) or f"{type(inner).__module__}:{type(inner).__qualname__}"
+        return {**inner.extra_state(), "knn": {**self.dump_knn_state(), "program": name}}
+
+    def prepare_extra_state(
+        self, state: Mapping[str, Any], *, lm: Any = None, **context: Any
+    ) -> Callable[[], None]:
+        knn = state.get("knn")
+        if not isinstance(knn, Mapping):
+            raise CompiledFileError("a KNN program's file needs its 'knn' object; it has none.")
+        inner = self.program.prepare_extra_state(state, lm=lm, **context)
+        knn_state = {k: v for k, v in knn.items() if k != "program"}
+        rebuilt = type(self).from_knn_state(
+            self.program, knn_state, embedder=context.get("embedder")
         )
+
+        def apply() -> None:
+            inner()
+            self.examples, self.embedder, self.k = rebuilt.examples, rebuilt.embedder, rebuilt.k
+            self.input_fields = rebuilt.input_fields
+            self._embeddings, self._fits = rebuilt._embeddings, {}
+            self._queries = OrderedDict()
+
+        return apply
+
+    @classmethod
+    def from_state(
+        cls, state: Mapping[str, Any], /, *, lm: Any = None, **context: Any
+    ) -> KNNProgram:
+        """Rebuild from a compiled file's state: the wrapped program (a registered kind,
+        named in the ``knn`` section) and the pool. ``embedder=`` replaces the saved one."""
+        from pliable.compiled.kinds import program_kind
+
+        knn = state.get("knn") if isinstance(state, Mapping) else None
+        if not isinstance(knn, Mapping):
+            raise CompiledFileError("a KNN program's file needs its 'knn' object; it has none.")
+        name = knn.get("program")
+        inner_cls = program_kind(name) if isinstance(name, str) else None
+        if inner_cls is None or issubclass(inner_cls, Wrapper):
+            raise CompiledFileError(
+                f"knn.program is {str(name)[:80]!r}, which is not a registered program kind "
+                "(a compiled file never makes pliable import code it names). Register it with "
+                "pl.register_program_kind(name, cls), or fill a KNN program you built: "
+                "knn_program.load(path)."
+            )
+        inner_state = {k: v for k, v in state.items() if k != "knn"}
+        knn_state = {k: v for k, v in knn.items() if k != "program"}
+        inner = inner_cls.from_state(inner_state, lm=lm, **context)
+        return cls.from_knn_state(inner, knn_state, embedder=context.get("embedder"))
+
+
+register_program_kind("pliable.KNNProgram", KNNProgram)
 
 
 # --- the optimizer -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 ::
 
     t = pl.Template("Question: {question}\\nAnswer in one word.", system="You are terse.")
-    qa = t.program("question -> answer", lm=lm)       # a pl.Predict sending exactly this text
+    qa = pl.Predict.from_template(t, "question -> answer", lm=lm)   # sends exactly this text
     pl.evaluate(qa, devset, metric)                   # like any program
     t = pl.Template.from_file("prompts/qa.txt")       # '### system' / '### user' sections
 
@@ -28,7 +28,6 @@ from pliable.errors import DataError, InputError, SignatureError, UsageError
 
 if TYPE_CHECKING:
     from pliable.lm.types import Message
-    from pliable.programs.predict import Predict
     from pliable.signatures.signature import Signature
 
 __all__ = ["Template"]
@@ -286,41 +285,8 @@ class Template:
     def as_instructions(self) -> str:
         """The template as one instruction text, placeholders written as `field`: the
         starting instruction for ``pl.Predict(sig, instructions=...)``, which the optimizers
-        then improve (and what :meth:`program` sets as its signature's instructions)."""
+        then improve (and what ``Predict.from_template`` sets as its signature's instructions)."""
         texts = []
         for part in self._parts.values():
             texts.append("".join(p if isinstance(p, str) else f"`{p.name}`" for p in part.pieces))
         return "\n\n".join(t.strip() for t in texts)
-
-    def program(
-        self,
-        signature: str | type[Signature],
-        *,
-        predictor: type[Predict] | None = None,
-        output_format: str = "chat",
-        allow_unused: bool = False,
-        reply_instruction: bool | None = None,
-        **predict_kwargs: Any,
-    ) -> Predict:
-        """A predictor (``pl.Predict``, or ``predictor=pl.ChainOfThought``) that sends this
-        template for ``signature``; ``predict_kwargs`` are ``lm=`` and LM options. See
-        :class:`~pliable.adapters.template.TemplateAdapter` for the other arguments."""
-        from pliable.adapters.template import TemplateAdapter
-        from pliable.programs.predict import Predict
-        from pliable.signatures.signature import ensure_signature
-
-        if "instructions" in predict_kwargs or "adapter" in predict_kwargs:
-            raise UsageError(
-                "Template.program(...): the template is the prompt, so it sets the "
-                "instructions and the adapter; do not pass instructions= or adapter=."
-            )
-        sig = ensure_signature(signature)
-        self.check(sig, allow_unused=allow_unused)
-        adapter = TemplateAdapter(
-            self,
-            output_format=output_format,
-            allow_unused=allow_unused,
-            reply_instruction=reply_instruction,
-        )
-        cls = predictor or Predict
-        return cls(sig.with_instructions(self.as_instructions()), adapter=adapter, **predict_kwargs)

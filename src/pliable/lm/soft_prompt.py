@@ -15,6 +15,7 @@ every soft-prompt model in the process (they share base weights and torch's thre
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import re
 import threading
@@ -25,12 +26,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from pliable.errors import ConfigurationError
+from pliable.lm import torch_deps as _deps
 from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
 from pliable.lm.types import Completion, Message, Usage
 from pliable.lm.usage import CallRecord, backend_accounts, record_call, reserve_call
-from pliable.optimizers.soft import _deps
 
-__all__ = ["SUPPORTED_OPTIONS", "SoftPromptLM", "chat_text", "hushed", "model_lock"]
+__all__ = [
+    "SUPPORTED_OPTIONS",
+    "SoftPromptLM",
+    "adapter_sha256",
+    "chat_text",
+    "hushed",
+    "model_lock",
+]
 
 SUPPORTED_OPTIONS = _LOCAL_OPTIONS  # LocalLM's: a program runs on either model unchanged
 #: Held while any soft-prompt model trains or generates.
@@ -206,3 +214,16 @@ class SoftPromptLM:
             latency = time.perf_counter() - start
             record_call(CallRecord(self.model, len(prompt), completion_tokens, 0.0, latency, False))
         return Completion(tuple(texts), self.model, usage)
+
+
+def adapter_sha256(network: Any) -> str:
+    """A sha256 of a PEFT model's adapter tensors (names and bytes, as PEFT saves them)."""
+    peft = _deps.peft()
+    with hushed():
+        state = peft.get_peft_model_state_dict(network)
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().contiguous().cpu()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()

@@ -33,7 +33,7 @@ from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.lm.embeddings import Embedder
 from pliable.optimizers.base import Optimizer, _check_int
-from pliable.optimizers.knn_program import KNNProgram, KNNState
+from pliable.programs.knn import KNNProgram, KNNState
 from pliable.programs.module import Module
 
 if TYPE_CHECKING:
