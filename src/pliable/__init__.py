@@ -8,7 +8,13 @@ with pl.using(lm=pl.ScriptedLM(["Paris"])):
 """
 
 from pliable.adapters import Adapter, ChatAdapter, JSONAdapter, TemplateAdapter
-from pliable.compiled import CompiledFileError, load, render_prompts, save
+from pliable.compiled import (
+    CompiledFileError,
+    load,
+    register_program_kind,
+    render_prompts,
+    save,
+)
 from pliable.data import Example, Examples, Prediction, load_bigbench, load_examples, split
 from pliable.errors import (
     BatchError,
@@ -191,6 +197,7 @@ __all__ = [
     "load_examples",
     "load_retriever",
     "majority_floor",
+    "register_program_kind",
     "register_provider",
     "render_prompts",
     "save",

@@ -37,7 +37,7 @@ def test_load_says_to_resave_a_broken_file(tmp_path: Path) -> None:
     broken.write_text("{", "utf-8")
     with pytest.raises(
         pl.CompiledFileError,
-        match=r"is not valid JSON \(.*\)\. Was it edited by hand\? Re-save the program\.$",
+        match=r"is not valid JSON \(.*\)\. Re-save the program with pl.save",
     ):
         pl.load(broken)
     listed = tmp_path / "list.json"

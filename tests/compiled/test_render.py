@@ -147,7 +147,7 @@ def test_a_custom_program_renders_without_its_class(tmp_path):
     program = NeedsArguments(3)
     program.step.demos = [pl.Example(text="a long text", summary="short")]
     program.save(path)
-    with pytest.raises(pl.CompiledFileError, match="cannot be built here"):
+    with pytest.raises(pl.CompiledFileError, match="not a registered program kind"):
         pl.load(path)
     assert pl.render_prompts(path) == {"step": program.step.messages(text="{text}")}
 

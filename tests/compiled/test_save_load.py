@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 import pliable as pl
+from pliable.compiled.kinds import unregister_program_kind
 from pliable.compiled.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +52,8 @@ def test_file_is_readable_versioned_and_secret_free(tmp_path):
     assert "sk-secret-123" not in text
     assert "sk-also-secret" not in text
     data = json.loads(text)
-    assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    assert data["schema_version"] == 2
+    assert text == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    assert data["schema_version"] == 3
     assert data["program"] == "pliable.ChainOfThought"
     state = data["predictors"]["self"]
     assert state["signature"]["instructions"] == "Add the numbers."
@@ -89,11 +90,15 @@ def test_typed_demos_and_json_adapter_round_trip(tmp_path):
     p.demos = [
         pl.Example(text="Ann, 3, shouts", people=[Person(name="Ann", age=3)], tone=Tone.ANGRY)
     ]
-    again = pl.load(p.save(tmp_path / "x.json"))
+    path = p.save(tmp_path / "x.json")
+    again = pl.load(path)  # classes rebuilt from their structure: nothing is imported
     assert isinstance(again.adapter, pl.JSONAdapter)
-    assert again.demos[0].people == [Person(name="Ann", age=3)]
-    assert again.demos[0].tone is Tone.ANGRY
+    assert [x.model_dump() for x in again.demos[0].people] == [{"name": "Ann", "age": 3}]
+    assert again.demos[0].tone.value == Tone.ANGRY.value
     assert again.render(text="Bob") == p.render(text="Bob")
+    own = pl.Predict(Extract).load(path)  # into the program's own classes: kept
+    assert own.demos[0].people == [Person(name="Ann", age=3)]
+    assert own.demos[0].tone is Tone.ANGRY
 
 
 class TwoStep(pl.Module):
@@ -112,7 +117,16 @@ def test_custom_program_loads_by_name_and_reports_mismatches(tmp_path):
     path = prog.save(tmp_path / "two.json")
     fresh = TwoStep().load(path)
     assert fresh.draft.demos == prog.draft.demos
-    assert isinstance(pl.load(path), TwoStep)  # importable, built with no arguments
+    assert isinstance(pl.load(path, program=TwoStep), TwoStep)  # built with no arguments
+    with pytest.raises(pl.CompiledFileError, match="not a registered program kind"):
+        pl.load(path)  # the file names a class, which is never imported from the file
+    pl.register_program_kind("tests.TwoStep", TwoStep)
+    try:
+        path = prog.save(tmp_path / "registered.json")
+        assert json.loads(path.read_text())["program"] == "tests.TwoStep"
+        assert isinstance(pl.load(path), TwoStep)  # a registered kind loads by name
+    finally:
+        unregister_program_kind("tests.TwoStep")
 
     class Other(pl.Module):
         def __init__(self):

@@ -150,5 +150,5 @@ def test_shipped_dataset_is_what_the_seeded_generator_writes(tmp_path):
         check=True,
         capture_output=True,
     )
-    shipped = root / "src" / "pliable" / "data" / "builtin" / "tickets.jsonl"
+    shipped = root / "src" / "pliable" / "tasks" / "tickets.jsonl"
     assert out.read_bytes() == shipped.read_bytes()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pliable as pl
-from pliable.errors import ConfigurationError, LMRateLimitError, UsageError
+from pliable.errors import CompiledFileError, ConfigurationError, LMRateLimitError, UsageError
 from pliable.lm import embeddings
 from pliable.lm.embeddings import (
     Embedder,
@@ -345,7 +345,7 @@ def test_knn_state_round_trips_through_json():
     }
     assert state["embeddings"] is None
 
-    with pytest.raises(ConfigurationError, match=r"embedder=\.\.\."):
+    with pytest.raises(CompiledFileError, match=r"embedder=\.\.\."):
         KNNProgram.from_knn_state(program.deepcopy(), state)
     restored = KNNProgram.from_knn_state(program.deepcopy(), state, embedder=rec.embedder)
     assert restored.examples == compiled.examples
@@ -364,8 +364,6 @@ def test_knn_state_round_trips_through_json():
 
 
 def test_a_bad_knn_state_is_refused():
-    from pliable.compiled.io import CompiledFileError
-
     _, compiled, rec = compile_knn(2)
     state = compiled.dump_knn_state()
     with pytest.raises(CompiledFileError, match="unknown keys"):

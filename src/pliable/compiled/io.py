@@ -94,9 +94,13 @@ def dump_program(program: Any, report: Any = None) -> dict[str, Any]:
 
 
 def write_json(path: str | os.PathLike[str], data: Mapping[str, Any]) -> Path:
-    """Write ``data`` to ``path`` as sorted, indented JSON, atomically (temp file + rename)."""
+    """Write ``data`` to ``path`` as indented JSON, atomically (temp file + rename).
+
+    Keys keep the order the program's ``dump_state`` gives them (fixed by the code, so files
+    diff well): the order of fields, enum members and model properties is part of a prompt.
+    """
     target = Path(path)
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, "utf-8")

@@ -43,7 +43,7 @@ def state_hash(program: Module) -> str:
         "class": f"{type(program).__module__}:{type(program).__qualname__}",
         "state": program.dump_state(),
     }
-    text = json.dumps(state, sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(state, default=str, ensure_ascii=False)  # order is part of a prompt
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

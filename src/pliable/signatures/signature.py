@@ -318,7 +318,7 @@ class Signature(metaclass=SignatureMeta):
         version = data.get("version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise SignatureError(
-                f"Signature JSON has version {str(version)[:20]!r}; this pliable reads version "
+                f"Signature JSON has version {str(version)[:20]}; this pliable reads version "
                 f"{SCHEMA_VERSION}. Upgrade pliable to load it."
             )
         fields: list[Field] = []
@@ -352,10 +352,10 @@ def _field_from_dict(item: Any, kind: str, key: str, types: Mapping[str, Any] | 
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
         raise SignatureError(f"Signature JSON: each of {key!r} needs a 'name' string.")
     name = item["name"]
-    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__"):
         raise SignatureError(
             f"Signature JSON: {name[:60]!r} is not a field name (a field is a Python "
-            "identifier not starting with '_'). Fix the name in the file."
+            "identifier not starting with '__'). Fix the name in the file."
         )
     desc = item.get("desc", "")
     if not isinstance(desc, str):

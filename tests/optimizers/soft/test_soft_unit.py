@@ -139,7 +139,7 @@ def test_load_soft_refuses_files_without_a_valid_section(tmp_path: Path) -> None
     from pliable.optimizers.soft import load_soft
 
     plain = pl.Predict("text -> label").save(tmp_path / "plain.json")
-    with pytest.raises(pl.CompiledFileError, match="no 'soft_prompt' section"):
+    with pytest.raises(pl.CompiledFileError, match="no 'soft_prompt' object"):
         load_soft(plain)
     data = json.loads(plain.read_text())
     data["soft_prompt"] = {"method": "lora", "adapter_dir": "x"}
@@ -148,6 +148,7 @@ def test_load_soft_refuses_files_without_a_valid_section(tmp_path: Path) -> None
     with pytest.raises(pl.CompiledFileError, match="bad 'soft_prompt' section"):
         load_soft(bad)
     data["soft_prompt"] = {
+        "program": "pliable.Predict",
         "method": "prompt_tuning",
         "adapter_dir": "missing.adapter",
         "adapter_sha256": "0",
