@@ -13,7 +13,7 @@ The table gives the score with its 95% interval, the LM calls the evaluation mad
 the prompt cost (compile LM calls, or training steps), the evaluation's wall time, and the size
 of the artifact you would ship (the file, plus a soft prompt's adapter folder). Where the task
 has a few fixed answers, a last ``floor`` row gives the score of always giving the most common
-one (:func:`~pliable.evaluate.floor.majority_floor`, 0 LM calls).
+one (:func:`~pliable.evaluation.floor.majority_floor`, 0 LM calls).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _candidate(spec: str, job: Any) -> tuple[str, Any, str, int, str]:
 
 def compare_job(args: argparse.Namespace) -> int:
     from pliable._cli_jobs import _Job, _lm
-    from pliable.evaluate import evaluate, majority_floor
+    from pliable.evaluation import evaluate, majority_floor
     from pliable.lm.usage import track_usage
     from pliable.settings import using
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,14 +57,17 @@ def adapter_named(name: str) -> Adapter | None:
     return JSONAdapter() if name == "json" else ChatAdapter()
 
 
-def load_program(spec: str, *, cot: bool = False, adapter: str = "auto") -> Module:
+def load_program(
+    spec: str, *, cot: bool = False, adapter: str = "auto", lm: Any = None
+) -> Module:
     """A compiled ``.json`` file, ``file.py:object`` (a Module, its class, or a factory), or a
-    signature string (a ``Predict``, or ``ChainOfThought`` with ``cot``)."""
+    signature string (a ``Predict``, or ``ChainOfThought`` with ``cot``). ``lm`` (from
+    ``--model``) replaces every LM a compiled file records."""
     from pliable.compiled import load
     from pliable.programs import ChainOfThought, Predict
 
     if spec.endswith(".json"):
-        loaded: Module = load(spec)
+        loaded: Module = load(spec, lm=lm)
         return loaded
     if ".py:" in spec:
         obj = _import_object(spec)
@@ -77,7 +81,7 @@ def load_program(spec: str, *, cot: bool = False, adapter: str = "auto") -> Modu
 def load_metric(spec: str) -> Callable[..., Any]:
     """``exact_match``, ``f1``, ``multiple_choice``, ``passage_match`` (optionally ``:field``),
     or ``file.py:function``."""
-    from pliable.evaluate import metrics
+    from pliable.evaluation import metrics
 
     if ".py:" in spec:
         metric: Callable[..., Any] = _import_object(spec)
@@ -115,7 +119,12 @@ class _Job:
         if args.limit:
             self.devset = self.devset[: args.limit]
         if args.program:
-            self.program = load_program(args.program, cot=args.cot, adapter=args.adapter)
+            self.program = load_program(
+                args.program,
+                cot=args.cot,
+                adapter=args.adapter,
+                lm=_lm(args) if args.model else None,  # --model overrides the file's
+            )
         elif self.task is not None:
             self.program = self.task.program_factory()
         elif args.bigbench:
@@ -285,7 +294,7 @@ def report_job(args: argparse.Namespace) -> int:
 
 
 def eval_job(args: argparse.Namespace) -> int:
-    from pliable.evaluate import evaluate
+    from pliable.evaluation import evaluate
     from pliable.lm.usage import track_usage
     from pliable.settings import using
 
@@ -326,20 +335,42 @@ def inspect_job(args: argparse.Namespace) -> int:
     missing = per_call_parts(parsed)
     if missing is not None:
         print(f"note: not all of the prompt is shown above: {missing}.")
-    report = parsed.report
-    if report:
-        final, base = report.get("final"), report.get("baseline")
-        if final and base:
-            floor = report.get("floor")
-            verdict = (report.get("floor_comparison") or {}).get("verdict")
-            beside = (
-                f"; majority-answer floor {floor['score']:.3f}"
-                + (f", final {verdict} it" if verdict else "")
-                if isinstance(floor, dict) and floor.get("score") is not None
-                else ""
-            )
-            print(
-                f"compiled by {report.get('optimizer')}: baseline {base['score']:.3f} -> "
-                f"final {final['score']:.3f} (n={final['n']}){beside}"
-            )
+    line = _report_line(parsed.report or {})
+    if line:
+        print(line)
     return 0
+
+
+def _report_line(report: dict[str, Any]) -> str | None:
+    """The compile report's one-line summary, or None if the report lacks (well-typed) scores:
+    a report is what a file says, so every value is checked before it is shown."""
+
+    def score(section: Any) -> float | None:
+        value = section.get("score") if isinstance(section, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            return None
+        return number if math.isfinite(number) else None
+
+    final, base = report.get("final"), report.get("baseline")
+    final_score, base_score = score(final), score(base)
+    if final_score is None or base_score is None:
+        return None
+    n = final.get("n") if isinstance(final, dict) else None
+    floor_score = score(report.get("floor"))
+    comparison = report.get("floor_comparison")
+    verdict = comparison.get("verdict") if isinstance(comparison, dict) else None
+    beside = ""
+    if floor_score is not None:
+        beside = f"; majority-answer floor {floor_score:.3f}"
+        if isinstance(verdict, str):
+            beside += f", final {verdict[:40]} it"
+    optimizer = str(report.get("optimizer"))[:60]
+    count = n if isinstance(n, int) and not isinstance(n, bool) else "?"
+    return (
+        f"compiled by {optimizer}: baseline {base_score:.3f} -> final {final_score:.3f} "
+        f"(n={count}){beside}"
+    )

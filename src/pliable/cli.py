@@ -110,7 +110,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.temperature is not None:
         options["temperature"] = args.temperature
     lm = LM(args.model, cache=not args.no_cache, **options)
-    program = load_program(args.signature, cot=args.cot, adapter=args.adapter)
+    # --model replaces the LM a compiled file records; without it, the file's model runs
+    program = load_program(
+        args.signature, cot=args.cot, adapter=args.adapter, lm=lm if args.model else None
+    )
     rows = _read_jsonl(args.inputs) if args.inputs else [_parse_assignments(args.input)]
     failed = 0
     with using(lm=lm):

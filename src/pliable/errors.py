@@ -278,7 +278,7 @@ class CompiledFileError(UsageError):
 
 class EvaluationError(PliableError):
     """More than ``max_errors`` examples failed. ``rows`` holds the rows finished so far
-    (:class:`~pliable.evaluate.EvaluationRow` objects)."""
+    (:class:`~pliable.evaluation.EvaluationRow` objects)."""
 
     def __init__(self, message: str, rows: list[Any]) -> None:
         super().__init__(message)

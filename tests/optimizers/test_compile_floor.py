@@ -9,7 +9,7 @@ import json
 import pytest
 
 import pliable as pl
-from pliable.evaluate import metrics
+from pliable.evaluation import metrics
 
 
 def gold(q: str) -> str:

@@ -283,7 +283,7 @@ def test_the_winner_of_many_candidates_faces_a_corrected_interval():
     comparison = compiled.report.comparison
     assert comparison["candidates_compared"] == 12
     assert comparison["confidence"] == pytest.approx(1 - 0.05 / 12)
-    from pliable.evaluate.stats import paired_bootstrap
+    from pliable.evaluation.stats import paired_bootstrap
 
     # the same gain judged as a single comparison has a narrower interval
     plain = paired_bootstrap([0.0] * 6 + [1.0] * 34, [1.0] * 40)

@@ -70,7 +70,7 @@ def dump_program(program: Any, report: Any = None) -> dict[str, Any]:
     custom program is written as ``"module:Class"``, which loads only when the caller
     supplies the class (``pl.load(path, program=MyProgram)``).
     """
-    from pliable import __version__
+    from pliable._version import __version__
     from pliable.compiled.schema import SCHEMA_VERSION
 
     name = kind_name(program)

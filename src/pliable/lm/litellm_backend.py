@@ -24,7 +24,7 @@ from pliable.errors import (
 )
 from pliable.lm.types import Completion, Message, Usage
 
-__all__ = ["LiteLLMBackend", "map_provider_error"]
+__all__ = ["LiteLLMBackend", "map_provider_error", "token_prices"]
 
 _import_lock = threading.Lock()
 
@@ -38,6 +38,20 @@ def _litellm() -> ModuleType:
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         return litellm
+
+
+def token_prices(model: str) -> tuple[float, float] | None:
+    """USD per prompt token and per completion token for ``model`` from litellm's pricing
+    table (the one shipped with litellm; nothing is fetched), or ``None`` when it has no entry.
+    The name is looked up as given, then without its ``provider/`` prefix. Imports litellm."""
+    table = _litellm().model_cost
+    info = table.get(model) or table.get(model.split("/", 1)[-1])
+    if not info:
+        return None
+    return (
+        float(info.get("input_cost_per_token") or 0.0),
+        float(info.get("output_cost_per_token") or 0.0),
+    )
 
 
 _AUTH = {"AuthenticationError", "PermissionDeniedError"}

@@ -91,7 +91,7 @@ def _plain_value(name: str, value: Any) -> str | None:
         return None
     if name == "stop":
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or len(items) > _MAX_STOP:
+        if not isinstance(items, (list, tuple)) or len(items) > _MAX_STOP:
             return f"a string or a list of at most {_MAX_STOP} strings"
         if not all(isinstance(s, str) and len(s) <= _MAX_TEXT for s in items):
             return "a list of short strings"

@@ -7,17 +7,23 @@ All share one interface, ``optimizer.compile(program, trainset=..., valset=...)`
 compiled copy, and attach a report (``compiled.report``) saved with ``compiled.save(path)``.
 """
 
-from pliable.optimizers.base import Optimizer
-from pliable.optimizers.bootstrap_random_search import BootstrapRandomSearch
-from pliable.optimizers.estimate import Estimate
-from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
-from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
-from pliable.optimizers.instruction_proposer import InstructionProposer
-from pliable.optimizers.joint_search import JointSearch
-from pliable.optimizers.knn_few_shot import KNNFewShot, KNNProgram
-from pliable.optimizers.reflective import Reflective
-from pliable.optimizers.report import CompileReport, ScoreSummary
-from pliable.optimizers.soft import MultitaskPromptTuning, PrefixTuning, PromptTuning, PTuning
+from typing import TYPE_CHECKING
+
+from pliable._lazy import attach
+
+if TYPE_CHECKING:
+    from pliable.optimizers.base import Optimizer
+    from pliable.optimizers.bootstrap_random_search import BootstrapRandomSearch
+    from pliable.optimizers.estimate import Estimate
+    from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+    from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
+    from pliable.optimizers.instruction_proposer import InstructionProposer
+    from pliable.optimizers.joint_search import JointSearch
+    from pliable.optimizers.knn_few_shot import KNNFewShot, KNNProgram
+    from pliable.optimizers.reflective import Reflective
+    from pliable.optimizers.report import CompileReport, ScoreSummary
+    from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
+    from pliable.optimizers.soft.multitask import MultitaskPromptTuning
 
 __all__ = [
     "BootstrapFewShot",
@@ -38,3 +44,26 @@ __all__ = [
     "Reflective",
     "ScoreSummary",
 ]
+
+_LAZY = {
+    "BootstrapFewShot": "pliable.optimizers.fewshot",
+    "BootstrapRandomSearch": "pliable.optimizers.bootstrap_random_search",
+    "CompileReport": "pliable.optimizers.report",
+    "Estimate": "pliable.optimizers.estimate",
+    "InstructionHillClimb": "pliable.optimizers.instruction_hill_climb",
+    "InstructionProposer": "pliable.optimizers.instruction_proposer",
+    "JointSearch": "pliable.optimizers.joint_search",
+    "KNNFewShot": "pliable.optimizers.knn_few_shot",
+    "KNNProgram": "pliable.optimizers.knn_few_shot",
+    "LabeledFewShot": "pliable.optimizers.fewshot",
+    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask",
+    "Optimizer": "pliable.optimizers.base",
+    "PTuning": "pliable.optimizers.soft.methods",
+    "PrefixTuning": "pliable.optimizers.soft.methods",
+    "PromptTuning": "pliable.optimizers.soft.methods",
+    "Reflective": "pliable.optimizers.reflective",
+    "ScoreSummary": "pliable.optimizers.report",
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = attach(__name__, _LAZY)

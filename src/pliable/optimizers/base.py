@@ -12,7 +12,7 @@ Every optimizer works on a copy (the program passed in is never changed) and:
   in (the baseline) with a paired bootstrap, and a difference inside the noise keeps the
   baseline unless ``require_significance=False``;
 * measures the majority-answer floor on the valset (always the trainset's most common
-  answer, 0 LM calls; see :func:`~pliable.evaluate.floor.majority_floor`) where one applies,
+  answer, 0 LM calls; see :func:`~pliable.evaluation.floor.majority_floor`) where one applies,
   and says in the same note when a program that beats the baseline does not beat the floor;
 * attaches a :class:`~pliable.optimizers.report.CompileReport` (``compiled.report``).
 """
@@ -29,7 +29,7 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
-from pliable.evaluate.floor import Floor, FloorComparison
+from pliable.evaluation.floor import Floor, FloorComparison
 from pliable.lm.budget import Budget
 from pliable.lm.usage import track_usage
 from pliable.optimizers.estimate import Estimate, price_per_call
@@ -82,7 +82,7 @@ def _jsonable_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def _metric_identity(metric: Any) -> str | None:
     if metric is None:
         return None
-    from pliable.evaluate.score import metric_name
+    from pliable.data.score import metric_name
 
     fn = getattr(metric, "__qualname__", None) or type(metric).__qualname__
     return f"{getattr(metric, '__module__', '?')}:{fn}:{metric_name(metric)}"
@@ -274,7 +274,7 @@ class Optimizer(ABC):
         """The majority-answer floor on the valset (0 LM calls), where one applies."""
         if not val or self.metric is None:
             return None
-        from pliable.evaluate.floor import majority_floor
+        from pliable.evaluation.floor import majority_floor
 
         return majority_floor(program, val, self.metric, trainset=train)
 
@@ -328,7 +328,7 @@ class Optimizer(ABC):
             report.selected = "compiled"
             self._versus_floor(run, final, note=True)
             return compiled
-        from pliable.evaluate.stats import paired_bootstrap
+        from pliable.evaluation.stats import paired_bootstrap
 
         # The winner was picked as the best of m candidates on this same valset, so its
         # interval is widened for m comparisons (Bonferroni): a lucky candidate among many

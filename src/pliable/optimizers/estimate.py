@@ -110,17 +110,12 @@ def price_per_call(
     if type(lm).__name__ in ("ScriptedLM", "FunctionLM"):
         return str(model), tokens, 0.0
     try:
-        from pliable.lm.litellm_backend import _litellm
+        from pliable.lm.litellm_backend import token_prices
 
-        litellm = _litellm()
-        info = litellm.model_cost.get(str(model)) or litellm.model_cost.get(
-            str(model).split("/", 1)[-1]
-        )
+        prices = token_prices(str(model))
     except Exception:  # pricing is best effort
-        info = None
-    if not info or tokens is None:
+        prices = None
+    if not prices or tokens is None:
         return str(model), tokens, None
-    usd = tokens * float(info.get("input_cost_per_token") or 0.0) + _COMPLETION_TOKENS * float(
-        info.get("output_cost_per_token") or 0.0
-    )
+    usd = tokens * prices[0] + _COMPLETION_TOKENS * prices[1]
     return str(model), tokens, usd

@@ -92,7 +92,7 @@ class BootstrapFewShot(Optimizer):
         seed: int = 0,
         num_threads: int = 1,
     ) -> None:
-        from pliable.evaluate.metric_base import metric_caller
+        from pliable.evaluation.metric_base import metric_caller
 
         metric_caller(metric)  # refuses a metric that cannot be called
         if min(max_bootstrapped_demos, max_labeled_demos) < 0 or max_rounds < 1:
@@ -114,8 +114,8 @@ class BootstrapFewShot(Optimizer):
         return {"bootstrap (teacher runs)": self.max_rounds * n_train * n_predictors}
 
     def _score(self, example: Example, prediction: Any, entries: list[Any]) -> float:
-        from pliable.evaluate.metric_base import metric_caller
-        from pliable.evaluate.score import to_score
+        from pliable.evaluation.metric_base import metric_caller
+        from pliable.data.score import to_score
 
         call, _ = metric_caller(self.metric)
         return to_score(call(example, prediction, entries), self.metric).value

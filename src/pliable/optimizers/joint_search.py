@@ -188,7 +188,7 @@ class JointSearch(Optimizer):
         seed: int = 0,
         num_threads: int = 4,
     ) -> None:
-        from pliable.evaluate.metric_base import metric_caller
+        from pliable.evaluation.metric_base import metric_caller
 
         metric_caller(metric)  # refuses a metric that cannot be called
         if importlib.util.find_spec("optuna") is None:  # checked without importing it

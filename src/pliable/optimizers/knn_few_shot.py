@@ -83,7 +83,7 @@ class KNNFewShot(Optimizer):
             if not input_fields:
                 raise UsageError("input_fields must name at least one field (or be None).")
         if metric is not None:
-            from pliable.evaluate.metric_base import metric_caller
+            from pliable.evaluation.metric_base import metric_caller
 
             metric_caller(metric)  # refuses a metric that cannot be called
         self.k = k

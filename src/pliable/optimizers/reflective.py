@@ -38,7 +38,7 @@ from typing import Any
 from pliable import settings as _settings
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
-from pliable.evaluate.result import EvaluationRow
+from pliable.evaluation.result import EvaluationRow
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
 from pliable.optimizers.instruction_proposer import clean_instruction
@@ -196,7 +196,7 @@ class Reflective(Optimizer):
         seed: int = 0,
         num_threads: int = 4,
     ) -> None:
-        from pliable.evaluate.metric_base import metric_caller
+        from pliable.evaluation.metric_base import metric_caller
 
         metric_caller(metric)  # refuses a metric that cannot be called
         if reflection_lm is not None and not callable(getattr(reflection_lm, "complete", None)):
@@ -295,7 +295,7 @@ class Reflective(Optimizer):
         run: Run,
     ) -> bool:
         """One reflection step; whether its child joined the pool."""
-        from pliable.evaluate import evaluate
+        from pliable.evaluation import evaluate
 
         index = select_from_front([c.full.values for c in pool], rng)
         parent = pool[index]

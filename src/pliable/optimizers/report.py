@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pliable.data.example import Example
-    from pliable.evaluate import EvaluationResult
+    from pliable.evaluation import EvaluationResult
     from pliable.lm.usage import UsageTracker
 
 __all__ = ["CompileReport", "ScoreSummary", "fingerprint"]

@@ -21,7 +21,7 @@ from pliable.optimizers.state import example_key, instructions_of, program_state
 from pliable.programs.module import Module
 
 if TYPE_CHECKING:
-    from pliable.evaluate.floor import Floor
+    from pliable.evaluation.floor import Floor
     from pliable.lm.usage import UsageTracker
 
 __all__ = ["Run", "Scores"]
@@ -50,7 +50,7 @@ class Scores:
         return float(sum(self.values))
 
     def summary(self) -> ScoreSummary:
-        from pliable.evaluate.stats import bootstrap_mean_ci
+        from pliable.evaluation.stats import bootstrap_mean_ci
 
         low, high = bootstrap_mean_ci(self.values) if self.values else (0.0, 0.0)
         return ScoreSummary(self.mean, low, high, self.n, self.errors)
@@ -96,7 +96,7 @@ class Run:
         """Score ``program`` on ``examples``; examples already scored for the same state are
         not run again. A :class:`~pliable.errors.BudgetExceededError` propagates (the rows
         finished before it are kept)."""
-        from pliable.evaluate import evaluate
+        from pliable.evaluation import evaluate
 
         assert self.metric is not None, "Run.evaluate needs a metric"
         state = state_hash(program)

@@ -183,7 +183,7 @@ class BestOfN(Module):
 
     def run(self, /, **inputs: Any) -> Outcome:
         """Make the attempts; record the returned one's calls in the enclosing traces."""
-        from pliable.evaluate.score import to_score
+        from pliable.data.score import to_score
 
         attempts: list[Attempt] = []
         best: tuple[Attempt, list[TraceEntry]] | None = None

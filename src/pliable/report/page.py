@@ -114,7 +114,7 @@ def _summary(s: dict[str, Any] | None) -> str:
 def _measured(values: Sequence[float]) -> dict[str, Any] | None:
     if not values:
         return None
-    from pliable.evaluate.stats import bootstrap_mean_ci
+    from pliable.evaluation.stats import bootstrap_mean_ci
 
     low, high = bootstrap_mean_ci(values)
     return {"score": sum(values) / len(values), "ci_low": low, "ci_high": high, "n": len(values)}

@@ -34,7 +34,7 @@ from typing import Any, Literal, get_args
 from pliable.adapters.json_adapter import JSONAdapter
 from pliable.data.example import Example
 from pliable.errors import UsageError
-from pliable.evaluate import metrics
+from pliable.evaluation import metrics
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
 from pliable.signatures import InputField, OutputField, Signature

@@ -14,13 +14,18 @@ run_dir, report). They need the ``soft`` extra (torch, transformers, peft, gguf)
 ``pip install "pliable[soft]"``; importing this package does not import them.
 """
 
-from pliable.lm.soft_model import BaseModel, load_base_model
-from pliable.lm.soft_prompt import SoftPromptLM
-from pliable.optimizers.soft.base import SoftPromptOptimizer
-from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
-from pliable.optimizers.soft.multitask import MultitaskPromptTuning
-from pliable.programs.soft_prompt import SoftPromptInfo, SoftPromptProgram
-from pliable.programs.soft_prompt_files import load_soft, save_soft
+from typing import TYPE_CHECKING
+
+from pliable._lazy import attach
+
+if TYPE_CHECKING:
+    from pliable.lm.soft_model import BaseModel, load_base_model
+    from pliable.lm.soft_prompt import SoftPromptLM
+    from pliable.optimizers.soft.base import SoftPromptOptimizer
+    from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
+    from pliable.optimizers.soft.multitask import MultitaskPromptTuning
+    from pliable.programs.soft_prompt import SoftPromptInfo, SoftPromptProgram
+    from pliable.programs.soft_prompt_files import load_soft, save_soft
 
 __all__ = [
     "BaseModel",
@@ -36,3 +41,21 @@ __all__ = [
     "load_soft",
     "save_soft",
 ]
+
+_LAZY = {
+    "BaseModel": "pliable.lm.soft_model",
+    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask",
+    "PTuning": "pliable.optimizers.soft.methods",
+    "PrefixTuning": "pliable.optimizers.soft.methods",
+    "PromptTuning": "pliable.optimizers.soft.methods",
+    "SoftPromptInfo": "pliable.programs.soft_prompt",
+    "SoftPromptLM": "pliable.lm.soft_prompt",
+    "SoftPromptOptimizer": "pliable.optimizers.soft.base",
+    "SoftPromptProgram": "pliable.programs.soft_prompt",
+    "load_base_model": "pliable.lm.soft_model",
+    "load_soft": "pliable.programs.soft_prompt_files",
+    "save_soft": "pliable.programs.soft_prompt_files",
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = attach(__name__, _LAZY)

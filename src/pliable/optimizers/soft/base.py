@@ -87,7 +87,7 @@ class SoftPromptOptimizer(Optimizer):
     ) -> None:
         _deps.require()
         if metric is not None:
-            from pliable.evaluate.metric_base import metric_caller
+            from pliable.evaluation.metric_base import metric_caller
 
             metric_caller(metric)  # refuses a metric that cannot be called
         for name, value in (

@@ -13,11 +13,16 @@ Every hit is a :class:`Passage` with the passage's ``id``, ``text``, ``score`` a
 ``metadata``. ``bm25s`` and ``numpy`` are imported only when a retriever is built or loaded.
 """
 
-from pliable.programs.retrieve.base import Retriever, load_retriever
-from pliable.programs.retrieve.bm25 import BM25Retriever
-from pliable.programs.retrieve.embedding import EmbeddingRetriever
-from pliable.programs.retrieve.module import Retrieve
-from pliable.programs.retrieve.passage import Passage, normalize_corpus
+from typing import TYPE_CHECKING
+
+from pliable._lazy import attach
+
+if TYPE_CHECKING:
+    from pliable.programs.retrieve.base import Retriever, load_retriever
+    from pliable.programs.retrieve.bm25 import BM25Retriever
+    from pliable.programs.retrieve.embedding import EmbeddingRetriever
+    from pliable.programs.retrieve.module import Retrieve
+    from pliable.programs.retrieve.passage import Passage, normalize_corpus
 
 __all__ = [
     "BM25Retriever",
@@ -28,3 +33,16 @@ __all__ = [
     "load_retriever",
     "normalize_corpus",
 ]
+
+_LAZY = {
+    "BM25Retriever": "pliable.programs.retrieve.bm25",
+    "EmbeddingRetriever": "pliable.programs.retrieve.embedding",
+    "Passage": "pliable.programs.retrieve.passage",
+    "Retrieve": "pliable.programs.retrieve.module",
+    "Retriever": "pliable.programs.retrieve.base",
+    "load_retriever": "pliable.programs.retrieve.base",
+    "normalize_corpus": "pliable.programs.retrieve.passage",
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = attach(__name__, _LAZY)

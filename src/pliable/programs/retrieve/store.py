@@ -89,7 +89,7 @@ def write_passages(directory: Path, passages: tuple[Passage, ...]) -> None:
 
 def write_manifest(directory: Path, kind: str, count: int, settings: dict[str, Any]) -> None:
     """Write ``retriever.json`` atomically (the last step of a save)."""
-    from pliable import __version__
+    from pliable._version import __version__
 
     manifest = {
         "format": FORMAT,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pliable.errors import UsageError
-from pliable.evaluate.result import EvaluationResult, format_score
-from pliable.evaluate.stats import paired_bootstrap
+from pliable.evaluation.result import EvaluationResult, format_score
+from pliable.evaluation.stats import paired_bootstrap
 
 __all__ = ["Comparison", "compare"]
 

@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, EvaluationError, UsageError
-from pliable.evaluate.floor import majority_floor
-from pliable.evaluate.metric_base import MetricFn, metric_caller
-from pliable.evaluate.result import EvaluationResult, EvaluationRow
-from pliable.evaluate.score import metric_name, to_score
-from pliable.evaluate.stats import bootstrap_mean_ci, check_bootstrap_args
+from pliable.evaluation.floor import majority_floor
+from pliable.evaluation.metric_base import MetricFn, metric_caller
+from pliable.evaluation.result import EvaluationResult, EvaluationRow
+from pliable.data.score import metric_name, to_score
+from pliable.evaluation.stats import bootstrap_mean_ci, check_bootstrap_args
 from pliable.lm.usage import track_usage
 from pliable.programs.tracing import ContextThreadPool, TraceEntry, trace
 
@@ -140,7 +140,7 @@ def evaluate(
         metric: ``metric(example, prediction)`` or ``metric(example, prediction, trace)``,
             returning a float, a bool or a ``pl.Score``.
         trainset: where the majority-answer floor counts the most common answer (see
-            :func:`~pliable.evaluate.floor.majority_floor`); without one, the floor counts it
+            :func:`~pliable.evaluation.floor.majority_floor`); without one, the floor counts it
             on ``devset`` itself and says so.
         floor: measure the floor (0 LM calls; the metric runs once more per example). It
             applies to ``Literal``/``Enum``/``bool`` outputs and answers scored against

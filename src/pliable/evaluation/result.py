@@ -8,8 +8,8 @@ from functools import cached_property
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.evaluate.floor import Floor, FloorComparison
-from pliable.evaluate.jsonable import jsonable
+from pliable.evaluation.floor import Floor, FloorComparison
+from pliable.evaluation.jsonable import jsonable
 from pliable.lm.usage import ModelUsage
 from pliable.programs.tracing import TraceEntry
 
@@ -65,7 +65,7 @@ class EvaluationResult:
     splits it per model; ``wall_time`` is in seconds.
 
     ``floor`` is the score of always giving the most common answer (see
-    :func:`~pliable.evaluate.floor.majority_floor`), or ``None`` when no floor applies;
+    :func:`~pliable.evaluation.floor.majority_floor`), or ``None`` when no floor applies;
     ``vs_floor`` compares the rows' scores with it.
     """
 

@@ -47,11 +47,11 @@ from typing import Any, Literal
 
 from pliable.data.example import Example, Prediction
 from pliable.errors import BudgetExceededError, UsageError
-from pliable.evaluate.jsonable import jsonable
-from pliable.evaluate.metric_base import Metric, metric_caller
-from pliable.evaluate.metrics import choice_index
-from pliable.evaluate.score import metric_name, to_score
-from pliable.evaluate.text import normalize_answer
+from pliable.evaluation.jsonable import jsonable
+from pliable.evaluation.metric_base import Metric, metric_caller
+from pliable.evaluation.metrics import choice_index
+from pliable.data.score import metric_name, to_score
+from pliable.evaluation.text import normalize_answer
 from pliable.lm.usage import track_usage
 
 __all__ = ["Floor", "FloorComparison", "majority_floor"]
@@ -169,7 +169,7 @@ class Floor:
     def compare(self, values: Sequence[float], *, confidence: float = 0.95) -> FloorComparison:
         """A program's per-example scores on the same dev examples (same order) against the
         floor's, with a paired bootstrap."""
-        from pliable.evaluate.stats import paired_bootstrap
+        from pliable.evaluation.stats import paired_bootstrap
 
         if len(values) != len(self.values):
             raise UsageError(
@@ -375,7 +375,7 @@ def majority_floor(
         field: the field to floor, when it is not found from the signature (e.g. a ``str``
             label with few values).
     """
-    from pliable.evaluate.judge import JudgeMetric
+    from pliable.evaluation.judge import JudgeMetric
 
     dev = list(devset)
     if not dev or isinstance(metric, JudgeMetric):

@@ -3,7 +3,9 @@
 A metric may return a float, a bool (``True`` → 1.0, ``False`` → 0.0) or a
 ``Score(value, feedback)``; :func:`to_score` turns any of them into a ``Score`` and refuses
 everything else with a :class:`~pliable.errors.UsageError` naming the metric and the value.
-Optimizers read ``feedback`` to learn why an example scored as it did.
+Optimizers read ``feedback`` to learn why an example scored as it did. ``BestOfN`` and
+``Refine``'s reward functions return the same values, which is why this lives in ``data`` (below
+``programs``) and not in ``evaluation``.
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ class Score:
 
 
 def metric_name(metric: Any) -> str:
-    """A readable name: a pliable metric's repr, else the function's name."""
-    from pliable.evaluate.metric_base import Metric
-
-    if isinstance(metric, Metric):
+    """A readable name: the repr of a metric whose class sets ``named_by_repr = True`` (the
+    built-in :class:`~pliable.evaluation.metric_base.Metric`, which prints as the call that
+    made it), else the function's name, else the repr."""
+    if getattr(type(metric), "named_by_repr", False) is True:
         return repr(metric)
     name = getattr(metric, "__name__", None)
     return str(name) if name else repr(metric)

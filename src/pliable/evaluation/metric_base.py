@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pliable.data.score import metric_name
 from pliable.errors import UsageError
 
 __all__ = ["Metric", "field_value", "metric_caller"]
@@ -22,6 +23,8 @@ MetricFn = Callable[[Any, Any, Any], Any]
 
 class Metric:
     """A metric with a readable name; calling it runs ``fn(example, prediction, trace)``."""
+
+    named_by_repr = True  # metric_name() shows repr(metric): the call that made it
 
     def __init__(self, fn: MetricFn, name: str, **arguments: Any) -> None:
         self._fn = fn
@@ -60,8 +63,6 @@ def field_value(obj: Any, name: str, *, role: str, metric: str) -> Any:
 def metric_caller(metric: Any) -> tuple[MetricFn, bool]:
     """A function calling ``metric`` with ``(example, prediction, trace)`` as it accepts, and
     whether ``metric`` takes the trace. A metric that cannot take two arguments is refused."""
-    from pliable.evaluate.score import metric_name
-
     if not callable(metric):
         raise UsageError(f"metric must be a callable; got {type(metric).__name__} {metric!r}.")
     try:

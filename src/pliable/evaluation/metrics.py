@@ -2,7 +2,7 @@
 
 A metric built here is called as ``metric(example, prediction)`` (a trace may be passed
 third and is ignored) and prints as the call that built it. The text metrics normalise
-answers SQuAD-style (see :func:`~pliable.evaluate.text.normalize_answer`), and a label that
+answers SQuAD-style (see :func:`~pliable.evaluation.text.normalize_answer`), and a label that
 is a list counts any of its items as a right answer. A field missing from the example or the
 prediction is a :class:`~pliable.errors.UsageError` (kept on the row by ``evaluate``).
 """
@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pliable.errors import UsageError
-from pliable.evaluate.judge import llm_judge
-from pliable.evaluate.metric_base import Metric, field_value
-from pliable.evaluate.text import as_text, contains_tokens, gold_answers, normalize_answer, token_f1
+from pliable.evaluation.judge import llm_judge
+from pliable.evaluation.metric_base import Metric, field_value
+from pliable.evaluation.text import as_text, contains_tokens, gold_answers, normalize_answer, token_f1
 
 __all__ = ["exact_match", "f1", "llm_judge", "multiple_choice", "passage_match"]
 
