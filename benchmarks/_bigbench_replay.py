@@ -21,8 +21,8 @@ def lenient_read(answer: Any, choices: list[str]) -> tuple[int | None, str]:
     Kinds: "names a choice" (the metric reads it), "[k] text" / "[k]" (the adapter's own
     1-based list numbering echoed back, read by its text, else by k), "sentence, one choice"
     (the only choice mentioned as words in a sentence), "unreadable"."""
-    from pliable.evaluate.metrics import choice_index
-    from pliable.evaluate.text import normalize_answer
+    from pliable.evaluation.metrics import choice_index
+    from pliable.evaluation.text import normalize_answer
 
     if answer is None:
         return None, "error"
@@ -54,9 +54,9 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     import pliable as pl
     from pliable.compiled import load
     from pliable.data import load_bigbench, split
-    from pliable.evaluate import compare, evaluate, metrics
-    from pliable.evaluate.metrics import choice_index
-    from pliable.evaluate.stats import bootstrap_mean_ci, paired_bootstrap
+    from pliable.evaluation import compare, evaluate, metrics
+    from pliable.evaluation.metrics import choice_index
+    from pliable.evaluation.stats import bootstrap_mean_ci, paired_bootstrap
 
     examples = load_bigbench(args.task, seed=args.seed, limit=args.limit)
     train, dev = split(examples, train=0.5, seed=args.seed)

@@ -150,7 +150,7 @@ def _mc() -> Callable[..., float]:
 
 def judge(answer: Any, choices: Sequence[str], gold: str) -> tuple[float, str]:
     """pliable's ``multiple_choice`` score and the feedback both reflective optimizers get."""
-    from pliable.evaluate.metrics import choice_index
+    from pliable.evaluation.metrics import choice_index
 
     value = float(MC({"answer": gold, "choices": list(choices)}, {"answer": answer}))
     shown = str(answer).strip()

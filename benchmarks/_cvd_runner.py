@@ -66,7 +66,7 @@ class Runner(PliableSide, DspySide):
 
     def answer_stats(self, answers: Sequence[Any]) -> dict[str, Any]:
         """Which choice each test answer names (the metric's reading), and the answers."""
-        from pliable.evaluate.metrics import choice_index
+        from pliable.evaluation.metrics import choice_index
 
         named: dict[str, int] = {}
         for answer, example in zip(answers, self.test, strict=True):

@@ -14,7 +14,7 @@ from _common import table
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
-    from pliable.evaluate.stats import bootstrap_mean_ci
+    from pliable.evaluation.stats import bootstrap_mean_ci
 
     low, high = bootstrap_mean_ci(list(values))
     return {
@@ -201,7 +201,7 @@ RUN_HEADERS = [
 
 def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per task and pair (and over all tasks): scores over seeds, costs, ratios."""
-    from pliable.evaluate.stats import paired_bootstrap
+    from pliable.evaluation.stats import paired_bootstrap
 
     out: list[dict[str, Any]] = []
     tasks = sorted({r["task"] for r in records})

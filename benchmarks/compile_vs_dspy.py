@@ -65,7 +65,7 @@ Every run (one optimizer compile and its test evaluation) gets its own empty cac
 on each side (pliable: ``pl.LM(cache=dir)``; DSPy: ``dspy.configure_cache(disk_cache_dir=dir)``
 with a new memory cache), so hits within a run are allowed on both sides and nothing leaks
 between runs. Each compiled program is then scored on the test split (those calls are counted
-separately) with 95% intervals from ``pliable.evaluate.stats.bootstrap_mean_ci`` (Wilson for
+separately) with 95% intervals from ``pliable.evaluation.stats.bootstrap_mean_ci`` (Wilson for
 0/1 scores), the same way for both sides; over seeds, the test examples are pooled and
 pliable - DSPy gets a paired bootstrap interval. A program whose state equals one already
 scored in this seed (e.g. the zero-shot program) reuses that score.

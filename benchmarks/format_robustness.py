@@ -69,13 +69,13 @@ def _examples(task: str, limit: int) -> list[Any]:
 
 
 def _names_choice(answer: Any, choices: list[str]) -> bool:
-    from pliable.evaluate.metrics import choice_index
+    from pliable.evaluation.metrics import choice_index
 
     return answer is not None and choice_index(answer, choices) is not None
 
 
 def _correct(answer: Any, choices: list[str], gold: str) -> bool:
-    from pliable.evaluate.metrics import choice_index
+    from pliable.evaluation.metrics import choice_index
 
     named = None if answer is None else choice_index(answer, choices)
     return named is not None and named == choice_index(gold, choices)

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import pliable as pl
 from pliable.errors import ParseError
-from pliable.evaluate.metrics import choice_index
-from pliable.evaluate.text import normalize_answer
+from pliable.evaluation.metrics import choice_index
+from pliable.evaluation.text import normalize_answer
 from pliable.tasks.catalog import PRODUCTS, TicketProduct, load_task, multihop_corpus
 
 MODELS = [

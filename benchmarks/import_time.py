@@ -1,5 +1,10 @@
 """Whole-process import time: ``python -c "import pliable"`` vs ``import dspy`` vs ``pass``.
 
+Also timed: ``import pliable as pl; pl.Predict``, the import a first call needs (``import
+pliable`` itself is lazy, PEP 562: it loads the errors and the version, and each other name
+loads its module when first read). DSPy (the ``bench`` extra, dspy-ai 3.4.1) is skipped, with
+a note, when it is not installed.
+
 Each command runs in a fresh interpreter; the wall time of the whole process (start-up,
 imports, exit) is measured from the parent. Bytecode caches go to a private
 ``PYTHONPYCACHEPREFIX`` directory (nothing is written into src/ or site-packages, and an
@@ -16,7 +21,8 @@ Wall times on a shared machine are noisy: the load average before and after is p
 recorded; rerun when it is high.
 
 Finally ``python -X importtime -c "import pliable"`` runs ``--importtime-runs`` times and the
-median self / cumulative microseconds per module are reported (top 10 by cumulative time).
+median self / cumulative microseconds per module are reported (top 10 by cumulative time and
+top 10 by self time).
 
 By default the installed pliable (the editable work tree) is measured. ``--git-ref REF``
 measures a committed revision instead: ``git archive REF src`` is unpacked into a temporary
@@ -50,10 +56,11 @@ from _common import (
     write_json,
 )
 
-GOAL_MS = 150.0
+GOAL_MS = 30.0  # issue 14: whole-process `import pliable`, warm median, at most this
 COMMANDS: dict[str, str] = {
     "baseline": "pass",
     "pliable": "import pliable",
+    "pliable_predict": "import pliable as pl; pl.Predict",
     "dspy": "import dspy",
 }
 
@@ -88,14 +95,20 @@ def summarize(samples: list[float]) -> dict[str, Any]:
 
 
 def measure(
-    python: str, runs: int, cwd: str, env: dict[str, str], *, cold: bool = False
+    python: str,
+    runs: int,
+    cwd: str,
+    env: dict[str, str],
+    commands: dict[str, str],
+    *,
+    cold: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    samples: dict[str, list[float]] = {name: [] for name in commands}
     if not cold:
-        for code in COMMANDS.values():  # discarded warm-up: page cache + .pyc files
+        for code in commands.values():  # discarded warm-up: page cache + .pyc files
             run_once(python, code, cwd, env)
     for _ in range(runs):
-        for name, code in COMMANDS.items():  # round-robin, so drift hits all alike
+        for name, code in commands.items():  # round-robin, so drift hits all alike
             run_env = env
             if cold:
                 prefix = tempfile.mkdtemp(prefix="pycache-cold-", dir=cwd)
@@ -151,6 +164,7 @@ def importtime(
         for name in cum_us
     ]
     modules.sort(key=lambda m: m["cumulative_us"], reverse=True)
+    by_self = sorted(modules, key=lambda m: m["self_us"], reverse=True)
     by_package: dict[str, int] = defaultdict(int)
     for m in modules:
         by_package[m["module"].split(".")[0].lstrip("_") or m["module"]] += m["self_us"]
@@ -160,6 +174,7 @@ def importtime(
         "module_count": len(modules),
         "total_us": modules[0]["cumulative_us"] if modules else 0,
         "modules": modules,
+        "top_self": by_self[:10],
         "self_by_top_level_package_us": dict(packages),
     }
 
@@ -202,12 +217,26 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
         ).stdout.strip()
         print(f"pliable: {source}: {pliable_file}", flush=True)
+        commands = dict(COMMANDS)
+        has_dspy = subprocess.run(
+            [args.python, "-c", "import importlib.util as u; exit(u.find_spec('dspy') is None)"],
+            cwd=cwd,
+            env=env,
+            check=False,
+        )
+        if has_dspy.returncode != 0:
+            print(
+                'note: dspy is not installed; skipped (pip install "dspy-ai==3.4.1", '
+                "the bench extra)",
+                flush=True,
+            )
+            del commands["dspy"]
         print(f"warm: {args.runs} runs per command (+1 discarded), round-robin ...", flush=True)
-        warm = measure(args.python, args.runs, cwd, env)
+        warm = measure(args.python, args.runs, cwd, env, commands)
         cold = None
         if args.cold_runs > 0:
             print(f"no-bytecode-cache: {args.cold_runs} runs per command ...", flush=True)
-            cold = measure(args.python, args.cold_runs, cwd, env, cold=True)
+            cold = measure(args.python, args.cold_runs, cwd, env, commands, cold=True)
         print(f"-X importtime: {args.importtime_runs} runs ...", flush=True)
         it = importtime(args.python, "pliable", args.importtime_runs, cwd, env)
 
@@ -221,34 +250,36 @@ def main(argv: list[str] | None = None) -> int:
         for stat in ("median", "min"):
             base = res["baseline"][f"{stat}_ms"]
             pl = res["pliable"][f"{stat}_ms"]
-            ds = res["dspy"][f"{stat}_ms"]
-            rows.append(
-                [
-                    f"{label}, {stat}",
-                    f"{base:.0f}",
-                    f"{pl:.0f}",
+            first = res["pliable_predict"][f"{stat}_ms"]
+            row = [f"{label}, {stat}", f"{base:.0f}", f"{pl:.0f}", f"{first:.0f}"]
+            if "dspy" in res:
+                ds = res["dspy"][f"{stat}_ms"]
+                row += [
                     f"{ds:.0f}",
                     f"{pl - base:.0f}",
                     f"{ds - base:.0f}",
                     ratio(ds, pl),
                     ratio(ds - base, pl - base),
                 ]
-            )
-            if stat == "median":
-                res["ratio_dspy_over_pliable"] = round(ds / pl, 2)
-                res["ratio_dspy_over_pliable_net"] = (
-                    round((ds - base) / (pl - base), 2) if pl > base else None
-                )
-    headers = [
-        "mode",
-        "python -c pass",
-        "import pliable",
-        "import dspy",
-        "pliable - pass",
-        "dspy - pass",
-        "dspy/pliable",
-        "dspy/pliable (net)",
-    ]
+                if stat == "median":
+                    res["ratio_dspy_over_pliable"] = round(ds / pl, 2)
+                    res["ratio_dspy_over_pliable_net"] = (
+                        round((ds - base) / (pl - base), 2) if pl > base else None
+                    )
+            else:
+                row.append(f"{pl - base:.0f}")
+            rows.append(row)
+    headers = ["mode", "python -c pass", "import pliable", "+ pl.Predict"]
+    if "dspy" in warm:
+        headers += [
+            "import dspy",
+            "pliable - pass",
+            "dspy - pass",
+            "dspy/pliable",
+            "dspy/pliable (net)",
+        ]
+    else:
+        headers.append("pliable - pass")
     print()
     print("Whole-process wall time, ms (median and min over the runs)")
     print(table(headers, rows))
@@ -275,6 +306,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print()
+    print("the same, top 10 by self time (the module's own code, without its imports)")
+    print(
+        table(
+            ["module", "imported by", "self ms", "cumulative ms"],
+            [
+                [
+                    m["module"],
+                    m["imported_by"] or "-",
+                    f"{m['self_us'] / 1000:.1f}",
+                    f"{m['cumulative_us'] / 1000:.1f}",
+                ]
+                for m in it["top_self"]
+            ],
+            left=2,
+        )
+    )
+    print()
     print("self time summed by top-level package (top 8)")
     print(
         table(
@@ -293,11 +341,11 @@ def main(argv: list[str] | None = None) -> int:
         f"on {os.cpu_count()} cpus"
     )
     pl_warm = warm["pliable"]["median_ms"]
-    verdict = "PASS" if pl_warm < GOAL_MS else "FAIL"
+    verdict = "PASS" if pl_warm <= GOAL_MS else "FAIL"
     print()
     print(
-        f"goal: whole-process `import pliable` < {GOAL_MS:.0f} ms warm -> "
-        f"{pl_warm:.0f} ms: {verdict}"
+        f"goal: whole-process `import pliable` <= {GOAL_MS:.0f} ms warm (median) -> "
+        f"{pl_warm:.1f} ms: {verdict}"
     )
 
     write_json(
@@ -311,12 +359,12 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_1min": {"before": load_before[0], "after": load_after[0]},
             "machine": machine_info(),
             "versions": {"pliable": package_version("pliable"), "dspy": package_version("dspy")},
-            "commands": COMMANDS,
+            "commands": commands,
             "warm": warm,
             "no_bytecode_cache": cold,
             "importtime_pliable": {**it, "modules": it["modules"][:40]},
             "goal": {
-                "pliable_warm_median_ms_below": GOAL_MS,
+                "pliable_warm_median_ms_at_most": GOAL_MS,
                 "value_ms": pl_warm,
                 "met": verdict == "PASS",
             },

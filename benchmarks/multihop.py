@@ -30,7 +30,7 @@ from _common import RESULTS_DIR, git_revision, machine_info, now_iso, table, wri
 
 
 def _norm(text: str) -> str:
-    from pliable.evaluate.text import normalize_answer
+    from pliable.evaluation.text import normalize_answer
 
     return f" {normalize_answer(str(text))} "
 
@@ -44,7 +44,7 @@ def hops_found(example: Any, prediction: Any, trace: Any = None) -> float:
 
 def measure(program: Any, devset: list[Any], metric: Any) -> dict[str, Any]:
     import pliable as pl
-    from pliable.evaluate.stats import bootstrap_mean_ci
+    from pliable.evaluation.stats import bootstrap_mean_ci
 
     start = time.perf_counter()
     with pl.track_usage() as usage:
@@ -108,7 +108,7 @@ def main() -> None:
         os.environ["PLIABLE_CACHE_DIR"] = cache
         os.environ.pop("PLIABLE_DEFAULT_LM", None)
         import pliable as pl
-        from pliable.evaluate.stats import paired_bootstrap
+        from pliable.evaluation.stats import paired_bootstrap
         from pliable.tasks import load_task
 
         task = load_task("multihop")

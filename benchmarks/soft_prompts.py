@@ -141,7 +141,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     import pliable as pl
-    from pliable.evaluate.stats import paired_bootstrap
+    from pliable.evaluation.stats import paired_bootstrap
     from pliable.optimizers.soft import SoftPromptLM, load_base_model, load_soft
 
     examples = pl.load_bigbench(args.task, limit=args.limit, seed=args.seed)

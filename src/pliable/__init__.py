@@ -39,81 +39,57 @@ from pliable.errors import (
 )
 
 if TYPE_CHECKING:
-    from pliable.adapters import Adapter as Adapter
-    from pliable.adapters import ChatAdapter as ChatAdapter
-    from pliable.adapters import JSONAdapter as JSONAdapter
-    from pliable.adapters import TemplateAdapter as TemplateAdapter
+    from pliable.adapters.base import Adapter
+    from pliable.adapters.chat import ChatAdapter
+    from pliable.adapters.json_adapter import JSONAdapter
+    from pliable.adapters.template import TemplateAdapter
+    from pliable.adapters.template_value import Template
     from pliable.compiled.io import load, save
     from pliable.compiled.kinds import register_program_kind
     from pliable.compiled.render import render_prompts
-    from pliable.data import Example as Example
-    from pliable.data import Examples as Examples
-    from pliable.data import Prediction as Prediction
-    from pliable.data import load_bigbench as load_bigbench
-    from pliable.data import load_examples as load_examples
-    from pliable.data import split as split
-    from pliable.evaluation import Comparison as Comparison
-    from pliable.evaluation import EvaluationResult as EvaluationResult
-    from pliable.evaluation import Floor as Floor
-    from pliable.evaluation import FloorComparison as FloorComparison
-    from pliable.evaluation import Score as Score
-    from pliable.evaluation import compare as compare
-    from pliable.evaluation import evaluate as evaluate
-    from pliable.evaluation import majority_floor as majority_floor
+    from pliable.data.bigbench import load_bigbench
+    from pliable.data.example import Example, Prediction
+    from pliable.data.loaders import Examples, load_examples, split
+    from pliable.data.score import Score
     from pliable.evaluation import metrics as metrics
-    from pliable.lm import LM as LM
-    from pliable.lm import Budget as Budget
-    from pliable.lm import Cache as Cache
-    from pliable.lm import Completion as Completion
-    from pliable.lm import FunctionLM as FunctionLM
-    from pliable.lm import HistoryEntry as HistoryEntry
-    from pliable.lm import LanguageModel as LanguageModel
-    from pliable.lm import ModelUsage as ModelUsage
-    from pliable.lm import ScriptedLM as ScriptedLM
-    from pliable.lm import Usage as Usage
-    from pliable.lm import UsageTracker as UsageTracker
-    from pliable.lm import inspect_history as inspect_history
-    from pliable.lm import register_provider as register_provider
-    from pliable.lm import track_usage as track_usage
-    from pliable.optimizers import BootstrapFewShot as BootstrapFewShot
-    from pliable.optimizers import BootstrapRandomSearch as BootstrapRandomSearch
-    from pliable.optimizers import CompileReport as CompileReport
-    from pliable.optimizers import InstructionHillClimb as InstructionHillClimb
-    from pliable.optimizers import InstructionProposer as InstructionProposer
-    from pliable.optimizers import JointSearch as JointSearch
-    from pliable.optimizers import KNNFewShot as KNNFewShot
-    from pliable.optimizers import LabeledFewShot as LabeledFewShot
-    from pliable.optimizers import MultitaskPromptTuning as MultitaskPromptTuning
-    from pliable.optimizers import PrefixTuning as PrefixTuning
-    from pliable.optimizers import PromptTuning as PromptTuning
-    from pliable.optimizers import PTuning as PTuning
-    from pliable.optimizers import Reflective as Reflective
-    from pliable.programs import RAG as RAG
-    from pliable.programs import BestOfN as BestOfN
-    from pliable.programs import BM25Retriever as BM25Retriever
-    from pliable.programs import ChainOfThought as ChainOfThought
-    from pliable.programs import ContextThreadPool as ContextThreadPool
-    from pliable.programs import EmbeddingRetriever as EmbeddingRetriever
-    from pliable.programs import MajorityVote as MajorityVote
-    from pliable.programs import Module as Module
-    from pliable.programs import MultiHopQA as MultiHopQA
-    from pliable.programs import Parallel as Parallel
-    from pliable.programs import Passage as Passage
-    from pliable.programs import Predict as Predict
-    from pliable.programs import ReAct as ReAct
-    from pliable.programs import Refine as Refine
-    from pliable.programs import Retrieve as Retrieve
-    from pliable.programs import Retriever as Retriever
-    from pliable.programs import Template as Template
-    from pliable.programs import Tool as Tool
-    from pliable.programs import Trace as Trace
-    from pliable.programs import TraceEntry as TraceEntry
-    from pliable.programs import load_retriever as load_retriever
-    from pliable.programs import trace as trace
+    from pliable.evaluation.comparison import Comparison, compare
+    from pliable.evaluation.floor import Floor, FloorComparison, majority_floor
+    from pliable.evaluation.result import EvaluationResult
+    from pliable.evaluation.runner import evaluate
+    from pliable.lm.budget import Budget
+    from pliable.lm.cache import Cache
+    from pliable.lm.fake import FunctionLM, ScriptedLM
+    from pliable.lm.history import HistoryEntry, inspect_history
+    from pliable.lm.lm import LM
+    from pliable.lm.providers import register_provider
+    from pliable.lm.types import Completion, LanguageModel, Usage
+    from pliable.lm.usage import ModelUsage, UsageTracker, track_usage
+    from pliable.optimizers.bootstrap_random_search import BootstrapRandomSearch
+    from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+    from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
+    from pliable.optimizers.instruction_proposer import InstructionProposer
+    from pliable.optimizers.joint_search import JointSearch
+    from pliable.optimizers.knn_few_shot import KNNFewShot
+    from pliable.optimizers.reflective import Reflective
+    from pliable.optimizers.report import CompileReport
+    from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
+    from pliable.optimizers.soft.multitask import MultitaskPromptTuning
+    from pliable.programs.ensemble import MajorityVote, Parallel
+    from pliable.programs.module import Module
+    from pliable.programs.predict import ChainOfThought, Predict
+    from pliable.programs.rag import RAG, MultiHopQA
+    from pliable.programs.react import ReAct
+    from pliable.programs.refine import BestOfN, Refine
+    from pliable.programs.retrieve.base import Retriever, load_retriever
+    from pliable.programs.retrieve.bm25 import BM25Retriever
+    from pliable.programs.retrieve.embedding import EmbeddingRetriever
+    from pliable.programs.retrieve.module import Retrieve
+    from pliable.programs.retrieve.passage import Passage
+    from pliable.programs.tools import Tool
+    from pliable.programs.tracing import ContextThreadPool, Trace, TraceEntry, trace
     from pliable.settings import configure, using
-    from pliable.signatures import InputField as InputField
-    from pliable.signatures import OutputField as OutputField
-    from pliable.signatures import Signature as Signature
+    from pliable.signatures.fields import InputField, OutputField
+    from pliable.signatures.signature import Signature
 
 __all__ = [
     "Adapter",
@@ -217,84 +193,86 @@ __all__ = [
 
 # Every exported name not imported above, and the module that defines it.
 _LAZY = {
-    "Adapter": "pliable.adapters.Adapter",
-    "BM25Retriever": "pliable.programs.BM25Retriever",
-    "BestOfN": "pliable.programs.BestOfN",
-    "BootstrapFewShot": "pliable.optimizers.BootstrapFewShot",
-    "BootstrapRandomSearch": "pliable.optimizers.BootstrapRandomSearch",
-    "Budget": "pliable.lm.Budget",
-    "Cache": "pliable.lm.Cache",
-    "ChainOfThought": "pliable.programs.ChainOfThought",
-    "ChatAdapter": "pliable.adapters.ChatAdapter",
-    "Comparison": "pliable.evaluation.Comparison",
-    "CompileReport": "pliable.optimizers.CompileReport",
-    "Completion": "pliable.lm.Completion",
-    "ContextThreadPool": "pliable.programs.ContextThreadPool",
-    "EmbeddingRetriever": "pliable.programs.EmbeddingRetriever",
-    "EvaluationResult": "pliable.evaluation.EvaluationResult",
-    "Example": "pliable.data.Example",
-    "Examples": "pliable.data.Examples",
-    "Floor": "pliable.evaluation.Floor",
-    "FloorComparison": "pliable.evaluation.FloorComparison",
-    "FunctionLM": "pliable.lm.FunctionLM",
-    "HistoryEntry": "pliable.lm.HistoryEntry",
-    "InputField": "pliable.signatures.InputField",
-    "InstructionHillClimb": "pliable.optimizers.InstructionHillClimb",
-    "InstructionProposer": "pliable.optimizers.InstructionProposer",
-    "JSONAdapter": "pliable.adapters.JSONAdapter",
-    "JointSearch": "pliable.optimizers.JointSearch",
-    "KNNFewShot": "pliable.optimizers.KNNFewShot",
-    "LM": "pliable.lm.LM",
-    "LabeledFewShot": "pliable.optimizers.LabeledFewShot",
-    "LanguageModel": "pliable.lm.LanguageModel",
-    "MajorityVote": "pliable.programs.MajorityVote",
-    "ModelUsage": "pliable.lm.ModelUsage",
-    "Module": "pliable.programs.Module",
-    "MultiHopQA": "pliable.programs.MultiHopQA",
-    "MultitaskPromptTuning": "pliable.optimizers.MultitaskPromptTuning",
-    "OutputField": "pliable.signatures.OutputField",
-    "PTuning": "pliable.optimizers.PTuning",
-    "Parallel": "pliable.programs.Parallel",
-    "Passage": "pliable.programs.Passage",
-    "Predict": "pliable.programs.Predict",
-    "Prediction": "pliable.data.Prediction",
-    "PrefixTuning": "pliable.optimizers.PrefixTuning",
-    "PromptTuning": "pliable.optimizers.PromptTuning",
-    "RAG": "pliable.programs.RAG",
-    "ReAct": "pliable.programs.ReAct",
-    "Refine": "pliable.programs.Refine",
-    "Reflective": "pliable.optimizers.Reflective",
-    "Retrieve": "pliable.programs.Retrieve",
-    "Retriever": "pliable.programs.Retriever",
-    "Score": "pliable.evaluation.Score",
-    "ScriptedLM": "pliable.lm.ScriptedLM",
-    "Signature": "pliable.signatures.Signature",
-    "Template": "pliable.programs.Template",
-    "TemplateAdapter": "pliable.adapters.TemplateAdapter",
-    "Tool": "pliable.programs.Tool",
-    "Trace": "pliable.programs.Trace",
-    "TraceEntry": "pliable.programs.TraceEntry",
-    "Usage": "pliable.lm.Usage",
-    "UsageTracker": "pliable.lm.UsageTracker",
-    "compare": "pliable.evaluation.compare",
+    "Adapter": "pliable.adapters.base",
+    "BM25Retriever": "pliable.programs.retrieve.bm25",
+    "BestOfN": "pliable.programs.refine",
+    "BootstrapFewShot": "pliable.optimizers.fewshot",
+    "BootstrapRandomSearch": "pliable.optimizers.bootstrap_random_search",
+    "Budget": "pliable.lm.budget",
+    "Cache": "pliable.lm.cache",
+    "ChainOfThought": "pliable.programs.predict",
+    "ChatAdapter": "pliable.adapters.chat",
+    "Comparison": "pliable.evaluation.comparison",
+    "CompileReport": "pliable.optimizers.report",
+    "Completion": "pliable.lm.types",
+    "ContextThreadPool": "pliable.programs.tracing",
+    "EmbeddingRetriever": "pliable.programs.retrieve.embedding",
+    "EvaluationResult": "pliable.evaluation.result",
+    "Example": "pliable.data.example",
+    "Examples": "pliable.data.loaders",
+    "Floor": "pliable.evaluation.floor",
+    "FloorComparison": "pliable.evaluation.floor",
+    "FunctionLM": "pliable.lm.fake",
+    "HistoryEntry": "pliable.lm.history",
+    "InputField": "pliable.signatures.fields",
+    "InstructionHillClimb": "pliable.optimizers.instruction_hill_climb",
+    "InstructionProposer": "pliable.optimizers.instruction_proposer",
+    "JSONAdapter": "pliable.adapters.json_adapter",
+    "JointSearch": "pliable.optimizers.joint_search",
+    "KNNFewShot": "pliable.optimizers.knn_few_shot",
+    "LM": "pliable.lm.lm",
+    "LabeledFewShot": "pliable.optimizers.fewshot",
+    "LanguageModel": "pliable.lm.types",
+    "MajorityVote": "pliable.programs.ensemble",
+    "ModelUsage": "pliable.lm.usage",
+    "Module": "pliable.programs.module",
+    "MultiHopQA": "pliable.programs.rag",
+    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask",
+    "OutputField": "pliable.signatures.fields",
+    "PTuning": "pliable.optimizers.soft.methods",
+    "Parallel": "pliable.programs.ensemble",
+    "Passage": "pliable.programs.retrieve.passage",
+    "Predict": "pliable.programs.predict",
+    "Prediction": "pliable.data.example",
+    "PrefixTuning": "pliable.optimizers.soft.methods",
+    "PromptTuning": "pliable.optimizers.soft.methods",
+    "RAG": "pliable.programs.rag",
+    "ReAct": "pliable.programs.react",
+    "Refine": "pliable.programs.refine",
+    "Reflective": "pliable.optimizers.reflective",
+    "Retrieve": "pliable.programs.retrieve.module",
+    "Retriever": "pliable.programs.retrieve.base",
+    "Score": "pliable.data.score",
+    "ScriptedLM": "pliable.lm.fake",
+    "Signature": "pliable.signatures.signature",
+    "Template": "pliable.adapters.template_value",
+    "TemplateAdapter": "pliable.adapters.template",
+    "Tool": "pliable.programs.tools",
+    "Trace": "pliable.programs.tracing",
+    "TraceEntry": "pliable.programs.tracing",
+    "Usage": "pliable.lm.types",
+    "UsageTracker": "pliable.lm.usage",
+    "compare": "pliable.evaluation.comparison",
     "configure": "pliable.settings",
-    "evaluate": "pliable.evaluation.evaluate",
-    "inspect_history": "pliable.lm.inspect_history",
+    "evaluate": "pliable.evaluation.runner",
+    "inspect_history": "pliable.lm.history",
     "load": "pliable.compiled.io",
-    "load_bigbench": "pliable.data.load_bigbench",
-    "load_examples": "pliable.data.load_examples",
-    "load_retriever": "pliable.programs.load_retriever",
-    "majority_floor": "pliable.evaluation.majority_floor",
+    "load_bigbench": "pliable.data.bigbench",
+    "load_examples": "pliable.data.loaders",
+    "load_retriever": "pliable.programs.retrieve.base",
+    "majority_floor": "pliable.evaluation.floor",
     "metrics": "pliable.evaluation.metrics",
     "register_program_kind": "pliable.compiled.kinds",
-    "register_provider": "pliable.lm.register_provider",
+    "register_provider": "pliable.lm.providers",
     "render_prompts": "pliable.compiled.render",
     "save": "pliable.compiled.io",
-    "split": "pliable.data.split",
-    "trace": "pliable.programs.trace",
-    "track_usage": "pliable.lm.track_usage",
+    "split": "pliable.data.loaders",
+    "trace": "pliable.programs.tracing",
+    "track_usage": "pliable.lm.usage",
     "using": "pliable.settings",
 }
 
 if not TYPE_CHECKING:
     __getattr__, __dir__ = attach(__name__, _LAZY)
+
+del TYPE_CHECKING, attach

@@ -57,9 +57,7 @@ def adapter_named(name: str) -> Adapter | None:
     return JSONAdapter() if name == "json" else ChatAdapter()
 
 
-def load_program(
-    spec: str, *, cot: bool = False, adapter: str = "auto", lm: Any = None
-) -> Module:
+def load_program(spec: str, *, cot: bool = False, adapter: str = "auto", lm: Any = None) -> Module:
     """A compiled ``.json`` file, ``file.py:object`` (a Module, its class, or a factory), or a
     signature string (a ``Predict``, or ``ChainOfThought`` with ``cot``). ``lm`` (from
     ``--model``) replaces every LM a compiled file records."""

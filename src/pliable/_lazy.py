@@ -25,14 +25,15 @@ def attach(
     package: str, names: Mapping[str, str]
 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``, whose name ``N`` is read from the module
-    ``names[N]``; a name whose module is ``f"{package}.{N}"`` is that submodule itself."""
+    ``names[N]``; a name whose module's last component is ``N`` (``"metrics":
+    "pliable.evaluation.metrics"``) is that module itself."""
 
     def __getattr__(name: str) -> object:
         target = names.get(name)
         if target is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module = importlib.import_module(target)
-        value = module if target == f"{package}.{name}" else getattr(module, name)
+        value = module if target.rpartition(".")[2] == name else getattr(module, name)
         setattr(sys.modules[package], name, value)  # the next read is a plain attribute read
         return value
 

@@ -223,7 +223,8 @@ def test_saving_keeps_only_sampling_options_and_says_what_it_left_out(tmp_path, 
     assert saved["lm"]["options"] == {"temperature": 0.1, "max_tokens": 64}
     assert saved["config"] == {"top_p": 0.9}
     warned = " ".join(r.getMessage() for r in caplog.records)
-    assert "my_odd_option" in warned and "extra_body" in warned
+    assert "my_odd_option" in warned
+    assert "extra_body" in warned
     assert secret not in warned  # names only, never values
     assert secret not in repr(lm)
     assert "***@example.invalid" in repr(lm)
@@ -236,7 +237,8 @@ def test_file_options_and_their_check():
     assert check_file_options({"temperature": 0.2, "seed": 3}, "lm.options") is None
     assert "timeout" in (check_file_options({"timeout": 1}, "lm.options") or "")
     assert "number" in (check_file_options({"temperature": "hot"}, "lm.options") or "")
-    assert "max_tokens" in SAMPLING_OPTIONS and "api_key" not in SAMPLING_OPTIONS
+    assert "max_tokens" in SAMPLING_OPTIONS
+    assert "api_key" not in SAMPLING_OPTIONS
     assert redact_url("http://a:b@host:1/v1") == "http://***@host:1/v1"
     assert redact_url("http://host/v1") == "http://host/v1"
 

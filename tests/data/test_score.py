@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 import pliable as pl
-from pliable.evaluate import Score
-from pliable.evaluate.metric_base import metric_caller
-from pliable.evaluate.score import to_score
+from pliable.data.score import to_score
+from pliable.evaluation import Score
+from pliable.evaluation.metric_base import metric_caller
 
 
 def test_score_is_a_frozen_number_with_feedback():

@@ -3,8 +3,8 @@ import json
 import pytest
 
 import pliable as pl
-from pliable.evaluate import compare, evaluate
-from pliable.evaluate.stats import bootstrap_mean_ci, paired_bootstrap
+from pliable.evaluation import compare, evaluate
+from pliable.evaluation.stats import bootstrap_mean_ci, paired_bootstrap
 
 
 def examples(n):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 import pliable as pl
-from pliable.evaluate import EvaluationError, Score, evaluate, metrics
+from pliable.evaluation import EvaluationError, Score, evaluate, metrics
 
 
 def answering_lm(answers):

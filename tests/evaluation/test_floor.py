@@ -7,7 +7,7 @@ import json
 import pytest
 
 import pliable as pl
-from pliable.evaluate import metrics
+from pliable.evaluation import metrics
 
 
 def rows(answers, prefix="q", **extra):

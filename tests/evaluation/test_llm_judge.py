@@ -1,7 +1,7 @@
 import pytest
 
 import pliable as pl
-from pliable.evaluate import Score, evaluate, metrics
+from pliable.evaluation import Score, evaluate, metrics
 
 
 def test_judge_returns_a_score_with_feedback():

@@ -1,9 +1,9 @@
 import pytest
 
 import pliable as pl
-from pliable.evaluate import evaluate, metrics
-from pliable.evaluate.metrics import choice_index
-from pliable.evaluate.text import normalize_answer, token_f1
+from pliable.evaluation import evaluate, metrics
+from pliable.evaluation.metrics import choice_index
+from pliable.evaluation.text import normalize_answer, token_f1
 
 
 def ex(**values):
@@ -150,7 +150,7 @@ def test_builtin_metrics_work_in_evaluate():
 
 def test_multiple_choice_reads_the_numbering_pliable_puts_in_prompts():
     import pliable as pl
-    from pliable.evaluate.metrics import multiple_choice
+    from pliable.evaluation.metrics import multiple_choice
 
     ex = pl.Example(question="q", choices=["No", "Yes"], answer="No").with_inputs(
         "question", "choices"

@@ -12,7 +12,7 @@ from typing import Literal
 import pytest
 
 import pliable as pl
-from pliable.evaluate.metrics import choice_index
+from pliable.evaluation.metrics import choice_index
 from pliable.lm.packaged import CHUNKED_MODELS, resolve_local_model
 
 pytestmark = pytest.mark.integration

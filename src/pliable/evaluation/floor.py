@@ -46,11 +46,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pliable.data.example import Example, Prediction
+from pliable.data.score import metric_name, to_score
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.evaluation.jsonable import jsonable
 from pliable.evaluation.metric_base import Metric, metric_caller
 from pliable.evaluation.metrics import choice_index
-from pliable.data.score import metric_name, to_score
 from pliable.evaluation.text import normalize_answer
 from pliable.lm.usage import track_usage
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pliable.evaluation.metric_base import Metric, MetricFn
 from pliable.data.score import Score
+from pliable.evaluation.metric_base import Metric, MetricFn
 from pliable.programs.predict import Predict
 from pliable.signatures import InputField, OutputField, Signature
 

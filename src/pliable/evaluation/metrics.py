@@ -16,7 +16,13 @@ from typing import Any
 from pliable.errors import UsageError
 from pliable.evaluation.judge import llm_judge
 from pliable.evaluation.metric_base import Metric, field_value
-from pliable.evaluation.text import as_text, contains_tokens, gold_answers, normalize_answer, token_f1
+from pliable.evaluation.text import (
+    as_text,
+    contains_tokens,
+    gold_answers,
+    normalize_answer,
+    token_f1,
+)
 
 __all__ = ["exact_match", "f1", "llm_judge", "multiple_choice", "passage_match"]
 

@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pliable.data.example import Example
+from pliable.data.score import metric_name, to_score
 from pliable.errors import BudgetExceededError, EvaluationError, UsageError
 from pliable.evaluation.floor import majority_floor
 from pliable.evaluation.metric_base import MetricFn, metric_caller
 from pliable.evaluation.result import EvaluationResult, EvaluationRow
-from pliable.data.score import metric_name, to_score
 from pliable.evaluation.stats import bootstrap_mean_ci, check_bootstrap_args
 from pliable.lm.usage import track_usage
 from pliable.programs.tracing import ContextThreadPool, TraceEntry, trace

@@ -71,3 +71,5 @@ _LAZY = {
 
 if not TYPE_CHECKING:
     __getattr__, __dir__ = attach(__name__, _LAZY)
+
+del TYPE_CHECKING, attach

@@ -114,8 +114,8 @@ class BootstrapFewShot(Optimizer):
         return {"bootstrap (teacher runs)": self.max_rounds * n_train * n_predictors}
 
     def _score(self, example: Example, prediction: Any, entries: list[Any]) -> float:
-        from pliable.evaluation.metric_base import metric_caller
         from pliable.data.score import to_score
+        from pliable.evaluation.metric_base import metric_caller
 
         call, _ = metric_caller(self.metric)
         return to_score(call(example, prediction, entries), self.metric).value

@@ -46,3 +46,5 @@ _LAZY = {
 
 if not TYPE_CHECKING:
     __getattr__, __dir__ = attach(__name__, _LAZY)
+
+del TYPE_CHECKING, attach
