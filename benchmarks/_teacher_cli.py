@@ -89,7 +89,7 @@ def attach_teacher(
         optimizer.reflection_lm = writer
         roles.append(f"{type(optimizer).__name__} reflection_lm")
     if type(optimizer) is pl.BootstrapFewShot:
-        from pliable.optimizers.fewshot import labeled_demos
+        from pliable.optimizers.labeled_few_shot import labeled_demos
 
         options: dict[str, Any] = {"temperature": 0.0}
         if cli.max_tokens:

@@ -64,16 +64,19 @@ if TYPE_CHECKING:
     from pliable.lm.providers import register_provider
     from pliable.lm.types import Completion, LanguageModel, Usage
     from pliable.lm.usage import ModelUsage, UsageTracker, track_usage
+    from pliable.optimizers.bootstrap_few_shot import BootstrapFewShot
     from pliable.optimizers.bootstrap_random_search import BootstrapRandomSearch
-    from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
     from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
     from pliable.optimizers.instruction_proposer import InstructionProposer
     from pliable.optimizers.joint_search import JointSearch
     from pliable.optimizers.knn_few_shot import KNNFewShot
+    from pliable.optimizers.labeled_few_shot import LabeledFewShot
     from pliable.optimizers.reflective import Reflective
     from pliable.optimizers.report import CompileReport
-    from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
-    from pliable.optimizers.soft.multitask import MultitaskPromptTuning
+    from pliable.optimizers.soft.multitask_prompt_tuning import MultitaskPromptTuning
+    from pliable.optimizers.soft.p_tuning import PTuning
+    from pliable.optimizers.soft.prefix_tuning import PrefixTuning
+    from pliable.optimizers.soft.prompt_tuning import PromptTuning
     from pliable.programs.ensemble import MajorityVote, Parallel
     from pliable.programs.module import Module
     from pliable.programs.predict import ChainOfThought, Predict
@@ -196,7 +199,7 @@ _LAZY = {
     "Adapter": "pliable.adapters.base",
     "BM25Retriever": "pliable.programs.retrieve.bm25",
     "BestOfN": "pliable.programs.refine",
-    "BootstrapFewShot": "pliable.optimizers.fewshot",
+    "BootstrapFewShot": "pliable.optimizers.bootstrap_few_shot",
     "BootstrapRandomSearch": "pliable.optimizers.bootstrap_random_search",
     "Budget": "pliable.lm.budget",
     "Cache": "pliable.lm.cache",
@@ -221,21 +224,21 @@ _LAZY = {
     "JointSearch": "pliable.optimizers.joint_search",
     "KNNFewShot": "pliable.optimizers.knn_few_shot",
     "LM": "pliable.lm.lm",
-    "LabeledFewShot": "pliable.optimizers.fewshot",
+    "LabeledFewShot": "pliable.optimizers.labeled_few_shot",
     "LanguageModel": "pliable.lm.types",
     "MajorityVote": "pliable.programs.ensemble",
     "ModelUsage": "pliable.lm.usage",
     "Module": "pliable.programs.module",
     "MultiHopQA": "pliable.programs.rag",
-    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask",
+    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask_prompt_tuning",
     "OutputField": "pliable.signatures.fields",
-    "PTuning": "pliable.optimizers.soft.methods",
+    "PTuning": "pliable.optimizers.soft.p_tuning",
     "Parallel": "pliable.programs.ensemble",
     "Passage": "pliable.programs.retrieve.passage",
     "Predict": "pliable.programs.predict",
     "Prediction": "pliable.data.example",
-    "PrefixTuning": "pliable.optimizers.soft.methods",
-    "PromptTuning": "pliable.optimizers.soft.methods",
+    "PrefixTuning": "pliable.optimizers.soft.prefix_tuning",
+    "PromptTuning": "pliable.optimizers.soft.prompt_tuning",
     "RAG": "pliable.programs.rag",
     "ReAct": "pliable.programs.react",
     "Refine": "pliable.programs.refine",

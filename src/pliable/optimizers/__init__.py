@@ -13,17 +13,20 @@ from pliable._lazy import attach
 
 if TYPE_CHECKING:
     from pliable.optimizers.base import Optimizer
+    from pliable.optimizers.bootstrap_few_shot import BootstrapFewShot
     from pliable.optimizers.bootstrap_random_search import BootstrapRandomSearch
     from pliable.optimizers.estimate import Estimate
-    from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
     from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
     from pliable.optimizers.instruction_proposer import InstructionProposer
     from pliable.optimizers.joint_search import JointSearch
     from pliable.optimizers.knn_few_shot import KNNFewShot, KNNProgram
+    from pliable.optimizers.labeled_few_shot import LabeledFewShot
     from pliable.optimizers.reflective import Reflective
     from pliable.optimizers.report import CompileReport, ScoreSummary
-    from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
-    from pliable.optimizers.soft.multitask import MultitaskPromptTuning
+    from pliable.optimizers.soft.multitask_prompt_tuning import MultitaskPromptTuning
+    from pliable.optimizers.soft.p_tuning import PTuning
+    from pliable.optimizers.soft.prefix_tuning import PrefixTuning
+    from pliable.optimizers.soft.prompt_tuning import PromptTuning
 
 __all__ = [
     "BootstrapFewShot",
@@ -46,7 +49,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "BootstrapFewShot": "pliable.optimizers.fewshot",
+    "BootstrapFewShot": "pliable.optimizers.bootstrap_few_shot",
     "BootstrapRandomSearch": "pliable.optimizers.bootstrap_random_search",
     "CompileReport": "pliable.optimizers.report",
     "Estimate": "pliable.optimizers.estimate",
@@ -55,12 +58,12 @@ _LAZY = {
     "JointSearch": "pliable.optimizers.joint_search",
     "KNNFewShot": "pliable.optimizers.knn_few_shot",
     "KNNProgram": "pliable.optimizers.knn_few_shot",
-    "LabeledFewShot": "pliable.optimizers.fewshot",
-    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask",
+    "LabeledFewShot": "pliable.optimizers.labeled_few_shot",
+    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask_prompt_tuning",
     "Optimizer": "pliable.optimizers.base",
-    "PTuning": "pliable.optimizers.soft.methods",
-    "PrefixTuning": "pliable.optimizers.soft.methods",
-    "PromptTuning": "pliable.optimizers.soft.methods",
+    "PTuning": "pliable.optimizers.soft.p_tuning",
+    "PrefixTuning": "pliable.optimizers.soft.prefix_tuning",
+    "PromptTuning": "pliable.optimizers.soft.prompt_tuning",
     "Reflective": "pliable.optimizers.reflective",
     "ScoreSummary": "pliable.optimizers.report",
 }

@@ -15,7 +15,8 @@ from typing import Any
 from pliable.data.example import Example
 from pliable.errors import UsageError
 from pliable.optimizers.base import Optimizer, _needs_valset
-from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+from pliable.optimizers.bootstrap_few_shot import BootstrapFewShot
+from pliable.optimizers.labeled_few_shot import LabeledFewShot
 from pliable.optimizers.run import Run, Scores
 from pliable.programs.module import Module
 

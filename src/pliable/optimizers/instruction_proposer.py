@@ -260,7 +260,7 @@ class InstructionProposer:
 
 
 def _labeled_for(predictor: Predict, examples: Sequence[Example]) -> list[Example]:
-    from pliable.optimizers.fewshot import labeled_demos
+    from pliable.optimizers.labeled_few_shot import labeled_demos
 
     return labeled_demos(predictor, examples, 3)
 

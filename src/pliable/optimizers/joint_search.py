@@ -38,12 +38,13 @@ from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, ConfigurationError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
-from pliable.optimizers.fewshot import BootstrapFewShot, LabeledFewShot
+from pliable.optimizers.bootstrap_few_shot import BootstrapFewShot
 from pliable.optimizers.instruction_proposer import (
     InstructionProposer,
     check_proposer_args,
     proposer_for,
 )
+from pliable.optimizers.labeled_few_shot import LabeledFewShot
 from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
 from pliable.optimizers.state import set_instruction, state_hash

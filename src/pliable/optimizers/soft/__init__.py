@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from pliable.lm.soft_model import BaseModel, load_base_model
     from pliable.lm.soft_prompt import SoftPromptLM
     from pliable.optimizers.soft.base import SoftPromptOptimizer
-    from pliable.optimizers.soft.methods import PrefixTuning, PromptTuning, PTuning
-    from pliable.optimizers.soft.multitask import MultitaskPromptTuning
+    from pliable.optimizers.soft.multitask_prompt_tuning import MultitaskPromptTuning
+    from pliable.optimizers.soft.p_tuning import PTuning
+    from pliable.optimizers.soft.prefix_tuning import PrefixTuning
+    from pliable.optimizers.soft.prompt_tuning import PromptTuning
     from pliable.programs.soft_prompt import SoftPromptInfo, SoftPromptProgram
     from pliable.programs.soft_prompt_files import load_soft, save_soft
 
@@ -44,10 +46,10 @@ __all__ = [
 
 _LAZY = {
     "BaseModel": "pliable.lm.soft_model",
-    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask",
-    "PTuning": "pliable.optimizers.soft.methods",
-    "PrefixTuning": "pliable.optimizers.soft.methods",
-    "PromptTuning": "pliable.optimizers.soft.methods",
+    "MultitaskPromptTuning": "pliable.optimizers.soft.multitask_prompt_tuning",
+    "PTuning": "pliable.optimizers.soft.p_tuning",
+    "PrefixTuning": "pliable.optimizers.soft.prefix_tuning",
+    "PromptTuning": "pliable.optimizers.soft.prompt_tuning",
     "SoftPromptInfo": "pliable.programs.soft_prompt",
     "SoftPromptLM": "pliable.lm.soft_prompt",
     "SoftPromptOptimizer": "pliable.optimizers.soft.base",

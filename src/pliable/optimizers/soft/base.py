@@ -1,5 +1,6 @@
 """``SoftPromptOptimizer``: what the soft-prompt optimizers share (the methods are in
-:mod:`pliable.optimizers.soft.methods` and :mod:`pliable.optimizers.soft.multitask`).
+:mod:`~pliable.optimizers.soft.prompt_tuning`, ``prefix_tuning``, ``p_tuning`` and
+``multitask_prompt_tuning``).
 
 The program must have one predictor. Each trainset example is rendered as that predictor's
 prompt (instructions, demos and inputs, through its adapter and the model's chat template)

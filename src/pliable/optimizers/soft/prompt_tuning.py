@@ -1,13 +1,14 @@
-"""Soft-prompt methods on Hugging Face PEFT, for a local causal LM (SmolLM2-135M-Instruct by
-default, dequantized from its GGUF): ``PromptTuning``, ``PrefixTuning`` and ``PTuning``.
+"""``PromptTuning``: virtual token embeddings learned in front of the prompt,
+with Hugging Face PEFT on a local causal LM (SmolLM2-135M-Instruct by
+default, dequantized from its GGUF).
 
     tune = PromptTuning(metric, num_virtual_tokens=8, epochs=3)
     compiled = tune.compile(pl.Predict("text -> label"), trainset=train, valset=dev,
-                            budget=pl.Budget(seconds=600), run_dir="runs/pt")
-    pl.evaluate(compiled, test, metric)
+                            budget=pl.Budget(seconds=600), run_dir="runs/soft")
     compiled.save("clf.json")              # clf.json + clf.adapter/ (PEFT, safetensors)
 
-How compiling works, and the arguments they share: :mod:`pliable.optimizers.soft.base`.
+How compiling works, and the arguments the soft-prompt optimizers share:
+:mod:`pliable.optimizers.soft.base`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 from pliable.errors import UsageError
 from pliable.lm import torch_deps as _deps
 from pliable.lm.soft_model import BaseModel
-from pliable.optimizers.soft.base import SoftPromptOptimizer, check_int
+from pliable.optimizers.soft.base import SoftPromptOptimizer
 
-__all__ = ["PTuning", "PrefixTuning", "PromptTuning", "init_prompt"]
+__all__ = ["PromptTuning", "init_prompt"]
 
 
 class PromptTuning(SoftPromptOptimizer):
@@ -71,68 +72,3 @@ def init_prompt(network: Any, base: BaseModel, text: str | None, length: int, se
     embedding = network.prompt_encoder["default"].embedding
     with torch.no_grad():
         embedding.weight.copy_(words[chosen].detach().clone())
-
-
-class PrefixTuning(SoftPromptOptimizer):
-    """Prefix tuning (Li & Liang, 2021): trained keys and values for ``num_virtual_tokens``
-    positions in every layer. ``prefix_projection=True`` reparametrises them through an MLP
-    of ``encoder_hidden_size``. See :class:`SoftPromptOptimizer` for the other arguments."""
-
-    method = "prefix_tuning"
-    default_lr = 1e-2
-
-    def __init__(
-        self,
-        metric: Callable[..., Any] | None = None,
-        *,
-        prefix_projection: bool = False,
-        encoder_hidden_size: int = 128,
-        **kw: Any,
-    ) -> None:
-        super().__init__(metric, **kw)
-        check_int("encoder_hidden_size", encoder_hidden_size)
-        self.prefix_projection = bool(prefix_projection)
-        self.encoder_hidden_size = encoder_hidden_size
-
-    def _peft_config(self, base: BaseModel) -> Any:
-        peft = _deps.peft()
-        return peft.PrefixTuningConfig(
-            task_type="CAUSAL_LM",
-            num_virtual_tokens=self.num_virtual_tokens,
-            prefix_projection=self.prefix_projection,
-            encoder_hidden_size=self.encoder_hidden_size,
-        )
-
-
-class PTuning(SoftPromptOptimizer):
-    """P-tuning (Liu et al., 2021): virtual token embeddings produced by a prompt encoder,
-    ``encoder="mlp"`` or ``"lstm"`` (a bidirectional LSTM then an MLP), of
-    ``encoder_hidden_size``. See :class:`SoftPromptOptimizer` for the other arguments."""
-
-    method = "p_tuning"
-    default_lr = 1e-2
-
-    def __init__(
-        self,
-        metric: Callable[..., Any] | None = None,
-        *,
-        encoder: str = "mlp",
-        encoder_hidden_size: int = 128,
-        **kw: Any,
-    ) -> None:
-        super().__init__(metric, **kw)
-        if encoder not in ("mlp", "lstm"):
-            raise UsageError(f"PTuning(encoder=...) is 'mlp' or 'lstm'; got {encoder!r}.")
-        check_int("encoder_hidden_size", encoder_hidden_size)
-        self.encoder = encoder
-        self.encoder_hidden_size = encoder_hidden_size
-
-    def _peft_config(self, base: BaseModel) -> Any:
-        peft = _deps.peft()
-        return peft.PromptEncoderConfig(
-            task_type="CAUSAL_LM",
-            num_virtual_tokens=self.num_virtual_tokens,
-            encoder_reparameterization_type=self.encoder.upper(),
-            encoder_hidden_size=self.encoder_hidden_size,
-            encoder_dropout=0.0,
-        )

@@ -32,7 +32,7 @@ from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
 from pliable.optimizers.soft.base import SoftPromptOptimizer, check_int
 from pliable.optimizers.soft.data import Encoded, single_predictor
-from pliable.optimizers.soft.methods import init_prompt
+from pliable.optimizers.soft.prompt_tuning import init_prompt
 from pliable.programs.module import Module
 
 __all__ = ["MultitaskPromptTuning"]

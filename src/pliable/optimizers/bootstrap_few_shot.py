@@ -1,5 +1,4 @@
-"""Few-shot optimizers: ``LabeledFewShot`` (demos straight from the trainset) and
-``BootstrapFewShot`` (demos from the program's own successful runs).
+"""``BootstrapFewShot``: demos from the program's own successful runs.
 
 Bootstrapping runs a teacher (the program itself, or one you pass) over the trainset inside
 ``pl.trace()``. When the metric accepts an example's prediction, every predictor call of that
@@ -18,49 +17,15 @@ from typing import Any
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
 from pliable.optimizers.base import Optimizer
+from pliable.optimizers.labeled_few_shot import labeled_demos
 from pliable.optimizers.report import CompileReport
 from pliable.optimizers.run import Run
 from pliable.programs.module import Module
-from pliable.programs.predict import Predict
 from pliable.programs.tracing import trace
 
-__all__ = ["BootstrapFewShot", "LabeledFewShot", "labeled_demos"]
+__all__ = ["BootstrapFewShot"]
 
 logger = logging.getLogger(__name__)
-
-
-def labeled_demos(predictor: Predict, examples: Sequence[Example], k: int) -> list[Example]:
-    """The first ``k`` examples that fit ``predictor``, as demos."""
-    return [ex for ex in examples if predictor.accepts_demo(ex)][: max(0, k)]
-
-
-class LabeledFewShot(Optimizer):
-    """Put ``k`` trainset examples (chosen at random with ``seed``) into every predictor."""
-
-    def __init__(self, k: int = 16, *, seed: int = 0) -> None:
-        if k < 0:
-            raise UsageError(f"LabeledFewShot(k=...) must be >= 0; got {k}.")
-        self.k = k
-        self.seed = seed
-
-    def _compile(
-        self,
-        student: Module,
-        trainset: list[Example],
-        valset: list[Example] | None,
-        run: Run,
-    ) -> Module:
-        report = run.report
-        shuffled = list(trainset)
-        random.Random(self.seed).shuffle(shuffled)
-        for name, predictor in student.named_predictors():
-            predictor.demos = labeled_demos(predictor, shuffled, self.k)
-            if len(predictor.demos) < self.k:
-                report.notes.append(
-                    f"{name}: {len(predictor.demos)} labeled demos (asked for {self.k}; "
-                    "no more trainset examples fit its fields)"
-                )
-        return student
 
 
 def _passes(score: float, threshold: float | None) -> bool:
