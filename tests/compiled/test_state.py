@@ -275,3 +275,35 @@ def test_cli_model_overrides_the_file(tmp_path: Path, capsys):
         unregister_provider("clidemo")
     assert code == 0, out
     assert json.loads(out.splitlines()[-1]) == {"answer": "from demo"}
+
+
+def test_history_and_cache_keys_never_hold_credentials_under_unusual_names():
+    from pliable.lm.cache import request_key
+
+    secret = "sk-history-secret"
+    pl.register_provider("histdemo", lambda model, settings: pl.FunctionLM(lambda m: "ok"))
+    try:
+        lm = pl.LM(
+            "histdemo/x",
+            cache=False,
+            extra_body={"api_key": secret},
+            default_headers={"Authorization": secret},
+            bearer=secret,
+            cookie=secret,
+            metadata={"authorization": secret},
+            temperature=0,
+        )
+        lm.complete([{"role": "user", "content": "hi"}])
+    finally:
+        from pliable.lm.providers import unregister_provider
+
+        unregister_provider("histdemo")
+    (entry,) = lm.history.last(1)
+    assert secret not in json.dumps(dict(entry.options), default=str)
+    assert secret not in entry.render()
+    assert entry.options["temperature"] == 0
+    base = {"model": "m", "messages": [], "temperature": 0}
+    assert request_key({**base, "api_key": "a"}) == request_key({**base, "api_key": "b"})
+    assert request_key({**base, "extra_body": {"top_k": 1}}) != request_key(
+        {**base, "extra_body": {"top_k": 2}}
+    )

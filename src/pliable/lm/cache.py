@@ -117,15 +117,23 @@ def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+_ANSWER_CHANGING = frozenset({"extra_body", "extra_query"})
+
+
 def request_key(request: Mapping[str, Any]) -> str:
     """The sha256 hex digest identifying an LM request for caching.
 
     Covers the model, messages, every sampling setting and an optional ``sample`` index; leaves
     out credentials and transport settings (``api_key``, ``api_base``, ``timeout``, retries,
     headers, and any top-level name containing key, token, secret or password, but not
-    ``max_tokens`` and other token counts).
+    ``max_tokens`` and other token counts). ``extra_body`` and ``extra_query`` stay in: they
+    can carry sampling settings (a server's own), and the key is a hash, never the values.
     """
-    kept = {k: v for k, v in request.items() if not (isinstance(k, str) and is_secret_option(k))}
+    kept = {
+        k: v
+        for k, v in request.items()
+        if not (isinstance(k, str) and is_secret_option(k)) or k in _ANSWER_CHANGING
+    }
     messages = kept.pop("messages", None)
     digest = hashlib.sha256(_dumps(_canonical(kept)).encode())
     if messages is not None:
