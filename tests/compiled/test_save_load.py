@@ -216,3 +216,18 @@ def test_a_version_1_file_without_an_adapter_loads_with_chat(tmp_path):
     data["schema_version"] = 2
     path.write_text(json.dumps(data))
     assert pl.load(path).adapter is None  # the default for the LM it runs on
+
+
+def test_files_of_earlier_versions_are_migrated(tmp_path):
+    cot = compiled_cot()
+    data = json.loads(cot.save(tmp_path / "v3.json").read_text())
+    v2 = {**data, "schema_version": 2}
+    (tmp_path / "v2.json").write_text(json.dumps(v2))
+    assert pl.load(tmp_path / "v2.json").dump_state() == cot.dump_state()
+    v1 = {**data, "schema_version": 1}
+    v1["predictors"] = {"self": {**data["predictors"]["self"], "adapter": None}}
+    (tmp_path / "v1.json").write_text(json.dumps(v1))
+    assert isinstance(pl.load(tmp_path / "v1.json").adapter, pl.ChatAdapter)  # v1 meant chat
+    (tmp_path / "v9.json").write_text(json.dumps({**data, "schema_version": 9}))
+    with pytest.raises(pl.CompiledFileError, match="newer pliable"):
+        pl.load(tmp_path / "v9.json")

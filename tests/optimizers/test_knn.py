@@ -462,3 +462,24 @@ def test_compiled_knn_program_saves_and_loads_through_pl_load(tmp_path):
     restored = pl.load(path, embedder=emb, lm=lm)
     assert restored.render(question="bb") == compiled.render(question="bb")
     assert "bbb" in restored.render(question="bb")[1]["content"]
+
+
+def test_a_version_2_knn_file_is_migrated_and_loads(tmp_path):
+    """Schema version 2 (the previous release) named a KNN file by its inner program."""
+    import json
+
+    import pliable as pl
+    from pliable.compiled.io import migrate
+
+    _, compiled, rec = compile_knn(2)
+    data = json.loads(compiled.save(tmp_path / "v3.json").read_text())
+    assert data["program"] == "pliable.KNNProgram"
+    assert data["knn"]["program"] == "pliable.Predict"
+    old = {**data, "schema_version": 2, "program": "pliable.Predict"}
+    old["knn"] = {k: v for k, v in data["knn"].items() if k != "program"}
+    assert migrate(old) == data
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(old))
+    restored = pl.load(path, embedder=rec.embedder, lm=compiled.program.lm)
+    assert isinstance(restored, KNNProgram)
+    assert restored.dump_state() == compiled.dump_state()

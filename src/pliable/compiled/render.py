@@ -51,9 +51,8 @@ def read_predictors(
         if cls is None:  # pliable's own kinds are always registered
             raise CompiledFileError(f"{where}: no program kind for {state.kind}.")
         data = state.model_dump()
-        data["lm"] = None  # rendering builds no LM
-        try:
-            out[name] = cls.from_state({"predictors": {"self": data}})
+        try:  # the LM settings are checked as loading checks them, but no LM is built
+            out[name] = cls.from_state({"predictors": {"self": data}}, restore_lm=False)
         except PliableError as exc:
             raise CompiledFileError(f"{where}: predictor {name!r}: {exc}") from exc
     return parsed, out

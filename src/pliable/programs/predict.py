@@ -282,7 +282,9 @@ class Predict(Module):
     def from_state(
         cls, state: Mapping[str, Any], /, *, lm: LanguageModel | None = None, **context: Any
     ) -> Predict:
-        """A predictor rebuilt from its compiled state (one predictor, named ``self``)."""
+        """A predictor rebuilt from its compiled state (one predictor, named ``self``).
+        ``restore_lm=False`` (in ``context``) checks the state's LM settings but builds no
+        LM, as rendering a file's prompts does."""
         from pliable.programs.predictor_state import read_predictor
 
         predictors = state.get("predictors") if isinstance(state, Mapping) else None
@@ -293,7 +295,12 @@ class Predict(Module):
             raise CompiledFileError(
                 f"a {cls.__name__} file has one predictor named 'self'; found {names}."
             )
-        update = read_predictor(predictors["self"], "predictor 'self'", lm=lm)
+        update = read_predictor(
+            predictors["self"],
+            "predictor 'self'",
+            lm=lm,
+            restore_lm=bool(context.get("restore_lm", True)),
+        )
         if update.kind != cls.__name__:
             raise CompiledFileError(
                 f"the file says its predictor is a {update.kind}, but its program kind is "

@@ -223,7 +223,9 @@ def _adapter(name: Any, config: Any, where: str, current: Predict | None) -> Ada
     )
 
 
-def _lm(raw: Any, where: str, override: LanguageModel | None) -> LanguageModel | None:
+def _lm(
+    raw: Any, where: str, override: LanguageModel | None, restore: bool = True
+) -> LanguageModel | None:
     if raw is None:
         return override
     if not isinstance(raw, Mapping):
@@ -233,7 +235,7 @@ def _lm(raw: Any, where: str, override: LanguageModel | None) -> LanguageModel |
     problem = check_file_options(options, f"{where}.lm.options")
     if problem is not None:
         raise CompiledFileError(problem + ".")
-    if override is not None or raw.get("restorable") is not True:
+    if override is not None or raw.get("restorable") is not True or not restore:
         return override
     from pliable.lm.lm import LM
 
@@ -249,12 +251,14 @@ def read_predictor(
     *,
     current: Predict | None = None,
     lm: LanguageModel | None = None,
+    restore_lm: bool = True,
 ) -> PredictorUpdate:
     """Check one predictor's state (as written by :func:`dump_predictor`).
 
     ``current`` is the predictor it will be applied to, if any: its kind and fields must
     match, its custom adapter is kept when the file names the same one, and its field types
-    are kept where the file's have the same structure. ``lm`` replaces the file's LM.
+    are kept where the file's have the same structure. ``lm`` replaces the file's LM;
+    ``restore_lm=False`` checks the file's LM settings but builds no LM (rendering).
     """
     from pydantic import ValidationError
 
@@ -289,5 +293,5 @@ def read_predictor(
     problem = check_file_options(parsed.config, f"{where}.config")
     if problem is not None:
         raise CompiledFileError(problem + ".")
-    restored = _lm(parsed.lm.model_dump() if parsed.lm else None, where, lm)
+    restored = _lm(parsed.lm.model_dump() if parsed.lm else None, where, lm, restore_lm)
     return PredictorUpdate(parsed.kind, signature, demos, adapter, dict(parsed.config), restored)
