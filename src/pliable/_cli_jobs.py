@@ -333,7 +333,9 @@ def inspect_job(args: argparse.Namespace) -> int:
     missing = per_call_parts(parsed)
     if missing is not None:
         print(f"note: not all of the prompt is shown above: {missing}.")
-    line = _report_line(parsed.report or {})
+    from pliable.compiled.io import report_of
+
+    line = _report_line(report_of(parsed) or {})
     if line:
         print(line)
     return 0

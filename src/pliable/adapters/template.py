@@ -114,6 +114,9 @@ class _Plan:
         }
 
 
+_SETTINGS = frozenset({"output_format", "allow_unused", "reply_instruction"})
+
+
 class TemplateAdapter(Adapter):
     """Format calls with a :class:`~pliable.Template`; parse replies as the chat (or JSON)
     adapter does.
@@ -175,8 +178,22 @@ class TemplateAdapter(Adapter):
         from pliable.adapters.template_value import Template
 
         if not isinstance(data, Mapping) or not isinstance(data.get("template"), Mapping):
-            raise UsageError(f"A TemplateAdapter's JSON form needs a 'template'; got {data!r}.")
+            raise UsageError(
+                f"A TemplateAdapter's JSON form needs a 'template'; got {str(data)[:100]!r}."
+            )
         options = {k: v for k, v in data.items() if k != "template"}
+        unknown = sorted(str(k)[:40] for k in set(options) - _SETTINGS)
+        if unknown:
+            raise UsageError(f"Unknown TemplateAdapter settings {unknown}; it has {_SETTINGS}.")
+        bad = [
+            k
+            for k, v in options.items()
+            if (k == "output_format" and not isinstance(v, str))
+            or (k == "allow_unused" and not isinstance(v, bool))
+            or (k == "reply_instruction" and v is not None and not isinstance(v, bool))
+        ]
+        if bad:
+            raise UsageError(f"TemplateAdapter settings of the wrong type: {sorted(bad)}.")
         try:
             return cls(Template.from_dict(data["template"]), **options)
         except TypeError as exc:

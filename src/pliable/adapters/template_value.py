@@ -173,10 +173,13 @@ class Template:
         if not isinstance(data, Mapping) or set(data) - {"name", "system", "user"}:
             raise UsageError(
                 "A template's JSON form is an object with 'user' and optional 'system' and "
-                f"'name'; got {data!r}."
+                f"'name'; got {str(data)[:100]!r}."
             )
         name, user = data.get("name"), data.get("user", "")
-        return cls(user, system=data.get("system"), name=name and str(name))
+        system = data.get("system")
+        if not isinstance(user, str) or not isinstance(system, (str, type(None))):
+            raise UsageError("A template's 'user' and 'system' texts must be strings.")
+        return cls(user, system=system, name=name and str(name))
 
     # --- reading ---------------------------------------------------------------------------
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,10 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "MAX_PREDICTORS",
     "dump_program",
     "load",
     "migrate",
     "read_file",
+    "report_of",
     "read_json",
     "save",
     "write_json",
@@ -42,8 +45,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Larger files are refused before they are parsed.
-MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: More predictors than this in one program is not a program anyone compiled.
+MAX_PREDICTORS = 1000
 _RESAVE = "Re-save the program with pl.save(program, path)."
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_PROGRAM_NAME = re.compile(rf"^{_IDENT}(\.{_IDENT})*(:{_IDENT}(\.{_IDENT})*)?$")
 
 
 def _version(dist: str) -> str | None:
@@ -127,21 +134,37 @@ def save(program: Any, path: str | os.PathLike[str], report: Any = None) -> Path
 # --- reading ---------------------------------------------------------------------------------
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: a key written twice would let two readers
+    (pliable, another runtime) see two different files."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise CompiledFileError(
+                f"the key {key[:60]!r} appears twice in one object; a compiled file names "
+                "each key once. Re-save the program with pl.save(program, path)."
+            )
+        out[key] = value
+    return out
+
+
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON object in the file ``path``, or :class:`CompiledFileError` saying why not."""
     where = str(path)
     try:
         size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise CompiledFileError(
-                f"{where} is {size} bytes; a compiled file is at most {MAX_FILE_BYTES}. Is it "
-                "the right file?"
-            )
-        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except CompiledFileError:
-        raise
+        data = Path(path).read_bytes() if size <= MAX_FILE_BYTES else b""
     except OSError as exc:
         raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
+    if size > MAX_FILE_BYTES:
+        raise CompiledFileError(
+            f"{where} is {size} bytes; a compiled file is at most {MAX_FILE_BYTES}. Is it the "
+            "right file?"
+        )
+    try:
+        raw = json.loads(data.decode("utf-8"), object_pairs_hook=_unique)
+    except CompiledFileError as exc:
+        raise CompiledFileError(f"{where}: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise CompiledFileError(f"{where} is not UTF-8 text ({exc}). {_RESAVE}") from exc
     except RecursionError as exc:
@@ -215,6 +238,12 @@ def read_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Compi
             f"{where} has schema version {version}; this pliable reads "
             f"{', '.join(map(str, READABLE_VERSIONS))}."
         )
+    predictors = raw.get("predictors")
+    if isinstance(predictors, dict) and len(predictors) > MAX_PREDICTORS:
+        raise CompiledFileError(
+            f"{where} has {len(predictors)} predictors; a compiled file holds at most "
+            f"{MAX_PREDICTORS}. Is it the right file?"
+        )
     try:
         parsed = CompiledFile.model_validate(migrate(raw))
     except ValidationError as exc:
@@ -224,6 +253,17 @@ def read_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Compi
         raise CompiledFileError(f"{where} is not a valid compiled program: {problems}.") from exc
     except RecursionError as exc:
         raise CompiledFileError(f"{where} is nested too deeply to be a compiled file.") from exc
+    name = parsed.program
+    if not _PROGRAM_NAME.match(name) or len(name) > 300:
+        raise CompiledFileError(
+            f"{where}: 'program' = {name[:80]!r} is not a program kind (a dotted name such as "
+            "'pliable.Predict', or 'module:Class' of a custom program)."
+        )
+    if name.startswith("pliable.") and program_kind(name) is None:
+        raise CompiledFileError(
+            f"{where}: 'program' = {name[:80]!r} is not one of pliable's program kinds. Was the "
+            "file written by a newer pliable? Upgrade pliable to load it."
+        )
     return parsed, where
 
 
@@ -254,6 +294,19 @@ def _resolve(parsed: CompiledFile, where: str, program: Any) -> tuple[type[Any] 
                 )
             )
         return cls, None
+    cls = program if isinstance(program, type) else type(program)
+    if not callable(getattr(cls, "from_state", None)) or not callable(
+        getattr(cls, "load_state", None)
+    ):
+        raise CompiledFileError(
+            f"program= must be a pl.Module (class or instance); got {type(program).__name__}."
+        )
+    named = program_kind(parsed.program)
+    if named is not None and not issubclass(cls, named):
+        raise CompiledFileError(
+            f"{where} holds a {parsed.program} program, not a {cls.__name__}: load it with "
+            "pl.load(path), or into the kind of program it was compiled from."
+        )
     if isinstance(program, type):
         return program, None
     return None, program
@@ -304,5 +357,10 @@ def load(
             f"{where}: cannot build {parsed.program[:120]!r} from the file ({exc}). Build the "
             "program yourself and call .load(path) on it."
         ) from exc
-    result.report = parsed.report
+    result.report = report_of(parsed)
     return result
+
+
+def report_of(parsed: CompiledFile) -> dict[str, Any] | None:
+    """The file's report as the plain dict it was written as (checked by the schema)."""
+    return parsed.report.model_dump(exclude_unset=True) if parsed.report is not None else None

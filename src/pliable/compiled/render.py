@@ -45,6 +45,11 @@ def read_predictors(
     (signature, demos, adapter, options), without the program around them and without an
     LM. All are checked before any is returned."""
     parsed, where = read_file(source)
+    if parsed.program in _KINDS.values() and list(parsed.predictors) != ["self"]:
+        raise CompiledFileError(
+            f"{where}: a {parsed.program} file has one predictor named 'self'; found "
+            f"{sorted(n[:40] for n in parsed.predictors)}."
+        )
     out: dict[str, Any] = {}
     for name, state in parsed.predictors.items():
         cls = program_kind(_KINDS[state.kind])

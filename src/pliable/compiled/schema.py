@@ -35,9 +35,9 @@ migrated when read (:func:`pliable.compiled.io.migrate`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "READABLE_VERSIONS",
@@ -95,6 +95,32 @@ class PredictorState(_Strict):
     )
 
 
+class ScoreSection(BaseModel):
+    """A score the report records (``baseline``, ``final``, ``floor``): read by ``pliable
+    inspect``, ``pliable compare`` and the report page, so its numbers are checked."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    score: float | None = Field(default=None, allow_inf_nan=False)
+    n: int | None = Field(default=None, ge=0)
+
+
+class Report(BaseModel):
+    """What the optimizer measured (``CompileReport.to_dict()``): free-form, except the
+    parts that tools read and print."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    optimizer: str | None = Field(default=None, max_length=200)
+    baseline: ScoreSection | None = None
+    final: ScoreSection | None = None
+    floor: ScoreSection | None = None
+    lm_calls: int | None = Field(default=None, ge=0)
+
+
+_PREDICTOR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[(\d+|'[^'\\]{0,200}')\])*$"
+
+
 class CompiledFile(_Strict):
     """A whole compiled program."""
 
@@ -108,10 +134,13 @@ class CompiledFile(_Strict):
         "registered kind, or 'module:Class' of an unregistered custom program (loaded only "
         "with pl.load(path, program=MyProgram) or MyProgram().load(path))."
     )
-    predictors: dict[str, PredictorState] = Field(
-        description="By path in the program, as named by Module.named_predictors()."
+    predictors: dict[Annotated[str, StringConstraints(pattern=_PREDICTOR_NAME)], PredictorState] = (
+        Field(
+            min_length=1,
+            description="By path in the program, as named by Module.named_predictors().",
+        )
     )
-    report: dict[str, Any] | None = Field(default=None, description="The compile report.")
+    report: Report | None = Field(default=None, description="The compile report.")
     knn: dict[str, Any] | None = Field(
         default=None,
         description="For a KNNFewShot program: the wrapped program's kind, k, input fields, "

@@ -343,7 +343,7 @@ class KNNProgram(Wrapper):
         from pliable.adapters.values import coerce
 
         try:
-            parsed = TypeAdapter(KNNState).validate_python(dict(state))
+            parsed = TypeAdapter(KNNState).validate_python(dict(state), strict=True)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]

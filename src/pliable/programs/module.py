@@ -150,6 +150,13 @@ class Module:
 
         if not isinstance(state, Mapping) or not isinstance(state.get("predictors"), Mapping):
             raise CompiledFileError("the state has no 'predictors' object.")
+        known = {"predictors", *self.extra_state()}
+        unknown = sorted(str(k)[:40] for k in set(state) - known)
+        if unknown:
+            raise CompiledFileError(
+                f"it has the section(s) {unknown}, which a {type(self).__name__} does not hold "
+                f"(its state has {sorted(known)}). Is it the file of another kind of program?"
+            )
         given = state["predictors"]
         mine = dict(self.named_predictors())
         missing = sorted(set(mine) - set(given))

@@ -288,6 +288,12 @@ class Predict(Module):
         from pliable.programs.predictor_state import read_predictor
 
         predictors = state.get("predictors") if isinstance(state, Mapping) else None
+        extra = sorted(str(k)[:40] for k in state if k != "predictors") if predictors else []
+        if extra:
+            raise CompiledFileError(
+                f"it has the section(s) {extra}, which a {cls.__name__} file does not hold. "
+                "Is it the file of another kind of program?"
+            )
         if not isinstance(predictors, Mapping) or list(predictors) != ["self"]:
             names = (
                 sorted(str(n)[:40] for n in predictors) if isinstance(predictors, Mapping) else []

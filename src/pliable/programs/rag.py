@@ -81,6 +81,12 @@ class _Retrieving(Module):
         return program
 
 
+def _known_keys(config: Mapping[str, Any], keys: set[str]) -> None:
+    unknown = sorted(str(k)[:40] for k in set(config) - keys)
+    if unknown:
+        raise UsageError(f"program_config has unknown key(s) {unknown}; it has {sorted(keys)}.")
+
+
 def _setting(config: Mapping[str, Any], name: str, default: Any, kind: type) -> Any:
     value = config.get(name, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -136,6 +142,7 @@ class RAG(_Retrieving):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, retriever: Retriever | None = None) -> RAG:
+        _known_keys(config, {"signature", "k", "reasoning", "retriever"})
         return cls(
             Signature.from_dict(config.get("signature")),  # type: ignore[arg-type]
             retriever=_retriever_from(config, retriever),
@@ -218,6 +225,7 @@ class MultiHopQA(_Retrieving):
     def from_config(
         cls, config: Mapping[str, Any], *, retriever: Retriever | None = None
     ) -> MultiHopQA:
+        _known_keys(config, {"signature", "hops", "k", "reasoning", "retriever"})
         return cls(
             Signature.from_dict(config.get("signature")),  # type: ignore[arg-type]
             retriever=_retriever_from(config, retriever),

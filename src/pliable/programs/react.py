@@ -283,11 +283,21 @@ class ReAct(Module):
         """Rebuild a ReAct from :meth:`config` output; ``tools`` must be the recorded tools."""
         recorded = config.get("tools") if isinstance(config, Mapping) else None
         if not isinstance(recorded, list) or not all(
-            isinstance(t, Mapping) and isinstance(t.get("name"), str) for t in recorded
+            isinstance(t, Mapping)
+            and isinstance(t.get("name"), str)
+            and set(t) <= {"name", "desc", "schema"}
+            for t in recorded
         ):
             raise UsageError(
-                f"ReAct config needs a 'tools' list of objects with a 'name'; got {config!r}."
+                "ReAct config needs a 'tools' list of objects with a 'name' (and 'desc', "
+                f"'schema'); got {str(recorded)[:200]!r}."
             )
+        unknown = sorted(
+            str(k)[:40]
+            for k in set(config) - {"signature", "tools", "max_steps", "max_observation_chars"}
+        )
+        if unknown:
+            raise UsageError(f"ReAct config has unknown key(s) {unknown}.")
         given: list[Tool] = [Tool.from_any(tool) for tool in tools]
         by_name = {t.name: t for t in given}
         names = [t["name"] for t in recorded]

@@ -315,6 +315,12 @@ class Signature(metaclass=SignatureMeta):
             raise SignatureError(
                 f"A signature's JSON form must be an object; got {type(data).__name__}."
             )
+        unknown = sorted(str(k)[:40] for k in set(data) - _SIGNATURE_KEYS)
+        if unknown:
+            raise SignatureError(
+                f"Signature JSON: unknown key(s) {unknown}; a signature has "
+                f"{sorted(_SIGNATURE_KEYS)}."
+            )
         version = data.get("version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise SignatureError(
@@ -343,14 +349,27 @@ class Signature(metaclass=SignatureMeta):
             )
         name = data.get("name", "Signature")
         if not isinstance(name, str) or not name.isidentifier() or len(name) > 100:
-            name = "Signature"
+            raise SignatureError(
+                f"Signature JSON: 'name' must be a class name (an identifier); got "
+                f"{str(name)[:60]!r}."
+            )
         _check_fields(name, fields)
         return _make(name, fields, instructions)
+
+
+_SIGNATURE_KEYS = frozenset({"version", "name", "instructions", "inputs", "outputs"})
+_FIELD_KEYS = frozenset({"name", "type", "desc"})
 
 
 def _field_from_dict(item: Any, kind: str, key: str, types: Mapping[str, Any] | None) -> Field:
     if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
         raise SignatureError(f"Signature JSON: each of {key!r} needs a 'name' string.")
+    unknown = sorted(str(k)[:40] for k in set(item) - _FIELD_KEYS)
+    if unknown:
+        raise SignatureError(
+            f"Signature JSON: field {item['name'][:40]!r} has unknown key(s) {unknown}; a "
+            f"field has {sorted(_FIELD_KEYS)}."
+        )
     name = item["name"]
     if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__"):
         raise SignatureError(
