@@ -37,6 +37,7 @@ __all__ = [
     "migrate",
     "read_file",
     "report_of",
+    "validation_problems",
     "read_json",
     "save",
     "write_json",
@@ -132,6 +133,13 @@ def save(program: Any, path: str | os.PathLike[str], report: Any = None) -> Path
 
 
 # --- reading ---------------------------------------------------------------------------------
+
+
+def validation_problems(exc: Any, limit: int = 5) -> str:
+    """A pydantic ``ValidationError``'s first problems, one ``where: what`` each, joined."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])[:120]}: {e['msg']}" for e in exc.errors()[:limit]
+    )
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -247,9 +255,7 @@ def read_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Compi
     try:
         parsed = CompiledFile.model_validate(migrate(raw))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = validation_problems(exc)
         raise CompiledFileError(f"{where} is not a valid compiled program: {problems}.") from exc
     except RecursionError as exc:
         raise CompiledFileError(f"{where} is nested too deeply to be a compiled file.") from exc
@@ -259,7 +265,7 @@ def read_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Compi
             f"{where}: 'program' = {name[:80]!r} is not a program kind (a dotted name such as "
             "'pliable.Predict', or 'module:Class' of a custom program)."
         )
-    if name.startswith("pliable.") and program_kind(name) is None:
+    if name.startswith("pliable.") and ":" not in name and program_kind(name) is None:
         raise CompiledFileError(
             f"{where}: 'program' = {name[:80]!r} is not one of pliable's program kinds. Was the "
             "file written by a newer pliable? Upgrade pliable to load it."

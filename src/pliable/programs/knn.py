@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from pliable.compiled.io import validation_problems
 from pliable.compiled.kinds import register_program_kind
 from pliable.data.example import Example
 from pliable.errors import CompiledFileError, ConfigurationError, PliableError, UsageError
@@ -345,9 +346,7 @@ class KNNProgram(Wrapper):
         try:
             parsed = TypeAdapter(KNNState).validate_python(dict(state), strict=True)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-            )
+            problems = validation_problems(exc)
             raise CompiledFileError(f"Invalid KNN state: {problems}.") from exc
         extra = sorted(set(state) - set(KNNState.__annotations__))
         if extra:

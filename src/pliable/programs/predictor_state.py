@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pliable.adapters import ChatAdapter, JSONAdapter, TemplateAdapter
 from pliable.adapters.values import coerce, to_jsonable
+from pliable.compiled.io import validation_problems
 from pliable.data.example import Example
 from pliable.errors import CompiledFileError, PliableError
 from pliable.lm.options import check_file_options, file_options
@@ -267,9 +268,7 @@ def read_predictor(
     try:
         parsed = PredictorState.model_validate(state)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = validation_problems(exc)
         raise CompiledFileError(f"{where}: {problems}.") from exc
     if len(parsed.demos) > _MAX_DEMOS:
         raise CompiledFileError(f"{where}: {len(parsed.demos)} demos; at most {_MAX_DEMOS}.")

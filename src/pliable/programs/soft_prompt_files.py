@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pliable.compiled.io import validation_problems
 from pliable.errors import CompiledFileError
 
 if TYPE_CHECKING:
@@ -95,9 +96,7 @@ def read_section(raw: Any) -> SoftPromptState:
     try:
         return SoftPromptState.model_validate({k: v for k, v in raw.items() if k != "program"})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = validation_problems(exc)
         raise CompiledFileError(f"bad 'soft_prompt' section: {problems}.") from exc
 
 

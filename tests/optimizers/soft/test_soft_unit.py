@@ -139,9 +139,10 @@ def test_load_soft_refuses_files_without_a_valid_section(tmp_path: Path) -> None
     from pliable.optimizers.soft import load_soft
 
     plain = pl.Predict("text -> label").save(tmp_path / "plain.json")
-    with pytest.raises(pl.CompiledFileError, match="no 'soft_prompt' object"):
+    with pytest.raises(pl.CompiledFileError, match="not a SoftPromptProgram"):
         load_soft(plain)
     data = json.loads(plain.read_text())
+    data["program"] = "pliable.SoftPromptProgram"
     data["soft_prompt"] = {"method": "lora", "adapter_dir": "x"}
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
