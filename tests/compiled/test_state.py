@@ -307,3 +307,76 @@ def test_history_and_cache_keys_never_hold_credentials_under_unusual_names():
     assert request_key({**base, "extra_body": {"top_k": 1}}) != request_key(
         {**base, "extra_body": {"top_k": 2}}
     )
+
+
+# -- what a review found: limits, depth, and the paths a file reaches through a folder ------
+
+
+def test_deep_nesting_is_refused_before_anything_reads_it(tmp_path):
+    path = qa().save(tmp_path / "qa.json")
+    data = json.loads(path.read_text())
+    value: object = "x"
+    for _ in range(900):
+        value = [value]
+    data["predictors"]["self"]["demos"] = [{"question": value, "answer": "a"}]
+    path.write_text(json.dumps(data))
+    for read in (pl.load, pl.render_prompts):
+        with pytest.raises(pl.CompiledFileError, match="levels deep"):
+            read(path)
+
+
+def test_a_template_with_many_placeholders_is_refused_quickly():
+    from pliable.adapters.template import TemplateAdapter
+
+    config = {"template": {"user": "{question}" * 200_000}}
+    with pytest.raises(pl.UsageError, match="placeholders"):
+        TemplateAdapter.from_dict(config)
+
+
+def test_a_retriever_folder_named_by_a_file_cannot_name_a_model_path(tmp_path):
+    from pliable.lm.embeddings import FunctionEmbedder
+
+    corpus = ["Paris is in France.", "Berlin is in Germany."]
+    embedder = FunctionEmbedder(lambda texts: [[len(t), 1.0] for t in texts], name="len")
+    retriever = pl.EmbeddingRetriever(corpus, embedder)
+    retriever.save(tmp_path / "index")
+    path = pl.RAG("question -> answer", retriever=retriever).save(tmp_path / "rag.json")
+    manifest_path = tmp_path / "index" / "retriever.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["embedding"]["embedder"] = {"kind": "local", "name": "local//tmp/evil.gguf"}
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(pl.CompiledFileError, match="never a path"):
+        pl.load(path)
+    assert isinstance(pl.load(path, retriever=retriever), pl.RAG)  # yours: nothing read
+    data = json.loads(path.read_text())
+    data["program_config"]["k"] = 10**12
+    path.write_text(json.dumps(data))
+    with pytest.raises(pl.CompiledFileError, match="from 1 to"):
+        pl.load(path, retriever=retriever)
+
+
+@pytest.mark.parametrize(
+    ("options", "shown"),
+    [({"n": 65}, "1 to 64"), ({"max_tokens": 10**9}, "1 to"), ({"top_logprobs": 10**9}, "0 to")],
+)
+def test_a_file_cannot_multiply_what_a_call_costs(tmp_path, options, shown):
+    path = qa(lm=pl.LM("openai/gpt-4o-mini")).save(tmp_path / "qa.json")
+    data = json.loads(path.read_text())
+    data["predictors"]["self"]["lm"]["options"] = options
+    path.write_text(json.dumps(data))
+    with pytest.raises(pl.CompiledFileError, match=shown):
+        pl.load(path)
+
+
+def test_redaction_hides_every_part_of_a_credential():
+    assert redact_url("http://u:p@ss@h/v1?api_key=S&x=1") == "http://***@h/v1?api_key=***&x=1"
+    assert "S" not in repr(pl.LM("openai/x", api_base="http://u:p@ss@h/v1?api_key=S"))
+
+
+def test_orders_that_never_reach_a_prompt_leave_the_hash_alone():
+    a = qa(lm=pl.LM("openai/x", temperature=0, max_tokens=5))
+    b = qa(lm=pl.LM("openai/x", max_tokens=5, temperature=0))
+    assert state_hash(a) == state_hash(b)
+    a.demos = [pl.Example(question="q", answer="a")]
+    b.demos = [pl.Example(answer="a", question="q")]
+    assert state_hash(a) == state_hash(b)

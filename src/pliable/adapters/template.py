@@ -66,11 +66,16 @@ class Part(NamedTuple):
     slots: tuple[Slot, ...]
 
 
+_CONTEXT = 120  # characters of a placeholder's line kept either side, for messages
+_MAX_SLOTS = 10_000
+
+
 def parse_text(text: str, part: str, first_line: int, where: str, source: str | None) -> Part:
     """Split ``text`` into literal pieces and placeholders; raise on a malformed brace."""
     pieces: list[str | Slot] = []
     slots: list[Slot] = []
     literal, pos = [], 0
+    line, scanned, line_start = first_line, 0, 0  # counted as we go: linear in the text
     for m in _TOKEN.finditer(text):
         literal.append(text[pos : m.start()])
         pos = m.end()
@@ -78,9 +83,13 @@ def parse_text(text: str, part: str, first_line: int, where: str, source: str | 
         if token in ("{{", "}}"):
             literal.append(token[0])
             continue
-        line = first_line + text.count("\n", 0, m.start())
-        end = text.find("\n", m.end())
-        line_text = text[text.rfind("\n", 0, m.start()) + 1 : end if end >= 0 else None].strip()
+        line += text.count("\n", scanned, m.start())
+        newline = text.rfind("\n", scanned, m.start())
+        line_start = newline + 1 if newline >= 0 else line_start
+        scanned = m.start()
+        end = text.find("\n", m.end(), m.end() + _CONTEXT)  # the line, within reach
+        lo = max(line_start, m.start() - _CONTEXT)
+        line_text = text[lo : end if end >= 0 else m.end() + _CONTEXT].strip()
         name = (m.group(1) or "").strip()
         if token in ("{", "}") or not _NAME.fullmatch(name):
             message = (
@@ -90,6 +99,11 @@ def parse_text(text: str, part: str, first_line: int, where: str, source: str | 
             if source is not None:
                 raise DataError(message, source=source, line=line, value=token)
             raise UsageError(message)
+        if len(slots) >= _MAX_SLOTS:
+            raise UsageError(
+                f"{where} ({part} text): more than {_MAX_SLOTS} placeholders; a template is a "
+                "prompt, not data."
+            )
         slot = Slot(name, part, line, line_text)
         pieces += ["".join(literal), slot]
         slots.append(slot)

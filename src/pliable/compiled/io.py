@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pliable.compiled.schema import CompiledFile
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_PREDICTORS",
     "dump_program",
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: More predictors than this in one program is not a program anyone compiled.
 MAX_PREDICTORS = 1000
+#: Lists and objects nest at most this deep (a model type's schema is the deepest part).
+MAX_DEPTH = 64
 _RESAVE = "Re-save the program with pl.save(program, path)."
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _PROGRAM_NAME = re.compile(rf"^{_IDENT}(\.{_IDENT})*(:{_IDENT}(\.{_IDENT})*)?$")
@@ -142,6 +145,24 @@ def validation_problems(exc: Any, limit: int = 5) -> str:
     )
 
 
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON ``value`` nests lists and objects more than ``limit`` levels (checked
+    without recursion, so any depth the parser allowed is safe to look at)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys are all different: a key written twice would let two readers
     (pliable, another runtime) see two different files."""
@@ -229,6 +250,11 @@ def read_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Compi
         raise CompiledFileError(
             f"Expected a path to a compiled file or its content as a dict; got "
             f"{type(source).__name__}."
+        )
+    if _too_deep(raw):
+        raise CompiledFileError(
+            f"{where} nests lists and objects more than {MAX_DEPTH} levels deep; a compiled "
+            "program does not. Is it the right file?"
         )
     version = raw.get("schema_version")
     if type(version) is not int:

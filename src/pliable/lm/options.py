@@ -15,7 +15,6 @@ Two lists with two jobs:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -71,6 +70,15 @@ _SECRET_WORDS = (
     "session",
 )
 _MAX_STOP = 16
+# whole-number options and their ranges: a file sets what each call costs
+_LIMITS = {
+    "n": (1, 64),
+    "max_tokens": (1, 1_000_000),
+    "max_completion_tokens": (1, 1_000_000),
+    "top_logprobs": (0, 20),
+    "top_k": (0, 100_000),
+    "seed": (-(2**63), 2**63 - 1),
+}
 _MAX_TEXT = 1000
 
 
@@ -102,13 +110,13 @@ def _plain_value(name: str, value: Any) -> str | None:
         return None if isinstance(value, bool) else "true or false"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "a number"
+    if name in _LIMITS:
+        low, high = _LIMITS[name]
+        if not isinstance(value, int) or not low <= value <= high:
+            return f"an integer from {low} to {high}"
+        return None
     if value != value or abs(value) > 1e9:  # NaN or absurd
         return "a finite number"
-    if name in ("n", "max_tokens", "max_completion_tokens", "top_logprobs", "top_k"):
-        if not isinstance(value, int) or value < (0 if name == "top_k" else 1):
-            return "a positive integer"
-        if name == "n" and value > 64:
-            return "an integer from 1 to 64"
     return None
 
 
@@ -151,9 +159,20 @@ def check_file_options(options: Any, where: str) -> str | None:
     return None
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-
-
 def redact_url(url: str) -> str:
-    """``url`` with any ``user:password@`` part replaced by ``***@``."""
-    return _USERINFO.sub("***@", url)
+    """``url`` with its ``user:password@`` part replaced by ``***@`` and the values of query
+    parameters whose names look like credentials replaced by ``***``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if is_secret_option(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -41,10 +41,33 @@ def state_hash(program: Module) -> str:
     the hash, and a resumed run re-scores the program instead of reusing an old score."""
     state: dict[str, Any] = {
         "class": f"{type(program).__module__}:{type(program).__qualname__}",
-        "state": program.dump_state(),
+        "state": _canonical(program.dump_state()),
     }
     text = json.dumps(state, default=str, ensure_ascii=False)  # order is part of a prompt
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _sorted(value: Any) -> Any:
+    return {k: value[k] for k in sorted(value)} if isinstance(value, dict) else value
+
+
+def _canonical(state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with the orders that do not reach a prompt made canonical: sampling options
+    and each demo's values (rendered in the signature's field order) sorted by name. The
+    signature keeps its order: field, enum member and model property order is the prompt's."""
+    predictors = state.get("predictors")
+    if not isinstance(predictors, dict):
+        return state
+    out = dict(state)
+    out["predictors"] = {}
+    for name, p in predictors.items():
+        p = dict(p)
+        p["config"] = _sorted(p.get("config"))
+        p["demos"] = [_sorted(d) for d in p.get("demos") or []]
+        if isinstance(p.get("lm"), dict):
+            p["lm"] = {**p["lm"], "options": _sorted(p["lm"].get("options"))}
+        out["predictors"][name] = p
+    return out
 
 
 def example_key(example: Any) -> str:

@@ -351,8 +351,10 @@ class KNNProgram(Wrapper):
         extra = sorted(set(state) - set(KNNState.__annotations__))
         if extra:
             raise CompiledFileError(f"Invalid KNN state: unknown keys {extra}.")
-        if parsed["k"] < 0:
-            raise CompiledFileError(f"Invalid KNN state: k must be >= 0; got {parsed['k']}.")
+        if not 0 <= parsed["k"] <= 10_000:
+            raise CompiledFileError(
+                f"Invalid KNN state: k must be from 0 to 10000; got {parsed['k']}."
+            )
         saved = parsed["embedder"]
         if embedder is None:
             from pliable.programs.predictor_state import check_model_name

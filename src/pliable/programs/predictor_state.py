@@ -288,6 +288,8 @@ def read_predictor(
                 "program it was compiled from."
             )
     demos = [_demo(i, d, signature, where) for i, d in enumerate(parsed.demos)]
+    if parsed.adapter is None and parsed.adapter_config is not None:
+        raise CompiledFileError(f"{where} has adapter settings but names no adapter.")
     adapter = _adapter(parsed.adapter, parsed.adapter_config, where, current)
     problem = check_file_options(parsed.config, f"{where}.config")
     if problem is not None:

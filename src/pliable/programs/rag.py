@@ -42,11 +42,22 @@ def _retriever_from(config: Mapping[str, Any], retriever: Retriever | None) -> R
     if retriever is not None:
         return retriever
     reference = config.get("retriever")
-    if reference is not None and not isinstance(reference, Mapping):
+    if reference is None:
+        return None
+    if not isinstance(reference, Mapping) or set(reference) - {"kind", "path"}:
         raise UsageError(
-            f"program_config.retriever must be an object; got {str(reference)[:60]!r}."
+            "program_config.retriever must be {'kind': ..., 'path': ...}; got "
+            f"{str(reference)[:60]!r}."
         )
-    return load_retriever(reference) if reference else None
+    path = reference.get("path")
+    if not isinstance(path, str) or path.startswith(("//", "\\\\")) or "\0" in path:
+        raise UsageError(
+            f"program_config.retriever.path = {str(path)[:80]!r} must be a local folder path. "
+            "Pass the retriever yourself: pl.load(path, retriever=...)."
+        )
+    # the one path a compiled file may name: a saved retriever's folder, read as data (no
+    # pickle); an embedder its manifest names must be a model name, never a path
+    return load_retriever(reference, named_by_file=True)
 
 
 class _Retrieving(Module):
@@ -87,10 +98,15 @@ def _known_keys(config: Mapping[str, Any], keys: set[str]) -> None:
         raise UsageError(f"program_config has unknown key(s) {unknown}; it has {sorted(keys)}.")
 
 
+_MAX_SETTING = 1000  # k, hops: a file sets how many searches and LM calls a question costs
+
+
 def _setting(config: Mapping[str, Any], name: str, default: Any, kind: type) -> Any:
     value = config.get(name, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise UsageError(f"program_config.{name} must be {kind.__name__}; got {str(value)[:40]!r}.")
+    if isinstance(value, int) and kind is int and not 1 <= value <= _MAX_SETTING:
+        raise UsageError(f"program_config.{name} = {value} must be from 1 to {_MAX_SETTING}.")
     return value
 
 

@@ -357,9 +357,11 @@ class ReAct(Module):
 
 def _whole(config: Mapping[str, Any], name: str, default: int) -> int:
     value = config.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    high = 1_000_000 if name == "max_observation_chars" else 1000  # a file sets the cost
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
         raise UsageError(
-            f"program_config.{name} must be a whole number >= 1; got {str(value)[:40]!r}."
+            f"program_config.{name} must be a whole number from 1 to {high}; got "
+            f"{str(value)[:40]!r}."
         )
     return value
 

@@ -322,7 +322,7 @@ class Signature(metaclass=SignatureMeta):
                 f"{sorted(_SIGNATURE_KEYS)}."
             )
         version = data.get("version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise SignatureError(
                 f"Signature JSON has version {str(version)[:20]}; this pliable reads version "
                 f"{SCHEMA_VERSION}. Upgrade pliable to load it."

@@ -134,7 +134,7 @@ def type_to_spec(tp: object, *, where: str = "field") -> TypeSpec:
 
 _MAX_DEPTH = 32
 _MAX_MEMBERS = 10_000
-_ENUM_RESERVED = frozenset(dir(enum.Enum)) | {"mro"}
+_ENUM_RESERVED = frozenset(dir(enum.Enum)) | {"mro", "name", "value"}
 
 
 def spec_to_type(spec: TypeSpec, *, where: str = "field") -> Any:

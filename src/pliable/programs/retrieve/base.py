@@ -97,7 +97,10 @@ def top_k(scores: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
 
 
 def load_retriever(
-    source: str | os.PathLike[str] | Mapping[str, Any], *, embedder: Embedder | None = None
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    embedder: Embedder | None = None,
+    named_by_file: bool = False,
 ) -> Retriever:
     """Load a saved retriever of either kind, from its directory or its :meth:`reference`.
 
@@ -129,4 +132,6 @@ def load_retriever(
         return BM25Retriever._from_manifest(directory, manifest)
     from pliable.programs.retrieve.embedding import EmbeddingRetriever
 
-    return EmbeddingRetriever._from_manifest(directory, manifest, embedder)
+    return EmbeddingRetriever._from_manifest(
+        directory, manifest, embedder, named_by_file=named_by_file
+    )

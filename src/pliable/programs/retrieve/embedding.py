@@ -182,13 +182,18 @@ class EmbeddingRetriever(Retriever):
 
     @classmethod
     def _from_manifest(
-        cls, directory: Path, manifest: dict[str, Any], embedder: Embedder | None
+        cls,
+        directory: Path,
+        manifest: dict[str, Any],
+        embedder: Embedder | None,
+        *,
+        named_by_file: bool = False,
     ) -> EmbeddingRetriever:
         kind, name, dimension = _settings(directory, manifest["embedding"])
         count = manifest["count"]
         passages = read_passages(directory, count)
         vectors = _load_vectors(directory / _VECTORS, count, dimension)
-        chosen = _choose_embedder(embedder, kind, name, directory)
+        chosen = _choose_embedder(embedder, kind, name, directory, named_by_file)
         retriever = cls.__new__(cls)
         retriever.passages, retriever.embedder, retriever.path = passages, chosen, directory
         retriever._vectors = vectors
@@ -248,7 +253,9 @@ def _load_vectors(path: Path, count: int, dimension: int) -> NDArray[np.float32]
     return vectors
 
 
-def _choose_embedder(given: Embedder | None, kind: str, name: str, directory: Path) -> Embedder:
+def _choose_embedder(
+    given: Embedder | None, kind: str, name: str, directory: Path, named_by_file: bool = False
+) -> Embedder:
     if given is not None:
         chosen = _check_embedder(given)
         if chosen.name != name:
@@ -262,6 +269,10 @@ def _choose_embedder(given: Embedder | None, kind: str, name: str, directory: Pa
         return chosen
     from pliable.lm.embeddings import make_embedder
 
+    if named_by_file:  # a compiled file chose this folder: its embedder is a model name only
+        from pliable.programs.predictor_state import check_model_name
+
+        check_model_name(name, f"the embedder of the retriever at {directory}")
     try:
         return make_embedder(kind, name)
     except ConfigurationError as exc:
