@@ -378,9 +378,7 @@ def load(
         else:
             assert cls is not None
             result = cls.from_state(state, lm=lm, **context)
-    except CompiledFileError as exc:
-        raise CompiledFileError(f"{where}: {exc}") from exc
-    except PliableError as exc:
+    except PliableError as exc:  # CompiledFileError included: name the file
         raise CompiledFileError(f"{where}: {exc}") from exc
     except RecursionError as exc:
         raise CompiledFileError(f"{where} is nested too deeply to load.") from exc
