@@ -149,3 +149,13 @@ def test_react_restores_with_its_tools_and_says_when_they_are_missing(tmp_path):
 def test_bad_settings_are_refused(kwargs, shown):
     with pytest.raises(pl.UsageError, match=shown):
         MultiHopQA(**kwargs)
+
+
+def test_a_file_fills_only_a_program_built_with_its_settings(retriever, tmp_path):
+    path = RAG(retriever=retriever, k=2, reasoning=False).save(tmp_path / "rag.json")
+    same = RAG(retriever=BM25Retriever(CORPUS[:2]), k=2, reasoning=False)
+    assert same.load(path) is same  # another retriever is fine: it is yours
+    other = RAG(retriever=retriever, k=3, reasoning=False)
+    with pytest.raises(pl.CompiledFileError, match="program_config"):
+        other.load(path)
+    assert other.k == 3

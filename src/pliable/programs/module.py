@@ -183,8 +183,24 @@ class Module:
     def prepare_extra_state(
         self, state: Mapping[str, Any], *, lm: Any = None, **context: Any
     ) -> Callable[[], None]:
-        """Check the sections :meth:`extra_state` wrote; return what applies them."""
+        """Check the sections :meth:`extra_state` wrote; return what applies them. By default
+        they are settings fixed when the program was built, so the file's must be this
+        program's (else it is the file of another program)."""
+        from pliable.errors import CompiledFileError
+
+        for key, mine in self.extra_state().items():
+            if key in state and self.comparable(key, state[key]) != self.comparable(key, mine):
+                raise CompiledFileError(
+                    f"its {key!r} section is not this {type(self).__name__}'s (the file: "
+                    f"{str(state[key])[:200]}; this program: {str(mine)[:200]}). Load it with "
+                    "pl.load(path), or into a program built with the same settings."
+                )
         return lambda: None
+
+    def comparable(self, section: str, value: Any) -> Any:
+        """The part of an :meth:`extra_state` section that must agree between a file and
+        the program it fills (all of it by default)."""
+        return value
 
     def load_state(self, state: Mapping[str, Any], *, lm: Any = None, **context: Any) -> None:
         """Replace this program's state with ``state``: all of it, or, on any error

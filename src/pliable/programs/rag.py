@@ -77,6 +77,12 @@ class _Retrieving(Module):
     def extra_state(self) -> dict[str, Any]:
         return {"program_config": self.config()}
 
+    def comparable(self, section: str, value: Any) -> Any:
+        # the retriever is whichever you gave this program: the file's folder may differ
+        if not isinstance(value, Mapping):
+            return value
+        return {k: v for k, v in value.items() if k != "retriever"}
+
     @classmethod
     def from_state(cls, state: Mapping[str, Any], /, *, lm: Any = None, **context: Any) -> Module:
         config = state.get("program_config") if isinstance(state, Mapping) else None

@@ -328,6 +328,15 @@ class ReAct(Module):
     def extra_state(self) -> dict[str, Any]:
         return {"program_config": self.config()}
 
+    def comparable(self, section: str, value: Any) -> Any:
+        # the tools are yours: their names must agree, their recorded schemas are compared
+        # (and a difference logged) when a file rebuilds the program
+        if not isinstance(value, Mapping):
+            return value
+        tools = value.get("tools")
+        names = [t.get("name") for t in tools if isinstance(t, Mapping)] if tools else tools
+        return {**value, "tools": names}
+
     @classmethod
     def from_state(cls, state: Mapping[str, Any], /, *, lm: Any = None, **context: Any) -> ReAct:
         """Rebuild from a compiled file's state; ``tools=`` must be the recorded tools (they
