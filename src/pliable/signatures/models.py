@@ -11,6 +11,7 @@ defaults. The rebuilt class remembers the stored spec, so saving it again writes
 from __future__ import annotations
 
 import keyword
+from functools import cache
 from typing import Any, Literal, Optional
 
 from pliable.errors import SignatureError
@@ -107,7 +108,7 @@ class _Builder:
                 not prop.isidentifier()
                 or keyword.iskeyword(prop)
                 or prop.startswith("_")
-                or prop in _BASEMODEL_NAMES
+                or prop in _basemodel_names()
             ):
                 raise self.fail(
                     f"{prop[:60]!r} cannot be a property name (an identifier that is not a "
@@ -132,13 +133,11 @@ class _Builder:
         return model
 
 
+@cache
 def _basemodel_names() -> frozenset[str]:
     from pydantic import BaseModel
 
     return frozenset(dir(BaseModel))
-
-
-_BASEMODEL_NAMES: frozenset[str] = frozenset()
 
 
 def model_from_schema(spec: dict[str, Any], *, where: str) -> Any:
@@ -146,9 +145,6 @@ def model_from_schema(spec: dict[str, Any], *, where: str) -> Any:
     schema = spec.get("schema")
     if not isinstance(schema, dict):
         raise SignatureError(f"{where}: a model spec needs a 'schema' object; got {spec!r}.")
-    global _BASEMODEL_NAMES
-    if not _BASEMODEL_NAMES:
-        _BASEMODEL_NAMES = _basemodel_names()
     builder = _Builder(schema, where)
     model = builder.model(str(spec.get("name") or schema.get("title") or "Model"), schema)
     model.__pliable_spec__ = dict(spec)

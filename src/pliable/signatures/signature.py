@@ -277,6 +277,11 @@ def _check_fields(name: str, fields: tuple[Field, ...] | list[Field]) -> None:
                 f"Signature {name}: `{f.name}` cannot be a field name (it is a Signature "
                 "method or property). Rename the field."
             )
+        if len(f.name) > 4 and f.name.startswith("__") and f.name.endswith("__"):
+            raise SignatureError(
+                f"Signature {name}: `{f.name}` cannot be a field name (names like __x__ are "
+                "Python's own attributes). Rename the field."
+            )
         seen.add(f.name)
 
 
@@ -371,10 +376,10 @@ def _field_from_dict(item: Any, kind: str, key: str, types: Mapping[str, Any] | 
             f"field has {sorted(_FIELD_KEYS)}."
         )
     name = item["name"]
-    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__"):
+    if not name.isidentifier() or keyword.iskeyword(name):
         raise SignatureError(
             f"Signature JSON: {name[:60]!r} is not a field name (a field is a Python "
-            "identifier not starting with '__'). Fix the name in the file."
+            "identifier). Fix the name in the file."
         )
     desc = item.get("desc", "")
     if not isinstance(desc, str):
