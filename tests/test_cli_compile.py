@@ -225,12 +225,16 @@ def test_eval_compile_inspect_and_compare_show_the_majority_answer_floor(yes_no_
     assert "60.0% always 'no' (the trainset's most common `label`: 7 of 10)" in floor
     assert "does not beat it" in floor
 
-    path = yes_no_files / "yes_no.json"
+    # nothing this compile finds beats the floor: exit 5 and no --out, but the run
+    # directory keeps the program for a look
+    out_path, run_dir = yes_no_files / "yes_no.json", yes_no_files / "run"
     args = ["compile", signature, *data, "--max-demos", "1", "--max-labeled", "1"]
-    assert main([*args, "--out", str(path)]) == 0
+    assert main([*args, "--out", str(out_path), "--run-dir", str(run_dir)]) == 5
     out = capsys.readouterr().out
     assert "baseline: 0.400 [0.168, 0.687] (n=10) (at or below the floor)" in out
     assert "floor:    0.600 always 'no' (the trainset's most common `label`: 7 of 10)" in out
+    assert not out_path.exists()
+    path = run_dir / "final.json"
 
     assert main(["inspect", str(path)]) == 0
     shown = capsys.readouterr().out
@@ -241,3 +245,47 @@ def test_eval_compile_inspect_and_compare_show_the_majority_answer_floor(yes_no_
     row = next(line.split() for line in lines if line.startswith("floor "))
     assert row[1:4] == ["majority", "0.600", "0"]
     assert lines[-1].startswith("floor: always 'no'")
+
+
+def test_a_compile_that_finds_nothing_above_the_majority_floor_exits_5_and_writes_no_file(
+    tmp_path, capsys
+):
+    # always the wrong answer, with or without demos: every program scores 0, and always
+    # answering "no" (the trainset's majority) would score 0.7 on the dev set
+    def contrary(messages):
+        q = messages[-1]["content"].split("[[question]]\n")[1].split("\n")[0]
+        return "[[answer]]\n" + ("yes" if int(q[1:]) % 10 < 7 else "no")
+
+    pl.register_provider("clicontrary", lambda model, settings: pl.FunctionLM(contrary))
+    for name, prefix, n in (("train", "t", 10), ("dev", "d", 20)):
+        rows = [
+            {"question": f"{prefix}{i}", "answer": "no" if i % 10 < 7 else "yes"}
+            for i in range(n)
+        ]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "x.json"
+    code = main(
+        [
+            "compile",
+            "question -> answer: Literal['yes', 'no']",
+            "--train",
+            str(tmp_path / "train.jsonl"),
+            "--dev",
+            str(tmp_path / "dev.jsonl"),
+            "--inputs",
+            "question",
+            "--model",
+            "clicontrary/m",
+            "--no-cache",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 5
+    assert "NO USABLE PROGRAM" in captured.out
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(f"error: no usable program ({out} not written): the program ")
+    assert "scores 0.000 on the valset, below the majority-answer floor 0.700 (always 'no')" in line
+    assert not out.exists()

@@ -275,11 +275,15 @@ def compile_job(args: argparse.Namespace) -> int:
         )
     report = compiled.report
     print(report.summary())
+    if args.run_dir:
+        _say(args, f"run log in {args.run_dir}; `pliable report {args.run_dir}` writes the page")
+    if not report.usable:
+        wrote = f" ({args.out} not written)" if args.out else ""
+        print(f"error: no usable program{wrote}: {report.unusable}", file=sys.stderr)
+        return 5
     if args.out:
         path = compiled.save(args.out)
         _say(args, f"wrote {path}")
-    if args.run_dir:
-        _say(args, f"run log in {args.run_dir}; `pliable report {args.run_dir}` writes the page")
     return 0
 
 

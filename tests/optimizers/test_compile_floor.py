@@ -87,15 +87,53 @@ def test_a_gain_just_over_the_floor_is_not_clearly_above_it():
     assert "95% CI" in line
 
 
-def test_kept_baseline_below_the_floor_gets_a_note():
-    compiled = compile_with(model(lambda i: i == 0))  # a gain inside the noise: baseline kept
+def test_a_baseline_below_the_floor_is_no_safe_default_for_a_gain_inside_the_noise():
+    # zero-shot 0.0 (below the floor 0.6); with demos 1 of 30 right: inside the noise, but the
+    # baseline is not kept on that account, and the program kept is flagged as unusable
+    compiled = compile_with(model(lambda i: i == 0))
     report = compiled.report
-    assert report.selected == "baseline"
-    assert report.floor_comparison["verdict"] == "at or below"
+    assert report.selected == "compiled"
+    assert [len(p.demos) for p in compiled.predictors()] == [2]
     assert any(
-        n.startswith("the program returned is at or below the majority-answer floor")
+        "inside the noise" in n and "below the majority-answer floor 0.600" in n
+        and "kept the compiled program" in n
         for n in report.notes
     )
+    assert report.floor_comparison["verdict"] == "at or below"
+    assert report.usable is False
+    assert "below the majority-answer floor 0.600 (always 'no')" in report.unusable
+    assert report.summary().splitlines()[1].startswith("  NO USABLE PROGRAM: ")
+    assert report.to_dict()["usable"] is False
+
+
+def yes_no_model(right_with_demos):
+    """Always 'no' zero-shot (the floor's own answer: 0.6 on the dev set); with demos, right
+    where ``right_with_demos(i)``, else 'no'."""
+
+    def reply(messages):
+        q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
+        answer = gold(q) if len(messages) > 2 and right_with_demos(int(q[1:])) else "no"
+        return f"[[a]]\n{answer}"
+
+    return pl.FunctionLM(reply)
+
+
+def test_a_baseline_at_the_floor_is_kept_when_the_gain_is_inside_the_noise():
+    # dev d6 (a "yes") is the only question the demos fix: 0.600 -> 0.633, inside the noise
+    compiled = compile_with(yes_no_model(lambda i: i == 6))
+    report = compiled.report
+    assert report.baseline.score == pytest.approx(0.6)
+    assert report.selected == "baseline"
+    assert [len(p.demos) for p in compiled.predictors()] == [0]
+    assert report.usable is True
+    assert report.unusable is None
+    assert "NO USABLE PROGRAM" not in report.summary()
+
+
+def test_a_compiled_program_above_the_floor_is_usable():
+    report = compile_with(model(lambda i: True)).report
+    assert report.selected == "compiled"
+    assert report.usable is True
 
 
 def test_the_floor_spends_no_lm_call_and_is_saved_with_the_program(tmp_path):

@@ -101,6 +101,11 @@ def _lm_identity() -> str | None:
     return f"{getattr(lm, 'model', type(lm).__name__)} {json.dumps(shown, default=str)}"
 
 
+def _below(scores: Scores, floor: Floor) -> bool:
+    """Whether ``scores`` (on the floor's valset) average below the floor."""
+    return scores.n == floor.n and scores.mean < floor.score
+
+
 def _with_adapters_pinned(program: Module) -> Module:
     """``program``, or a copy whose predictors without an adapter hold the one their calls
     use now (the default for the LM in use: JSON where it enforces a schema, else chat), so
@@ -129,14 +134,17 @@ class Optimizer(ABC):
         return type(self).__name__
 
     def settings(self) -> dict[str, Any]:
-        """The optimizer's settings, as saved in the report: an LM becomes its model name and
-        a helper object with ``settings()`` (a proposer) its type and settings."""
+        """The optimizer's settings, as saved in the report: an LM becomes its model name, a
+        program (a teacher) its type and state hash, and a helper object with ``settings()``
+        (a proposer) its type and settings."""
         out: dict[str, Any] = {}
         for key, value in vars(self).items():
             if key.startswith("_") or key == "metric":
                 continue
             if callable(getattr(value, "complete", None)):  # a language model
                 value = getattr(value, "model", type(value).__name__)
+            elif isinstance(value, Module):  # a teacher program: its kind and its state
+                value = {"program": type(value).__name__, "state": state_hash(value)}
             elif callable(getattr(value, "settings", None)):
                 value = {"type": type(value).__name__, **value.settings()}
             out[key] = value
@@ -316,17 +324,22 @@ class Optimizer(ABC):
         final: Scores | None,
         run: Run,
     ) -> Module:
-        """Keep ``compiled`` only when it beats the baseline beyond the noise."""
+        """Keep ``compiled`` when it beats the baseline beyond the noise, or when the baseline
+        scores below the majority-answer floor and ``compiled`` scores higher; flag the
+        report when the program returned is below the floor (nothing usable was found)."""
         report = run.report
         if final is not None:
             report.final = final.summary()
         if state_hash(compiled) == state_hash(program):
             report.selected = "unchanged"
-            self._versus_floor(run, final if final is not None else baseline, note=True)
+            kept = final if final is not None else baseline
+            self._versus_floor(run, kept, note=True)
+            self._check_usable(run, kept)
             return compiled
         if baseline is None or final is None:
             report.selected = "compiled"
             self._versus_floor(run, final, note=True)
+            self._check_usable(run, final)
             return compiled
         from pliable.evaluation.stats import paired_bootstrap
 
@@ -348,10 +361,10 @@ class Optimizer(ABC):
         }
         level = "95% CI" if m == 1 else f"{100 * confidence:.2f}% CI, for {m} candidates"
         shown = f"{test.difference:+.3f}, {level} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
-        # the same widened interval: the program set against the floor is that same pick
-        versus = self._versus_floor(run, final, confidence=confidence)
         if test.ci_low > 0:
             report.selected = "compiled"
+            # the same widened interval: the program set against the floor is that same pick
+            versus = self._versus_floor(run, final, confidence=confidence)
             if versus is None:
                 run.note(f"the compiled program beats the baseline on the valset ({shown})")
             elif versus.beaten:
@@ -364,11 +377,27 @@ class Optimizer(ABC):
                     f"the compiled program beats the baseline on the valset ({shown}), but it "
                     f"is {versus.describe()}"
                 )
+            self._check_usable(run, final)
             return compiled
         if not run.require_significance:
             report.selected = "compiled"
             run.note(f"compiled vs baseline is inside the noise ({shown}); kept as asked")
             self._versus_floor(run, final, note=True, confidence=confidence)
+            self._check_usable(run, final)
+            return compiled
+        floor = run.floor
+        if floor is not None and _below(baseline, floor) and final.mean > baseline.mean:
+            # Keeping the program passed in is the safe default only when it is usable: one
+            # below the floor (often replies that do not parse, each scored 0) is not.
+            report.selected = "compiled"
+            run.note(
+                f"compiled vs baseline is inside the noise ({shown}), but the baseline scores "
+                f"{baseline.mean:.3f}, below the majority-answer floor {floor.score:.3f} "
+                f"({floor.answer_text()}), so it is no safe default: kept the compiled program, "
+                f"which scores {final.mean:.3f}"
+            )
+            self._versus_floor(run, final, note=True, confidence=confidence)
+            self._check_usable(run, final)
             return compiled
         report.selected = "baseline"
         report.final = baseline.summary()
@@ -378,7 +407,30 @@ class Optimizer(ABC):
             "the compiled program anyway."
         )
         self._versus_floor(run, baseline, note=True)
+        self._check_usable(run, baseline)
         return program.deepcopy()
+
+    @staticmethod
+    def _check_usable(run: Run, kept: Scores | None) -> None:
+        """Flag the report (``usable=False``) and warn when ``kept``, the returned program's
+        valset scores, is below the majority-answer floor: always giving one answer would do
+        better than anything this compile found."""
+        floor = run.floor
+        if floor is None or kept is None or not _below(kept, floor):
+            return
+        report = run.report
+        errors = f"; {kept.errors} of its {kept.n} valset examples raised errors" * bool(
+            kept.errors
+        )
+        report.usable = False
+        report.unusable = (
+            f"the program returned scores {kept.mean:.3f} on the valset, below the "
+            f"majority-answer floor {floor.score:.3f} ({floor.answer_text()}), and no "
+            f"candidate scored on the whole valset did better{errors}. Check that the "
+            "model's replies parse (pliable inspect shows the prompt), try a stronger model, "
+            "or give more examples."
+        )
+        logger.warning("%s: no usable program: %s", report.optimizer, report.unusable)
 
     @staticmethod
     def _versus_floor(

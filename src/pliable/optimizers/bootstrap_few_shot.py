@@ -42,7 +42,9 @@ class BootstrapFewShot(Optimizer):
         metric_threshold: a run passes when its score is at least this (default: truthy).
         max_rounds: passes over the trainset; rounds after the first ask for fresh samples
             (``temperature=1.0`` and a new ``sample`` index).
-        teacher: the program that produces traces (default: the program being compiled).
+        teacher: the program that produces traces (default: the program being compiled),
+            e.g. the same program on a stronger LM. A teacher predictor without demos of its
+            own is shown labeled demos, as the program itself is.
     """
 
     def __init__(
@@ -71,7 +73,7 @@ class BootstrapFewShot(Optimizer):
         self.max_labeled_demos = max_labeled_demos
         self.metric_threshold = metric_threshold
         self.max_rounds = max_rounds
-        self._teacher = teacher
+        self.teacher = teacher
         self.seed = seed
         self.num_threads = num_threads
 
@@ -90,7 +92,7 @@ class BootstrapFewShot(Optimizer):
     ) -> tuple[dict[str, list[Example]], set[int]]:
         """Run the teacher; return the bootstrapped demos by predictor name and the indexes
         of the trainset examples they came from."""
-        teacher = (self._teacher or student).deepcopy()
+        teacher = (self.teacher or student).deepcopy()
         names = {id(p): n for n, p in teacher.named_predictors()}
         student_names = [n for n, _ in student.named_predictors()]
         if sorted(names.values()) != sorted(student_names):
@@ -102,7 +104,7 @@ class BootstrapFewShot(Optimizer):
         teacher_predictors = dict(teacher.named_predictors())
         teacher_demos = {
             name: list(p.demos)
-            if self._teacher is not None
+            if self.teacher is not None and p.demos
             else labeled_demos(
                 p, trainset, self.max_labeled_demos + 1 if self.max_labeled_demos else 0
             )

@@ -24,7 +24,18 @@ __all__ = ["BootstrapRandomSearch"]
 
 
 class BootstrapRandomSearch(Optimizer):
-    """Random search over demo sets, selected on the valset with early stopping."""
+    """Random search over demo sets, selected on the valset with early stopping.
+
+    Args:
+        metric: ``metric(example, prediction[, trace])``; judges bootstrapped demos and
+            scores candidates.
+        num_candidates: programs tried: zero-shot, labeled, then bootstrapped demo sets.
+        max_bootstrapped_demos / max_labeled_demos: demo counts of the candidate sets.
+        teacher: the program that bootstraps demos (default: the program being compiled),
+            e.g. the same program on a stronger LM; see :class:`BootstrapFewShot`.
+        chunk_size: valset examples scored between pruning checks.
+        seed: seeds the shuffled trainsets and demo counts.
+    """
 
     def __init__(
         self,
@@ -36,6 +47,7 @@ class BootstrapRandomSearch(Optimizer):
         metric_threshold: float | None = None,
         max_score: float = 1.0,
         chunk_size: int = 8,
+        teacher: Module | None = None,
         seed: int = 0,
         num_threads: int = 4,
     ) -> None:
@@ -48,6 +60,7 @@ class BootstrapRandomSearch(Optimizer):
         self.metric_threshold = metric_threshold
         self.max_score = max_score
         self.chunk_size = chunk_size
+        self.teacher = teacher
         self.seed = seed
         self.num_threads = num_threads
 
@@ -85,6 +98,7 @@ class BootstrapRandomSearch(Optimizer):
                 max_bootstrapped_demos=size,
                 max_labeled_demos=self.max_labeled_demos,
                 metric_threshold=self.metric_threshold,
+                teacher=self.teacher,
             )
             name = "bootstrapped" if i == 0 else f"bootstrapped-shuffle{i}-k{size}"
             yield name, boot._compile(student.deepcopy(), ordered, None, run)

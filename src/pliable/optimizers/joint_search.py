@@ -67,6 +67,8 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 Config = tuple[tuple[int, int], ...]  # per predictor: (instruction index, demo-set index)
+_FILL_FACTOR = 4  # fill_budget runs at most this many times num_trials
+_IDLE_TRIALS = 5  # fill_budget stops after this many trials in a row made no LM call
 
 
 def _redact(url: str) -> str:
@@ -163,10 +165,17 @@ class JointSearch(Optimizer):
         prompt_lm: the LM that writes instructions (default: the first LM set on one of the
             program's predictors, else the ``pl.using`` one).
         proposer: an :class:`InstructionProposer` (instead of ``prompt_lm``).
+        teacher: the program that bootstraps the demo sets (default: the program being
+            compiled), e.g. the same program on a stronger LM; see :class:`BootstrapFewShot`.
         storage: an Optuna storage URL (``"sqlite:///study.db"``, ``"postgresql://..."``)
             or storage object; default: in memory.
         study_name: the study in ``storage`` (default: derived from the program, data and
             candidates, so a rerun or another worker finds it).
+        fill_budget: with a budget that limits ``lm_calls``, keep running trials after
+            ``num_trials`` while it has room for one more and a full evaluation (up to four
+            times ``num_trials``, and until trials stop costing calls), so a compile given
+            more calls than its preset plans uses them. Without a call limit, or with
+            ``False``, exactly ``num_trials`` run.
         seed: seeds demo sets, proposals, minibatches and the sampler.
     """
 
@@ -184,8 +193,10 @@ class JointSearch(Optimizer):
         max_labeled_demos: int = 4,
         prompt_lm: LanguageModel | None = None,
         proposer: InstructionProposer | None = None,
+        teacher: Module | None = None,
         storage: str | optuna.storages.BaseStorage | None = None,
         study_name: str | None = None,
+        fill_budget: bool = True,
         seed: int = 0,
         num_threads: int = 4,
     ) -> None:
@@ -224,6 +235,10 @@ class JointSearch(Optimizer):
                 f"JointSearch(storage=...) takes an Optuna storage URL; got {storage!r}. "
                 "Use e.g. 'sqlite:///study.db' or 'postgresql://user:password@host/db'."
             )
+        if not isinstance(fill_budget, bool):
+            raise UsageError(
+                f"JointSearch(fill_budget=...) must be True or False; got {fill_budget!r}."
+            )
         if study_name is not None and (not isinstance(study_name, str) or not study_name):
             raise UsageError(
                 f"JointSearch(study_name=...) takes a non-empty str; got {study_name!r}."
@@ -239,8 +254,10 @@ class JointSearch(Optimizer):
         self.max_labeled_demos = max_labeled_demos
         self.prompt_lm = prompt_lm
         self.proposer = proposer
+        self.teacher = teacher
         self.storage = storage
         self.study_name = study_name
+        self.fill_budget = fill_budget
         self.seed = seed
         self.num_threads = num_threads
 
@@ -290,7 +307,10 @@ class JointSearch(Optimizer):
                 rng.shuffle(ordered)
                 size = rng.randint(min(1, size), size)
             boot = BootstrapFewShot(
-                self.metric, max_bootstrapped_demos=size, max_labeled_demos=self.max_labeled_demos
+                self.metric,
+                max_bootstrapped_demos=size,
+                max_labeled_demos=self.max_labeled_demos,
+                teacher=self.teacher,
             )
             program = boot._compile(student.deepcopy(), ordered, None, run)
             if i == 0:
@@ -398,10 +418,27 @@ class JointSearch(Optimizer):
                 choice=space.describe(best),
             )
 
-        ran = 0
-        while len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < (
-            self.num_trials
-        ):
+        n_pred = len(space.names)
+        step = min(self.minibatch_size, len(valset)) * n_pred  # a trial's calls, at most
+        reserve = len(valset) * n_pred  # a full evaluation
+        ran = idle = 0
+
+        def more(completed: int) -> bool:
+            """Whether to run another trial: the ones asked for, then (``fill_budget``) more
+            while the budget has room for one and a full evaluation, up to
+            ``_FILL_FACTOR * num_trials``, until trials stop costing calls (all cached)."""
+            if completed < self.num_trials:
+                return True
+            left = run.calls_left() if self.fill_budget else None
+            return (
+                left is not None
+                and left >= step + reserve
+                and completed < _FILL_FACTOR * self.num_trials
+                and idle < _IDLE_TRIALS
+            )
+
+        while more(len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))):
+            before = run.lm_calls()
             trial = study.ask()
             config = space.suggest(trial)
             program = space.build(student, config)
@@ -421,6 +458,9 @@ class JointSearch(Optimizer):
             ran += 1
             if ran % self.full_eval_every == 0:
                 full_evaluation()
+            idle = idle + 1 if run.lm_calls() == before else 0
+        if ran > self.num_trials:
+            run.note(f"the budget had room for {ran - self.num_trials} trials past num_trials")
         if ran < self.num_trials:
             run.note(f"study {name!r}: ran {ran} new trials ({self.num_trials} were asked for)")
         full_evaluation()

@@ -37,7 +37,7 @@ from typing import Any
 
 from pliable import settings as _settings
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError, UsageError
+from pliable.errors import BudgetExceededError, ParseError, UsageError
 from pliable.evaluation.result import EvaluationRow
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 _VALUE_CHARS = 600  # longest value shown to the reflection LM
 _CALLS_SHOWN = 3  # calls of the predictor shown per example
+_FILL_FACTOR = 10  # fill_budget runs at most this many times max_iterations
+_IDLE_ITERATIONS = 5  # fill_budget stops after this many iterations in a row made no LM call
 
 
 class ReflectInstruction(Signature):
@@ -179,6 +181,11 @@ class Reflective(Optimizer):
         max_merges: merge attempts at most.
         perfect_score: when set, a parent scoring at least this on every minibatch example
             is not reflected on (it cannot improve there); saves LM calls.
+        fill_budget: with a budget that limits ``lm_calls``, keep iterating after
+            ``max_iterations`` while it has room for one more iteration and a full valset
+            score (up to ten times ``max_iterations``, and until iterations stop costing
+            calls), so a compile given more calls than it plans uses them. Without a call
+            limit, or with ``False``, at most ``max_iterations`` run.
         seed: drives parent selection, minibatches and merges.
         num_threads: examples evaluated at once.
     """
@@ -193,6 +200,7 @@ class Reflective(Optimizer):
         use_merge: bool = False,
         max_merges: int = 5,
         perfect_score: float | None = None,
+        fill_budget: bool = True,
         seed: int = 0,
         num_threads: int = 4,
     ) -> None:
@@ -210,8 +218,9 @@ class Reflective(Optimizer):
         values.update(max_merges=max_merges, num_threads=num_threads, seed=seed)
         for arg, value in values.items():
             _check_int("Reflective", arg, value, ints.get(arg))
-        if not isinstance(use_merge, bool):
-            raise UsageError(f"Reflective(use_merge=...) must be True or False; got {use_merge!r}.")
+        for flag, given in (("use_merge", use_merge), ("fill_budget", fill_budget)):
+            if not isinstance(given, bool):
+                raise UsageError(f"Reflective({flag}=...) must be True or False; got {given!r}.")
         if perfect_score is not None and type(perfect_score) not in (int, float):
             raise UsageError(
                 f"Reflective(perfect_score=...) must be a number or None; got {perfect_score!r}."
@@ -223,6 +232,7 @@ class Reflective(Optimizer):
         self.use_merge = use_merge
         self.max_merges = max_merges
         self.perfect_score = perfect_score
+        self.fill_budget = fill_budget
         self.seed = seed
         self.num_threads = num_threads
 
@@ -267,17 +277,37 @@ class Reflective(Optimizer):
         rng = random.Random(self.seed)
         batches = _Minibatches(trainset, self.minibatch_size, self.seed)
         tried: set[tuple[int, int, int]] = set()
-        merges = accepted = done = 0
+        merges = accepted = done = idle = 0
+        n_pred = len(student.named_predictors())
+        # an iteration's calls at most: parent and child on a minibatch, the reflection, and
+        # the child's valset score when it is accepted
+        step = (2 * min(self.minibatch_size, len(trainset)) + len(valset)) * n_pred + 1
+
+        def more(iteration: int) -> bool:
+            if iteration <= self.max_iterations:
+                return True
+            left = run.calls_left() if self.fill_budget else None
+            return (
+                left is not None
+                and left >= step
+                and iteration <= _FILL_FACTOR * self.max_iterations
+                and idle < _IDLE_ITERATIONS
+            )
+
         try:
-            for iteration in range(1, self.max_iterations + 1):
-                if self._iterate(iteration, pool, batches, rng, valset, run):
+            while more(done + 1):
+                before = run.lm_calls()
+                if self._iterate(done + 1, pool, batches, rng, valset, run):
                     accepted += 1
                     if self.use_merge and merges < self.max_merges:
                         merges += self._merge(pool, tried, rng, valset, run)
-                done = iteration
+                done += 1
+                idle = idle + 1 if run.lm_calls() == before else 0
         except BudgetExceededError as exc:
             run.report.stopped = str(exc)
-            run.note(f"budget reached after {done} of {self.max_iterations} iterations")
+            run.note(f"budget reached after {done} iterations ({self.max_iterations} planned)")
+        if done > self.max_iterations:
+            run.note(f"the budget had room for {done - self.max_iterations} more iterations")
         assert run.best is not None
         run.note(
             f"{done} iterations, {accepted} children accepted, {merges} merges tried; "
@@ -357,6 +387,11 @@ class Reflective(Optimizer):
             ).new_instruction
         except BudgetExceededError:
             raise
+        except ParseError as exc:
+            # A small reflection model often writes the instruction without the reply
+            # format's field marker: its whole reply is the instruction, once cleaned.
+            logger.info("iteration %d: reflection reply without its format, used as is", iteration)
+            answer = exc.raw_text
         except Exception as exc:  # one failed reflection skips one iteration
             logger.info("iteration %d: the reflection on %s failed: %r", iteration, name, exc)
             return None

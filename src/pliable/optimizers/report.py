@@ -71,6 +71,11 @@ class CompileReport:
     floor: dict[str, Any] | None = None
     # the final program − the floor on the valset, paired (FloorComparison.to_dict())
     floor_comparison: dict[str, Any] | None = None
+    # False when the program returned scores below the majority-answer floor on the valset
+    # (and so did every candidate scored there): nothing usable was found; ``unusable`` says
+    # why. ``pliable compile`` exits 5 and writes no file.
+    usable: bool = True
+    unusable: str | None = None
 
     def add_usage(self, usage: UsageTracker) -> None:
         total = usage.total
@@ -100,6 +105,8 @@ class CompileReport:
             f"{self.optimizer} on {self.dataset.get('train_size', 0)} train / "
             f"{self.dataset.get('val_size', 0)} val examples"
         ]
+        if not self.usable:
+            lines.append(f"  NO USABLE PROGRAM: {self.unusable}")
         floor = self.floor
         if self.baseline is not None:
             below = floor is not None and self.baseline.score <= floor["score"]

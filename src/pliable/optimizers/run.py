@@ -139,6 +139,17 @@ class Run:
     def spent(self) -> dict[str, Any]:
         return self.usage.spent().to_dict()
 
+    def calls_left(self) -> int | None:
+        """LM calls the budget still allows, or None when it sets no ``lm_calls`` limit."""
+        budget = self.usage.budget
+        if budget is None or budget.lm_calls is None:
+            return None
+        return max(0, budget.lm_calls - self.usage.spent().lm_calls)
+
+    def lm_calls(self) -> int:
+        """LM calls made so far (cache hits are free)."""
+        return self.usage.spent().lm_calls
+
     # -- candidates ------------------------------------------------------------------------
 
     def candidate(
