@@ -259,8 +259,7 @@ def test_a_compile_that_finds_nothing_above_the_majority_floor_exits_5_and_write
     pl.register_provider("clicontrary", lambda model, settings: pl.FunctionLM(contrary))
     for name, prefix, n in (("train", "t", 10), ("dev", "d", 20)):
         rows = [
-            {"question": f"{prefix}{i}", "answer": "no" if i % 10 < 7 else "yes"}
-            for i in range(n)
+            {"question": f"{prefix}{i}", "answer": "no" if i % 10 < 7 else "yes"} for i in range(n)
         ]
         (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     out = tmp_path / "x.json"
@@ -289,3 +288,27 @@ def test_a_compile_that_finds_nothing_above_the_majority_floor_exits_5_and_write
     assert line.startswith(f"error: no usable program ({out} not written): the program ")
     assert "scores 0.000 on the valset, below the majority-answer floor 0.700 (always 'no')" in line
     assert not out.exists()
+
+
+def test_a_teacher_bootstraps_the_demos_and_is_not_saved(files, capsys):
+    taught = []
+
+    def teacher(messages):
+        taught.append(messages)
+        a, b = messages[-1]["content"].split("\n")[1].split("+")
+        return f"[[answer]]\n{int(a) + int(b)}"
+
+    pl.register_provider("cliteach", lambda model, settings: pl.FunctionLM(teacher))
+    out = files / "taught.json"
+    args = ["compile", "question -> answer", "--inputs", "question", "--no-cache", "--quiet"]
+    data = ["--train", str(files / "train.jsonl"), "--dev", str(files / "dev.jsonl")]
+    code = main(
+        [*args, *data, "--model", "cliadder/m", "--teacher", "cliteach/big", "--out", str(out)]
+    )
+    capsys.readouterr()
+    assert code == 0
+    assert taught  # the bootstrapping runs went to the teacher
+    saved = out.read_text()
+    assert "cliteach" not in saved
+    demos = json.loads(saved)["predictors"]["self"]["demos"]
+    assert len(demos) == 8  # 4 bootstrapped from the teacher's right answers + 4 labeled

@@ -173,6 +173,23 @@ def _lm(args: argparse.Namespace) -> Any:
     return LM(args.model, cache=not args.no_cache, **options)
 
 
+def _teacher(args: argparse.Namespace, job: _Job) -> tuple[Any, Module | None]:
+    """``--teacher``: its LM (instruction writing, reflection) and the program on it
+    (bootstrapping), else ``(None, None)``."""
+    if not getattr(args, "teacher", None):
+        return None, None
+    from pliable.lm import LM
+
+    options: dict[str, Any] = {"temperature": 0.0}
+    if args.max_tokens:
+        options["max_tokens"] = args.max_tokens
+    lm = LM(args.teacher, cache=not args.no_cache, **options)
+    program = job.program.deepcopy()
+    for predictor in program.predictors():
+        predictor.lm = lm
+    return lm, program
+
+
 def _say(args: argparse.Namespace, text: str) -> None:
     if not args.quiet:
         print(text, file=sys.stderr)
@@ -190,12 +207,14 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
     labeled = (
         args.max_labeled if args.max_labeled is not None else settings.get("max_labeled_demos", 4)
     )
+    teacher_lm, teacher = _teacher(args, job)
     if name == "bootstrap":
         return BootstrapFewShot(
             job.metric,
             max_bootstrapped_demos=boot,
             max_labeled_demos=labeled,
             num_threads=args.threads,
+            teacher=teacher,
         )
     if name == "random-search":
         return BootstrapRandomSearch(
@@ -204,6 +223,7 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
             max_labeled_demos=labeled,
             num_threads=args.threads,
             num_candidates=args.candidates,
+            teacher=teacher,
         )
     if name == "labeled":
         return LabeledFewShot(labeled)
@@ -217,15 +237,21 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
             max_labeled_demos=labeled,
             num_threads=args.threads,
             seed=args.seed,
+            prompt_lm=teacher_lm,
+            teacher=teacher,
         )
     if name == "reflective":
         from pliable.optimizers.reflective import Reflective
 
-        return Reflective(job.metric, num_threads=args.threads, seed=args.seed)
+        return Reflective(
+            job.metric, num_threads=args.threads, seed=args.seed, reflection_lm=teacher_lm
+        )
     if name == "hill-climb":
         from pliable.optimizers.instruction_hill_climb import InstructionHillClimb
 
-        return InstructionHillClimb(job.metric, num_threads=args.threads, seed=args.seed)
+        return InstructionHillClimb(
+            job.metric, num_threads=args.threads, seed=args.seed, prompt_lm=teacher_lm
+        )
     raise UsageError(f"Unknown optimizer {name!r}; use one of {', '.join(OPTIMIZERS)}.")
 
 

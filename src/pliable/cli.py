@@ -193,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     shared(p_compile)
     p_compile.add_argument("--optimizer", choices=jobs.OPTIMIZERS)
     p_compile.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        help="a stronger model that bootstraps demos and writes or reflects on instructions "
+        "(e.g. local/qwen2.5-coder-1.5b); --model stays the one compiled for",
+    )
+    p_compile.add_argument(
         "--auto", choices=["light", "medium", "heavy"], help="for joint: the search preset"
     )
     p_compile.add_argument("--budget-calls", type=int, help="stop cleanly after this many calls")

@@ -95,7 +95,8 @@ def test_a_baseline_below_the_floor_is_no_safe_default_for_a_gain_inside_the_noi
     assert report.selected == "compiled"
     assert [len(p.demos) for p in compiled.predictors()] == [2]
     assert any(
-        "inside the noise" in n and "below the majority-answer floor 0.600" in n
+        "inside the noise" in n
+        and "below the majority-answer floor 0.600" in n
         and "kept the compiled program" in n
         for n in report.notes
     )

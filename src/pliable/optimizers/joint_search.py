@@ -172,7 +172,7 @@ class JointSearch(Optimizer):
         study_name: the study in ``storage`` (default: derived from the program, data and
             candidates, so a rerun or another worker finds it).
         fill_budget: with a budget that limits ``lm_calls``, keep running trials after
-            ``num_trials`` while it has room for one more and a full evaluation (up to four
+            ``num_trials`` while it has room for one more and two full evaluations (up to four
             times ``num_trials``, and until trials stop costing calls), so a compile given
             more calls than its preset plans uses them. Without a call limit, or with
             ``False``, exactly ``num_trials`` run.
@@ -420,12 +420,13 @@ class JointSearch(Optimizer):
 
         n_pred = len(space.names)
         step = min(self.minibatch_size, len(valset)) * n_pred  # a trial's calls, at most
-        reserve = len(valset) * n_pred  # a full evaluation
+        # a periodic full evaluation after the trial, and the one at the end
+        reserve = 2 * len(valset) * n_pred
         ran = idle = 0
 
         def more(completed: int) -> bool:
             """Whether to run another trial: the ones asked for, then (``fill_budget``) more
-            while the budget has room for one and a full evaluation, up to
+            while the budget has room for one and two full evaluations, up to
             ``_FILL_FACTOR * num_trials``, until trials stop costing calls (all cached)."""
             if completed < self.num_trials:
                 return True

@@ -134,6 +134,14 @@ class Run:
         got = [fresh.get(k) or self._memo[(state, k)] for k in keys]
         return Scores(tuple(g[0] for g in got), tuple(keys), sum(1 for g in got if g[1]))
 
+    def scores_of(self, state: str, keys: Sequence[str]) -> tuple[float, ...] | None:
+        """The remembered scores of the program with ``state`` on the examples with ``keys``
+        (in that order), or None unless every one of them was scored."""
+        got = [self._memo.get((state, k)) for k in keys]
+        if any(g is None for g in got):
+            return None
+        return tuple(g[0] for g in got if g is not None)
+
     # -- spending --------------------------------------------------------------------------
 
     def spent(self) -> dict[str, Any]:
