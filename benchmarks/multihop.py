@@ -5,7 +5,9 @@ questions about an invented world, so the model cannot answer from memory: the f
 must find the person (or town, instrument...) named in the question, and the second must name
 what the first passage says. The program is the task's own ``MultiHopQA`` (a query per hop,
 BM25 over the task's 210 passages, k=2 per hop, then a short answer), run in-process on
-SmolLM2-135M-Instruct through llama.cpp with an empty cache directory.
+SmolLM2-135M-Instruct through llama.cpp with an empty cache directory; ``--model local/NAME``
+runs another packaged local model (e.g. ``local/qwen2.5-coder-1.5b``, which can write a
+second-hop query), at temperature 0.
 
 For each program on the dev questions it reports: exact-match accuracy with a 95% interval,
 retrieval recall (the share of questions whose two supporting passages were both retrieved),
@@ -13,7 +15,9 @@ recall of each hop, LM calls and wall time; and the compile's own calls and time
 difference compiled − uncompiled is a bootstrap over questions.
 
 Run:  .venv/bin/python benchmarks/multihop.py [--dev 40] [--optimizer bootstrap|random-search]
-Writes benchmarks/results/multihop.json (``--out`` to change).
+          [--model local/qwen2.5-coder-1.5b]
+Writes benchmarks/results/multihop.json (with ``--model``, ``multihop-<model>.json``;
+``--out`` to change).
 """
 
 from __future__ import annotations
@@ -101,8 +105,14 @@ def main() -> None:
         help="what makes a training run a demo: the exact answer (the task's metric), or "
         "retrieving both supporting passages",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "multihop.json")
+    parser.add_argument(
+        "--model", help="a local model name (default: the embedded SmolLM2-135M-Instruct)"
+    )
+    parser.add_argument("--out", type=Path, help="JSON result path")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.model is None else "-" + args.model.removeprefix("local/")
+        args.out = RESULTS_DIR / f"multihop{suffix}.json"
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ["PLIABLE_CACHE_DIR"] = cache
@@ -111,6 +121,8 @@ def main() -> None:
         from pliable.evaluation.stats import paired_bootstrap
         from pliable.tasks import load_task
 
+        if args.model is not None:
+            pl.configure(lm=pl.LM(args.model, temperature=0, cache=cache))
         task = load_task("multihop")
         train, dev = task.trainset[: args.train], task.devset[: args.dev]
         program = task.program_factory()
@@ -171,6 +183,7 @@ def main() -> None:
             "train": len(train),
             "dev": len(dev),
             "optimizer": optimizer.name,
+            "model": args.model or "embedded default (local/smollm2)",
             "bootstrap_metric": args.bootstrap_metric,
             "compile_notes": compiled.report.notes,
             "compile_lm_calls": compile_calls,
