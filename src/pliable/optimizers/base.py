@@ -219,6 +219,7 @@ class Optimizer(ABC):
             )
         train = self._check_set(trainset, "trainset")
         val = self._check_set(valset, "valset") if valset is not None else None
+        self._check_teacher(program)
         dataset = {
             "train_size": len(train),
             "val_size": len(val or []),
@@ -275,6 +276,20 @@ class Optimizer(ABC):
                 logger.warning("could not save the final program to %s: %r", log.dir, exc)
         compiled.report = report
         return compiled
+
+    def _check_teacher(self, program: Module) -> None:
+        """Refuse a ``teacher`` of another shape than ``program`` before any LM call."""
+        teacher = getattr(self, "teacher", None)
+        if not isinstance(teacher, Module):
+            return
+        mine = sorted(n for n, _ in program.named_predictors())
+        theirs = sorted(n for n, _ in teacher.named_predictors())
+        if mine != theirs:
+            raise UsageError(
+                f"{self.name}: the teacher's predictors {theirs} differ from the program's "
+                f"{mine}; use a teacher of the same shape (e.g. a copy of the program whose "
+                "predictors use a stronger LM)."
+            )
 
     def _floor(
         self, program: Module, train: list[Example], val: list[Example] | None

@@ -108,7 +108,9 @@ class _Space:
         program = student.deepcopy()
         predictors = dict(program.named_predictors())
         for name, (i, d) in zip(self.names, config, strict=True):
-            set_instruction(predictors[name], self.instructions[name][i])
+            if i != 0:  # 0 is the current instruction: left as it is, so the state (and
+                # the scores remembered for it) stay the program's own
+                set_instruction(predictors[name], self.instructions[name][i])
             predictors[name].demos = list(self.demos[name][d])
         return program
 

@@ -282,6 +282,8 @@ class Reflective(Optimizer):
         # an iteration's calls at most: parent and child on a minibatch, the reflection, and
         # the child's valset score when it is accepted
         step = (2 * min(self.minibatch_size, len(trainset)) + len(valset)) * n_pred + 1
+        if self.use_merge:  # and a merge after it: a minibatch and the valset
+            step += (self.minibatch_size + len(valset)) * n_pred
 
         def more(iteration: int) -> bool:
             if iteration <= self.max_iterations:
