@@ -1,6 +1,6 @@
-"""What both sides of ``compile_vs_dspy.py`` share: the settings, the program's signature,
-the metric and its feedback, the data split, where each role's calls go, and the measurement
-of one phase at the proxies."""
+"""What both sides of ``compile_vs_dspy.py`` share: the settings, the pairs and references,
+the program's signature per kind of task, the data split, where each role's calls go, and the
+measurement of one phase at the proxies. (The metric lives in ``_cvd_metric.py``.)"""
 
 from __future__ import annotations
 
@@ -8,22 +8,62 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from _llama_server import CountingProxy, Counts, LlamaServer
 from _models import DEFAULT_MODEL, Models, slug
 
+# the program of a multiple-choice task (its examples have ``choices``) ...
 SIGNATURE = "question, choices: list[str] -> answer"
 INSTRUCTIONS = "Answer the question with exactly one of the choices, copied word for word."
+# ... and of a generative one (no ``choices``): generic, nothing about any task
+GEN_SIGNATURE = "question -> answer"
+GEN_INSTRUCTIONS = "Answer the question. Give only the final answer."
+
+# the compiled pairs: name -> (DSPy optimizer, pliable optimizer)
 PAIRS: dict[str, tuple[str, str]] = {
     "random_search": ("BootstrapFewShotWithRandomSearch", "BootstrapRandomSearch"),
     "joint": ("MIPROv2", "JointSearch"),
     "reflective": ("GEPA", "Reflective"),
 }
-FULL_TASKS = ["sports_understanding"]
+# reference rows, run on every task and seed next to zero-shot (no budget matching)
+REFERENCES: dict[str, tuple[str, str]] = {
+    "bootstrap_few_shot": ("BootstrapFewShot", "BootstrapFewShot"),
+}
+COT = "cot_"  # cot_<pair>: the pair with ChainOfThought programs on both sides
+FULL_TASKS = [
+    "anachronisms",
+    "date_understanding",
+    "intent_recognition",
+    "sports_understanding",
+    "object_counting",
+]
+
+
+def program_spec(generative: bool) -> tuple[str, str]:
+    """The signature and instructions of the program, on both sides."""
+    return (GEN_SIGNATURE, GEN_INSTRUCTIONS) if generative else (SIGNATURE, INSTRUCTIONS)
+
+
+def base_pair(name: str) -> str:
+    """``cot_random_search`` -> ``random_search``."""
+    return name.removeprefix(COT)
+
+
+def is_cot(name: str) -> bool:
+    return name.startswith(COT)
+
+
+def optimizer_names(name: str) -> tuple[str, str]:
+    """(DSPy's, pliable's) optimizer of a pair, a cot pair or a reference."""
+    base = base_pair(name)
+    dspy_name, pl_name = PAIRS[base] if base in PAIRS else REFERENCES[base]
+    if is_cot(name):
+        return f"{dspy_name} (ChainOfThought)", f"{pl_name} (ChainOfThought)"
+    return dspy_name, pl_name
 
 
 @dataclass(frozen=True)
@@ -45,6 +85,18 @@ class Config:
     # pliable local model names (results from before these existed ran SmolLM2 alone)
     model: str = DEFAULT_MODEL  # the student: every task call
     teacher: str = DEFAULT_MODEL  # instruction writing, reflection, bootstrapping (see Roles)
+    # chain-of-thought pairs (cot_<pair>), on these tasks only, with longer task calls
+    cot_pairs: list[str] = field(default_factory=list)
+    cot_tasks: list[str] = field(default_factory=list)
+    cot_max_tokens: int = 256
+
+    def task_pairs(self, task: str) -> list[str]:
+        """The pairs run on ``task``, in order: ``pairs``, then the cot pairs of a cot task."""
+        cot = [COT + p for p in self.cot_pairs] if task in self.cot_tasks else []
+        return [*self.pairs, *cot]
+
+    def all_pairs(self) -> list[str]:
+        return [*self.pairs, *(COT + p for p in self.cot_pairs)]
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -139,78 +191,6 @@ def check_resumable(previous: dict[str, Any], cfg: Config, out_path: Path) -> No
         raise SystemExit(f"--resume: {out_path} was made with other settings: {before}")
 
 
-# --------------------------------------------------------------------------- metric
-
-
-def _mc() -> Callable[..., float]:
-    import pliable as pl
-
-    return pl.metrics.multiple_choice()
-
-
-def judge(answer: Any, choices: Sequence[str], gold: str) -> tuple[float, str]:
-    """pliable's ``multiple_choice`` score and the feedback both reflective optimizers get."""
-    from pliable.evaluation.metrics import choice_index
-
-    value = float(MC({"answer": gold, "choices": list(choices)}, {"answer": answer}))
-    shown = str(answer).strip()
-    if len(shown) > 200:
-        shown = shown[:197] + "..."
-    if value >= 1.0:
-        return value, f"Correct: the answer names the expected choice {gold!r}."
-    named = None if answer is None else choice_index(answer, list(choices))
-    if named is not None:
-        return value, (
-            f"Wrong: the answer {shown!r} names the choice {choices[named]!r}, but the "
-            f"expected choice is {gold!r}."
-        )
-    return value, (
-        f"Wrong: the answer {shown!r} is not one of the choices {list(choices)!r}. It must be "
-        f"exactly one of them, copied word for word. The expected choice is {gold!r}."
-    )
-
-
-MC: Callable[..., float] = None  # type: ignore[assignment]  # set by init_metric()
-
-
-def init_metric() -> None:
-    """Set :data:`MC`. It imports pliable, so ``main()`` calls it (after ``--git-ref`` has put
-    the exported ``src/`` first on ``PYTHONPATH``), not the import of this module."""
-    global MC
-    MC = _mc()
-
-
-def _answer_of(pred: Any) -> Any:
-    if pred is None:
-        return None
-    if isinstance(pred, dict):
-        return pred.get("answer")
-    try:
-        return pred.get("answer") if hasattr(pred, "get") else getattr(pred, "answer", None)
-    except Exception:
-        return getattr(pred, "answer", None)
-
-
-def dspy_metric(example: Any, pred: Any, trace: Any = None) -> float:
-    return judge(_answer_of(pred), list(example.choices), example.answer)[0]
-
-
-def dspy_feedback_metric(
-    gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None
-) -> Any:
-    import dspy
-
-    value, feedback = judge(_answer_of(pred), list(gold.choices), gold.answer)
-    return dspy.Prediction(score=value, feedback=feedback)
-
-
-def pliable_feedback_metric(example: Any, prediction: Any, trace: Any = None) -> Any:
-    import pliable as pl
-
-    value, feedback = judge(_answer_of(prediction), list(example.choices), example.answer)
-    return pl.Score(value, feedback)
-
-
 # --------------------------------------------------------------------------- data
 
 
@@ -221,8 +201,6 @@ def load_split(cfg: Config, task: str, seed: int) -> tuple[list[Any], list[Any],
     examples = pl.load_bigbench(task, seed=seed, limit=total)
     if len(examples) < total:
         raise SystemExit(f"{task}: only {len(examples)} examples, {total} needed")
-    if "choices" not in examples[0]:
-        raise SystemExit(f"{task} is not a multiple-choice task")
     train, val, test = pl.split(
         list(examples), train=cfg.n_train, dev=cfg.n_val, test=cfg.n_test, seed=seed
     )
@@ -232,12 +210,16 @@ def load_split(cfg: Config, task: str, seed: int) -> tuple[list[Any], list[Any],
 def to_dspy(examples: Sequence[Any]) -> list[Any]:
     import dspy
 
-    return [
-        dspy.Example(question=e.question, choices=list(e.choices), answer=e.answer).with_inputs(
-            "question", "choices"
-        )
-        for e in examples
-    ]
+    out = []
+    for e in examples:
+        if "choices" in e:  # multiple choice
+            ex = dspy.Example(question=e.question, choices=list(e.choices), answer=e.answer)
+            out.append(ex.with_inputs("question", "choices"))
+        else:  # generative: the question only; the gold answers ride along for the metric
+            golds = list(e["answers"]) if "answers" in e else [e.answer]
+            ex = dspy.Example(question=e.question, answer=e.answer, answers=golds)
+            out.append(ex.with_inputs("question"))
+    return out
 
 
 # --------------------------------------------------------------------------- a phase

@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from _cvd_common import (
-    INSTRUCTIONS,
-    PAIRS,
-    SIGNATURE,
     Config,
     Endpoints,
     Phase,
-    _answer_of,
-    dspy_feedback_metric,
-    dspy_metric,
+    base_pair,
+    is_cot,
     log,
+    optimizer_names,
+    program_spec,
     short_error,
 )
+from _cvd_metric import answer_of, dspy_feedback_metric, dspy_metric
 from _cvd_tables import summarize
 
 
@@ -34,6 +33,7 @@ class DspySide:
     cfg: Config
     endpoints: Endpoints
     seed: int
+    generative: bool
     dtrain: list[Any]
     dval: list[Any]
     dtest: list[Any]
@@ -42,8 +42,9 @@ class DspySide:
     fresh_dir: Callable[[str], Path]
     answer_stats: Callable[[Sequence[Any]], dict[str, Any]]
     bootstrap_teacher: Callable[[str], bool]
+    task_max_tokens: Callable[..., int]
 
-    def dspy_lms(self, cache_dir: Path) -> tuple[Any, Any]:
+    def dspy_lms(self, cache_dir: Path, pair: str | None = None) -> tuple[Any, Any]:
         """The task LM (the student, also ``dspy.configure``'d) and the instruction-writing LM
         (the teacher)."""
         import dspy
@@ -54,7 +55,10 @@ class DspySide:
         ep, cfg = self.endpoints, self.cfg
         common: dict[str, Any] = {"api_key": "none", "cache": True, "temperature": 0.0}
         task = dspy.LM(
-            ep.student_model, api_base=ep.student_base, max_tokens=cfg.max_tokens, **common
+            ep.student_model,
+            api_base=ep.student_base,
+            max_tokens=self.task_max_tokens(pair),
+            **common,
         )
         prompt = dspy.LM(
             ep.teacher_model, api_base=ep.teacher_base, max_tokens=cfg.prompt_max_tokens, **common
@@ -77,27 +81,29 @@ class DspySide:
             api_key="none",
             cache=True,
             temperature=0.0,
-            max_tokens=self.cfg.max_tokens,
+            max_tokens=self.task_max_tokens(pair),
         )
         return {"lm": lm}
 
-    @staticmethod
-    def dspy_program() -> Any:
+    def dspy_program(self, cot: bool = False) -> Any:
+        """The program: one ``Predict`` (a ``ChainOfThought`` with ``cot``)."""
         import dspy
 
-        return dspy.Predict(dspy.Signature(SIGNATURE, INSTRUCTIONS))
+        signature, instructions = program_spec(self.generative)
+        kind = dspy.ChainOfThought if cot else dspy.Predict
+        return kind(dspy.Signature(signature, instructions))
 
     @staticmethod
     def dspy_describe(program: Any) -> dict[str, Any]:
         predictor = program.predictors()[0]
-        state = json.dumps(
-            {
-                "instructions": predictor.signature.instructions,
-                "demos": [dict(d) for d in predictor.demos],
-            },
-            sort_keys=True,
-            default=str,
-        )
+        content: dict[str, Any] = {
+            "instructions": predictor.signature.instructions,
+            "demos": [dict(d) for d in predictor.demos],
+        }
+        if type(program).__name__ != "Predict":  # a ChainOfThought is another program
+            content["program"] = type(program).__name__
+            content["fields"] = list(predictor.signature.fields)
+        state = json.dumps(content, sort_keys=True, default=str)
         return {
             "state": hashlib.sha256(state.encode()).hexdigest()[:20],
             "instructions": predictor.signature.instructions,
@@ -126,8 +132,8 @@ class DspySide:
         out = {
             **summarize(values),
             "values": values,
-            "errors": sum(1 for _, pred, _ in result.results if _answer_of(pred) is None),
-            **self.answer_stats([_answer_of(pred) for _, pred, _ in result.results]),
+            "errors": sum(1 for _, pred, _ in result.results if answer_of(pred) is None),
+            **self.answer_stats([answer_of(pred) for _, pred, _ in result.results]),
             "cost": phase.to_dict(),
         }
         self._tested[("dspy", state)] = out
@@ -136,9 +142,19 @@ class DspySide:
     def dspy_compile(self, pair: str, task_lm: Any, prompt_lm: Any) -> Any:
         import dspy
 
-        cfg, program = self.cfg, self.dspy_program()
+        cfg, program = self.cfg, self.dspy_program(is_cot(pair))
         teacher = self.dspy_teacher_settings(pair)
         extra: dict[str, Any] = {"teacher_settings": teacher} if teacher else {}
+        pair = base_pair(pair)
+        if pair == "bootstrap_few_shot":  # the reference: no valset, no selection
+            opt = dspy.BootstrapFewShot(
+                metric=dspy_metric,
+                max_bootstrapped_demos=4,
+                max_labeled_demos=4,
+                max_errors=self.max_errors,
+                **extra,
+            )
+            return opt, opt.compile(program, trainset=self.dtrain)
         if pair == "random_search":
             opt = dspy.BootstrapFewShotWithRandomSearch(
                 metric=dspy_metric,
@@ -199,8 +215,8 @@ class DspySide:
         raise ValueError(pair)
 
     def run_dspy(self, pair: str) -> dict[str, Any]:
-        name = PAIRS[pair][0]
-        task_lm, prompt_lm = self.dspy_lms(self.fresh_dir(f"dspy-{pair}"))
+        name = optimizer_names(pair)[0]
+        task_lm, prompt_lm = self.dspy_lms(self.fresh_dir(f"dspy-{pair}"), pair)
         out: dict[str, Any] = {"side": "dspy", "optimizer": name}
         phase = Phase(self.endpoints)
         try:

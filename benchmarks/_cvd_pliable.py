@@ -11,23 +11,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import _cvd_common
 from _cvd_common import (
-    INSTRUCTIONS,
-    PAIRS,
-    SIGNATURE,
+    REFERENCES,
     Config,
     Endpoints,
     Phase,
-    _answer_of,
+    base_pair,
+    is_cot,
     log,
-    pliable_feedback_metric,
+    optimizer_names,
+    program_spec,
     short_error,
 )
+from _cvd_metric import answer_of, pliable_feedback_metric, pliable_metric
 from _cvd_tables import summarize
 
-# the pliable optimizer of each pair
-_OPTIMIZER_CLASS = {"random_search": "BootstrapRandomSearch", "joint": "JointSearch"}
+# the pliable optimizer of each pair (and reference) that bootstraps demos
+_OPTIMIZER_CLASS = {
+    "random_search": "BootstrapRandomSearch",
+    "joint": "JointSearch",
+    "bootstrap_few_shot": "BootstrapFewShot",
+}
 
 
 def pl_takes_teacher(pair: str) -> bool:
@@ -35,7 +39,7 @@ def pl_takes_teacher(pair: str) -> bool:
     (when it does not, neither side gets a bootstrapping teacher: see ``Runner.roles``)."""
     import pliable as pl
 
-    name = _OPTIMIZER_CLASS.get(pair)
+    name = _OPTIMIZER_CLASS.get(base_pair(pair))
     cls = getattr(pl, name, None) if name else None
     return cls is not None and "teacher" in inspect.signature(cls).parameters
 
@@ -46,6 +50,7 @@ class PliableSide:
     cfg: Config
     endpoints: Endpoints
     seed: int
+    generative: bool
     train: list[Any]
     val: list[Any]
     test: list[Any]
@@ -53,24 +58,32 @@ class PliableSide:
     fresh_dir: Callable[[str], Path]
     answer_stats: Callable[[Sequence[Any]], dict[str, Any]]
     bootstrap_teacher: Callable[[str], bool]
+    task_max_tokens: Callable[..., int]
 
-    def pl_lms(self, cache_dir: Path) -> tuple[Any, Any]:
+    @property
+    def pl_metric(self) -> Callable[..., Any]:
+        return pliable_metric(self.generative)
+
+    def pl_lms(self, cache_dir: Path, pair: str | None = None) -> tuple[Any, Any]:
         """The task LM (the student) and the instruction-writing LM (the teacher)."""
         import pliable as pl
 
         ep, cfg = self.endpoints, self.cfg
         common: dict[str, Any] = {"api_key": "none", "cache": str(cache_dir), "temperature": 0}
         task = pl.LM(
-            ep.student_model, api_base=ep.student_base, max_tokens=cfg.max_tokens, **common
+            ep.student_model,
+            api_base=ep.student_base,
+            max_tokens=self.task_max_tokens(pair),
+            **common,
         )
         prompt = pl.LM(
             ep.teacher_model, api_base=ep.teacher_base, max_tokens=cfg.prompt_max_tokens, **common
         )
         return task, prompt
 
-    def pl_teacher_program(self, cache_dir: Path) -> Any:
-        """The program on the teacher model, with the task calls' settings: the bootstrapping
-        teacher."""
+    def pl_teacher_program(self, cache_dir: Path, pair: str) -> Any:
+        """The pair's program on the teacher model, with the task calls' settings: the
+        bootstrapping teacher (a ChainOfThought in a cot pair)."""
         import pliable as pl
 
         ep = self.endpoints
@@ -80,18 +93,20 @@ class PliableSide:
             api_key="none",
             cache=str(cache_dir),
             temperature=0,
-            max_tokens=self.cfg.max_tokens,
+            max_tokens=self.task_max_tokens(pair),
         )
-        program = self.pl_program()
+        program = self.pl_program(is_cot(pair))
         for predictor in program.predictors():
             predictor.lm = lm
         return program
 
-    @staticmethod
-    def pl_program() -> Any:
+    def pl_program(self, cot: bool = False) -> Any:
+        """The program: one ``Predict`` (a ``ChainOfThought`` with ``cot``)."""
         import pliable as pl
 
-        return pl.Predict(pl.Signature(SIGNATURE, INSTRUCTIONS))
+        signature, instructions = program_spec(self.generative)
+        kind = pl.ChainOfThought if cot else pl.Predict
+        return kind(pl.Signature(signature, instructions))
 
     @staticmethod
     def pl_describe(program: Any) -> dict[str, Any]:
@@ -113,7 +128,7 @@ class PliableSide:
         phase = Phase(self.endpoints)
         with phase.measure(), pl.using(lm=lm):
             result = pl.evaluate(
-                program, self.test, _cvd_common.MC, num_threads=self.cfg.num_threads, progress=False
+                program, self.test, self.pl_metric, num_threads=self.cfg.num_threads, progress=False
             )
         rows = sorted(result.rows, key=lambda r: r.index)
         values = [float(r.score) for r in rows]
@@ -121,7 +136,7 @@ class PliableSide:
             **summarize(values),
             "values": values,
             "errors": sum(1 for r in rows if r.error),
-            **self.answer_stats([None if r.error else _answer_of(r.prediction) for r in rows]),
+            **self.answer_stats([None if r.error else answer_of(r.prediction) for r in rows]),
             "cost": phase.to_dict(),
         }
         self._tested[("pliable", state)] = out
@@ -135,9 +150,18 @@ class PliableSide:
         cfg = self.cfg
         # a bootstrapping teacher only where the optimizer takes one (pl_takes_teacher)
         extra: dict[str, Any] = {} if teacher is None else {"teacher": teacher}
+        pair = base_pair(pair)
+        if pair == "bootstrap_few_shot":  # the reference: its defaults but the demo counts
+            return pl.BootstrapFewShot(
+                self.pl_metric,
+                max_bootstrapped_demos=4,
+                max_labeled_demos=4,
+                num_threads=cfg.num_threads,
+                **extra,
+            )
         if pair == "random_search":
             return pl.BootstrapRandomSearch(
-                _cvd_common.MC,
+                self.pl_metric,
                 num_candidates=calls_for_candidates,
                 max_bootstrapped_demos=4,
                 max_labeled_demos=4,
@@ -152,7 +176,7 @@ class PliableSide:
             )
             if cfg.mipro_trials is None:
                 return pl.JointSearch(
-                    _cvd_common.MC,
+                    self.pl_metric,
                     auto="light",
                     proposer=proposer,
                     seed=self.seed,
@@ -161,7 +185,7 @@ class PliableSide:
                 )
             # the same small search as MIPROv2's (--mipro-trials / --mipro-candidates)
             return pl.JointSearch(
-                _cvd_common.MC,
+                self.pl_metric,
                 auto=None,
                 num_instructions=cfg.mipro_candidates,
                 num_demo_sets=cfg.mipro_candidates,
@@ -183,18 +207,23 @@ class PliableSide:
         raise ValueError(pair)
 
     def run_pliable(self, pair: str, budget_calls: int | None) -> dict[str, Any]:
+        """Compile with pliable's optimizer of ``pair`` (a pair, a cot pair or a reference)
+        and score the result on the test set. A reference compiles without a valset, as
+        DSPy's ``BootstrapFewShot`` does (so no selection on it either)."""
         import pliable as pl
 
-        name = PAIRS[pair][1]
+        name = optimizer_names(pair)[1]
         cache = self.fresh_dir(f"pliable-{pair}")
-        task_lm, prompt_lm = self.pl_lms(cache)
+        task_lm, prompt_lm = self.pl_lms(cache, pair)
+        cot = is_cot(pair)
+        valset = None if pair in REFERENCES else self.val
         out: dict[str, Any] = {
             "side": "pliable",
             "optimizer": name,
             "budget_lm_calls": budget_calls,
             "matched": budget_calls is not None,
         }
-        teacher = self.pl_teacher_program(cache) if self.bootstrap_teacher(pair) else None
+        teacher = self.pl_teacher_program(cache, pair) if self.bootstrap_teacher(pair) else None
         optimizer = self.pl_optimizer(pair, prompt_lm, self.cfg.candidate_programs + 3, teacher)
         out["settings"] = {k: str(v) for k, v in optimizer.settings().items()}
         budget = pl.Budget(lm_calls=budget_calls) if budget_calls is not None else None
@@ -202,9 +231,9 @@ class PliableSide:
         try:
             with phase.measure(), contextlib.redirect_stdout(sys.stderr), pl.using(lm=task_lm):
                 compiled = optimizer.compile(
-                    self.pl_program(),
+                    self.pl_program(cot),
                     trainset=self.train,
-                    valset=self.val,
+                    valset=valset,
                     budget=budget,
                     progress=False,
                 )
@@ -249,7 +278,7 @@ class PliableSide:
                     pl.using(lm=task_lm),
                 ):
                     best = optimizer.compile(
-                        self.pl_program(),
+                        self.pl_program(cot),
                         trainset=self.train,
                         valset=self.val,
                         budget=pl.Budget(lm_calls=left),

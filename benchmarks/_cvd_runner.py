@@ -1,5 +1,5 @@
 """One task and seed of ``compile_vs_dspy.py``: the data, both sides (the mixins in
-``_cvd_pliable.py`` and ``_cvd_dspy.py``), and the zero-shot baselines."""
+``_cvd_pliable.py`` and ``_cvd_dspy.py``), the zero-shot baselines and the trivial programs."""
 
 from __future__ import annotations
 
@@ -7,21 +7,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _cvd_common import PAIRS, Config, Endpoints, load_split, to_dspy
+from _cvd_common import Config, Endpoints, base_pair, is_cot, load_split, optimizer_names, to_dspy
 from _cvd_dspy import DspySide
+from _cvd_metric import is_generative, judge, named_label
 from _cvd_pliable import PliableSide, pl_takes_teacher
 from _cvd_tables import summarize
 
-# what the teacher model does on each side, per pair; the bootstrapping roles only with a
-# separate teacher that both sides can bootstrap with (see Runner.bootstrap_teacher)
+# what the teacher model does on each side, per pair (or reference); the bootstrapping roles
+# only with a separate teacher that both sides can bootstrap with (see Runner.bootstrap_teacher)
 _WRITING_ROLES = {
     "random_search": ([], []),
     "joint": (["MIPROv2 prompt_model"], ["JointSearch proposer (InstructionProposer)"]),
     "reflective": (["GEPA reflection_lm"], ["Reflective reflection_lm"]),
+    "bootstrap_few_shot": ([], []),
 }
 _BOOTSTRAP_ROLES = {
     "random_search": ("BootstrapFewShotWithRandomSearch teacher_settings", "teacher="),
     "joint": ("MIPROv2 teacher_settings", "teacher="),
+    "bootstrap_few_shot": ("BootstrapFewShot teacher_settings", "teacher="),
 }
 
 
@@ -35,6 +38,7 @@ class Runner(PliableSide, DspySide):
         self.cfg, self.endpoints, self.task, self.seed = cfg, endpoints, task, seed
         self.workdir = workdir
         self.train, self.val, self.test = load_split(cfg, task, seed)
+        self.generative = is_generative(self.train[0])  # no choices: a generative task
         self.dtrain, self.dval, self.dtest = (to_dspy(x) for x in (self.train, self.val, self.test))
         # DSPy's evaluations stop the whole compile after dspy.settings.max_errors (10) failed
         # examples, and a small model's unparseable replies are errors there; pliable scores
@@ -43,35 +47,46 @@ class Runner(PliableSide, DspySide):
         self._tested: dict[tuple[str, str], dict[str, Any]] = {}
         self._n = 0
 
+    def task_max_tokens(self, pair: str | None = None) -> int:
+        """``max_tokens`` of the task calls (and the bootstrapping teacher's) of a pair:
+        ``--cot-max-tokens`` for a cot pair, else ``--max-tokens``."""
+        return self.cfg.cot_max_tokens if pair and is_cot(pair) else self.cfg.max_tokens
+
     def bootstrap_teacher(self, pair: str) -> bool:
         """Whether both sides bootstrap this pair's demos with the teacher model: only with a
         separate teacher, and only where pliable's optimizer takes a ``teacher=`` (DSPy's
         always do, through ``teacher_settings``), so that the two sides stay matched."""
-        return self.endpoints.has_teacher and pair in _BOOTSTRAP_ROLES and pl_takes_teacher(pair)
+        base = base_pair(pair)
+        return self.endpoints.has_teacher and base in _BOOTSTRAP_ROLES and pl_takes_teacher(base)
 
     def roles(self, pair: str) -> dict[str, list[str]]:
         """What the teacher model does in this pair, on each side (for the results JSON)."""
-        dspy_roles, pl_roles = (list(r) for r in _WRITING_ROLES[pair])
+        base = base_pair(pair)
+        dspy_roles, pl_roles = (list(r) for r in _WRITING_ROLES[base])
         if self.bootstrap_teacher(pair):
-            dspy_roles.append(_BOOTSTRAP_ROLES[pair][0])
-            pl_roles.append(f"{PAIRS[pair][1]} {_BOOTSTRAP_ROLES[pair][1]}")
+            dspy_roles.append(_BOOTSTRAP_ROLES[base][0])
+            pl_roles.append(f"{optimizer_names(pair)[1]} {_BOOTSTRAP_ROLES[base][1]}")
         return {"dspy": dspy_roles, "pliable": pl_roles}
 
-    def remember(self, zero_shot: dict[str, Any]) -> None:
-        """Test scores of the zero-shot programs from an earlier session (--resume)."""
-        for side, res in zero_shot.items():
+    def remember(self, record: dict[str, Any]) -> None:
+        """Test scores of the zero-shot and reference programs from an earlier session
+        (--resume)."""
+        results = [(side, res) for side, res in record.get("zero_shot", {}).items()]
+        for ref in record.get("references", {}).values():
+            for side in ("pliable", "dspy"):
+                if ref[side].get("test"):
+                    results.append((side, {**ref[side]["test"], "program": ref[side]["program"]}))
+        for side, res in results:
             state = res.get("program", {}).get("state")
             if state:
                 self._tested[(side, state)] = {k: v for k, v in res.items() if k != "program"}
 
     def answer_stats(self, answers: Sequence[Any]) -> dict[str, Any]:
-        """Which choice each test answer names (the metric's reading), and the answers."""
-        from pliable.evaluation.metrics import choice_index
-
+        """What the metric reads in each test answer (the choice it names, or the number it
+        gives), and the answers."""
         named: dict[str, int] = {}
         for answer, example in zip(answers, self.test, strict=True):
-            index = None if answer is None else choice_index(answer, list(example.choices))
-            label = "(none)" if index is None else str(example.choices[index])
+            label = named_label(answer, example)
             named[label] = named.get(label, 0) + 1
         return {
             "named_choices": dict(sorted(named.items(), key=lambda kv: -kv[1])),
@@ -80,16 +95,20 @@ class Runner(PliableSide, DspySide):
 
     def label_baselines(self) -> dict[str, Any]:
         """Scores of trivial programs on the test set: always the train set's most common
-        answer, and chance (the mean of 1 / number of choices)."""
+        answer (scored by the metric), and chance (the mean of 1 / number of choices; none
+        for a generative task)."""
         from collections import Counter
 
         majority, _ = Counter(e.answer for e in self.train).most_common(1)[0]
-        values = [float(e.answer == majority) for e in self.test]
+        values = [judge(majority, e)[0] for e in self.test]
+        chance = (
+            None if self.generative else sum(1 / len(e.choices) for e in self.test) / len(self.test)
+        )
         return {
             "train_majority_label": majority,
             "always_train_majority": summarize(values),
             "always_train_majority_values": values,
-            "chance": sum(1 / len(e.choices) for e in self.test) / len(self.test),
+            "chance": chance,
             "test_labels": dict(Counter(e.answer for e in self.test).most_common()),
         }
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from _common import table
 
+REFERENCE = "(reference)"  # after a reference's name in the tables
+
 # --------------------------------------------------------------------------- statistics
 
 
@@ -41,30 +43,42 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}"
 
 
-def strict_values(answers: Sequence[Any], golds: Sequence[str]) -> list[float]:
-    """1.0 where the answer field *is* the gold choice (case, surrounding whitespace, quotes
+def strict_values(answers: Sequence[Any], golds: Sequence[Sequence[str]]) -> list[float]:
+    """1.0 where the answer field *is* a gold answer (case, surrounding whitespace, quotes
     and a final period aside): the strict reading, next to the metric's lenient one, which
-    also accepts an answer that merely names a choice (a letter, ``[k]``, "{'plausible': []}")."""
+    also accepts an answer that merely names a choice (a letter, ``[k]``, "{'plausible': []}")
+    or holds the gold number among other words. The gold answers of an example: its choice,
+    or a number's word and digits ("twelve", "12")."""
 
     def bare(text: str) -> str:
         return text.strip().strip("\"'`").strip().removesuffix(".").strip().lower()
 
     return [
-        float(a is not None and bare(str(a)) == bare(str(g)))
+        float(a is not None and bare(str(a)) in {bare(str(x)) for x in g})
         for a, g in zip(answers, golds, strict=True)
     ]
+
+
+def side_results(record: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(pair or reference name, DSPy's side, pliable's side) of a record: the references
+    first, then the pairs."""
+    refs = [(name, r["dspy"], r["pliable"]) for name, r in record.get("references", {}).items()]
+    return [*refs, *((p["pair"], p["dspy"], p["pliable"]) for p in record["pairs"])]
 
 
 def add_strict(result: dict[str, Any]) -> None:
     """Add ``strict`` / ``strict_values`` to every test result in ``result``, from the stored
     answers and the split's gold answers (rebuilt from the task, seed and sizes)."""
     from _cvd_common import Config, load_split
+    from _cvd_metric import strict_golds
 
     cfg = Config(**result["config"])
     for record in result["runs"]:
         test = load_split(cfg, record["task"], record["seed"])[2]
-        golds = [str(e.answer) for e in test]
+        golds = [strict_golds(e) for e in test]
         tests = [*record.get("zero_shot", {}).values()]
+        for ref in record.get("references", {}).values():
+            tests += [ref["dspy"].get("test"), ref["pliable"].get("test")]
         for pair in record["pairs"]:
             for side in (pair["dspy"], pair["pliable"]):
                 tests += [side.get("test"), (side.get("best_candidate") or {}).get("test")]
@@ -100,12 +114,16 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                 "ok",
             ]
         )
-    for pair in record["pairs"]:
-        for side in (pair["dspy"], pair["pliable"]):
+    references = record.get("references", {})
+    for name, *sides in side_results(record):
+        shown = f"{name} {REFERENCE}" if name in references else name
+        for side in sides:
             label = "DSPy" if side["side"] == "dspy" else "pliable"
             c = side.get("compile") or {}
             status = "ok" if side["status"] == "ok" else f"failed: {side['error'][:80]}"
-            if side["side"] == "pliable" and side["status"] == "ok":
+            if name in references and side["status"] == "ok":
+                status = "reference (no valset, no budget)"
+            elif side["side"] == "pliable" and side["status"] == "ok":
                 rep = side["report"]
                 bits = [f"kept {rep['selected']}"]
                 if rep.get("stopped"):
@@ -118,7 +136,7 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
                 status += " (= zero-shot program)"
             rows.append(
                 [
-                    pair["pair"],
+                    shown,
                     label,
                     side["optimizer"],
                     score_cell(side.get("test")),
@@ -137,7 +155,7 @@ def run_rows(record: dict[str, Any]) -> list[list[Any]]:
             if best and best.get("test"):
                 rows.append(
                     [
-                        pair["pair"],
+                        shown,
                         "pliable",
                         f"{side['optimizer']} (best candidate)",
                         score_cell(best["test"]),
@@ -160,14 +178,19 @@ def teacher_calls(compile_cost: dict[str, Any]) -> Any:
     return (compile_cost.get("by_role") or {}).get("teacher", {}).get("lm_calls", "-")
 
 
-def trivial_line(b: dict[str, Any]) -> str:
-    labels = ", ".join(f"{k} {n}" for k, n in b["test_labels"].items())
+def trivial_line(b: dict[str, Any], shown: int = 6) -> str:
+    """The trivial programs of one test set (the ``shown`` most common labels; a
+    constant's score is its share of the labels)."""
+    items = list(b["test_labels"].items())
     n = sum(b["test_labels"].values())
-    constants = ", ".join(f"always {k!r} {pct(count / n)}" for k, count in b["test_labels"].items())
+    more = f", ... ({len(items)} distinct)" if len(items) > shown else ""
+    labels = ", ".join(f"{k} {c}" for k, c in items[:shown]) + more
+    constants = ", ".join(f"always {k!r} {pct(c / n)}" for k, c in items[:shown]) + more
+    chance = "" if b.get("chance") is None else f"; chance {pct(b['chance'])}"
     return (
         f"Trivial programs on this test set: always {b['train_majority_label']!r} (the train "
-        f"set's most common answer) {score_cell(b['always_train_majority'])}; {constants}; "
-        f"chance {pct(b['chance'])}. Test labels: {labels}."
+        f"set's most common answer) {score_cell(b['always_train_majority'])}; {constants}"
+        f"{chance}. Test labels: {labels}."
     )
 
 
@@ -176,10 +199,11 @@ def strict_cell(test: dict[str, Any] | None) -> str:
 
 
 def named_cell(test: dict[str, Any] | None) -> str:
-    """The choices the test answers name, most common first: "plausible 38, (none) 2"."""
+    """What the metric reads in the test answers (the choice named, or the number given),
+    most common first: "plausible x38, (none) x2", "4 x3, 12 x2"."""
     if not test or "named_choices" not in test:
         return "-"
-    return ", ".join(f"{k} {n}" for k, n in list(test["named_choices"].items())[:3])
+    return ", ".join(f"{k} x{n}" for k, n in list(test["named_choices"].items())[:3])
 
 
 RUN_HEADERS = [
@@ -188,7 +212,7 @@ RUN_HEADERS = [
     "optimizer",
     "test % [95% CI]",
     "strict %",
-    "test answers name",
+    "test answers name / give",
     "compile LM calls",
     "of which teacher",
     "prompt tok",
@@ -211,7 +235,8 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for task, recs in groups:
         # pairs in the order first seen; a seed still running has only some of them
         pair_names = list(dict.fromkeys(p["pair"] for r in recs for p in r["pairs"]))
-        for label in ["zero-shot", *pair_names]:
+        ref_names = list(dict.fromkeys(n for r in recs for n in r.get("references", {})))
+        for label in ["zero-shot", *(f"{n} {REFERENCE}" for n in ref_names), *pair_names]:
             sides: dict[str, list[dict[str, Any]]] = {"dspy": [], "pliable": []}
             seeds = 0
             for r in recs:
@@ -220,6 +245,12 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         continue
                     for who in sides:
                         sides[who].append({"status": "ok", "test": r["zero_shot"][who]})
+                elif label.endswith(REFERENCE):
+                    ref = r.get("references", {}).get(label.removesuffix(REFERENCE).strip())
+                    if ref is None:
+                        continue
+                    sides["dspy"].append(ref["dspy"])
+                    sides["pliable"].append(ref["pliable"])
                 else:
                     pair = next((p for p in r["pairs"] if p["pair"] == label), None)
                     if pair is None:
@@ -282,13 +313,15 @@ def aggregate(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(entry)
     for task, recs in groups:
         pooled = [v for r in recs for v in r["label_baselines"]["always_train_majority_values"]]
+        chances = [c for r in recs if (c := r["label_baselines"].get("chance")) is not None]
         out.append(
             {
                 "task": task,
                 "pair": "always train-majority (trivial)",
                 "seeds": len(recs),
                 "pooled": summarize(pooled),
-                "chance": statistics.fmean(r["label_baselines"]["chance"] for r in recs),
+                # none for a generative task; over the multiple-choice tasks of "all tasks"
+                "chance": statistics.fmean(chances) if chances else None,
             }
         )
     return out
@@ -306,7 +339,8 @@ def aggregate_tables(agg: list[dict[str, Any]]) -> tuple[str, str]:
     score_rows, cost_rows = [], []
     for e in agg:
         if "dspy" not in e:  # the trivial program: the same on both sides
-            cell = f"{score_cell(e['pooled'])} (chance {pct(e['chance'])})"
+            chance = "" if e.get("chance") is None else f" (chance {pct(e['chance'])})"
+            cell = f"{score_cell(e['pooled'])}{chance}"
             score_rows.append(
                 [e["task"], e["pair"], e["seeds"], "-", "-", cell, cell, "-", "-", cell, cell]
             )
@@ -418,7 +452,9 @@ def print_aggregate(scores: str, costs: str, seeds: int, models: str | None = No
     print(
         "\nThe bracketed intervals resample the test examples of these compiled programs; "
         "'per seed' shows the spread between compiles. 'strict': the answer field is exactly "
-        "the gold choice; the metric itself also accepts an answer that names a choice."
+        "the gold choice (or the gold number's word or digits); the metric itself also accepts an "
+        "answer that names a choice (or holds the gold number first among other words). "
+        "Reference rows: compiled without a valset or budget on both sides."
     )
     print("\n## Compile cost per run (mean over seeds; LM calls and tokens at the proxies)\n")
     print(costs)

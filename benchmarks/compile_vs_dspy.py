@@ -19,19 +19,27 @@ pliable's (``local/smollm2``, ``local/gemma3-270m``, ``local/qwen2.5-coder-0.5b`
 ``local/qwen2.5-coder-1.5b``, ``local/<path>.gguf``); one that does not resolve to a file
 stops the script before any work.
 
-The program, on both sides: one predictor ``question, choices: list[str] -> answer`` with the
-instructions "Answer the question with exactly one of the choices, copied word for word.",
-each framework's default adapter (DSPy: ChatAdapter, falling back to JSONAdapter). The metric,
-on both sides: ``pl.metrics.multiple_choice()`` (the answer names the gold choice after
-normalisation), called on plain ``{"answer", "choices"}`` views of DSPy's examples and
-predictions. The reflective optimizers get the same score with the same feedback text (DSPy
-GEPA as ``dspy.Prediction(score=..., feedback=...)``, pliable ``Reflective`` as
+The program, on both sides, one predictor with each framework's default adapter (DSPy:
+ChatAdapter, falling back to JSONAdapter), by the kind of task. A multiple-choice task (its
+examples have ``choices``): ``question, choices: list[str] -> answer`` with the instructions
+"Answer the question with exactly one of the choices, copied word for word."; the metric
+``pl.metrics.multiple_choice()`` (the answer names the gold choice after normalisation). A
+generative task (no ``choices``, e.g. object_counting): ``question -> answer`` with the
+generic instructions "Answer the question. Give only the final answer." (nothing about any
+task); the metric ``number_match`` (``_cvd_metric.py``; ``pliable.metrics`` has no numeric
+one): 1.0 when the first number in the answer, in digits or as an English number word
+("twelve", "twenty-one"), equals the gold number (the digit form in the example's
+``answers``). DSPy's examples of a generative task have the input ``question`` alone. Both
+metrics are called the same way on both sides (on DSPy's examples and predictions too), and
+the reflective optimizers get the same score with the same feedback text ("Correct: ..." /
+"Wrong: the answer X names the choice Y ..." or "... gives N, but the expected number is
+M."; DSPy GEPA as ``dspy.Prediction(score=..., feedback=...)``, pliable ``Reflective`` as
 ``pl.Score(value, feedback)``). A reply that cannot be parsed scores 0 on both sides; DSPy's
 ``max_errors`` is raised so that such replies do not abort its optimizers (DSPy's default, 10
 errors, stops BootstrapFewShotWithRandomSearch on a 20-example valset with this model).
 
 Data: BIG-bench tasks from ``../shared/data/bigbench/`` loaded with
-``pl.load_bigbench(task, seed=seed, limit=train+val+test)`` (a seeded sample, choices
+``pl.load_bigbench(task, seed=seed, limit=train+val+test)`` (a seeded sample, any choices
 shuffled) and cut with ``pl.split(..., seed=seed)`` into train / val / test: a fixed split per
 seed, the same examples for both sides.
 
@@ -44,7 +52,22 @@ uses fewer, and the cost table shows how many each side used:
   (4 bootstrapped + 4 labeled demos; DSPy's ``num_candidate_programs=N`` tries N + 3 programs,
   pliable gets ``num_candidates=N + 3``);
 * ``joint``: DSPy ``MIPROv2(auto="light")`` vs ``pl.JointSearch(auto="light")``;
-* ``reflective``: DSPy ``GEPA(auto="light")`` vs ``pl.Reflective()`` (its defaults).
+* ``reflective``: DSPy ``GEPA(auto="light")`` vs ``pl.Reflective()`` (its defaults);
+* ``cot_<pair>`` (``--cot-pairs``, default ``random_search``): the same pair with the program
+  a ``ChainOfThought`` of the same signature and instructions on both sides
+  (``dspy.ChainOfThought`` / ``pl.ChainOfThought``: a ``reasoning`` output before the answer;
+  a bootstrapping teacher is a ChainOfThought too), run only on the ``--cot-tasks`` (default
+  object_counting), with ``max_tokens`` ``--cot-max-tokens`` (default 256) for its task calls
+  on both sides instead of ``--max-tokens`` (32).
+
+Reference rows on every task and seed, next to the zero-shot programs: ``bootstrap_few_shot``,
+DSPy ``BootstrapFewShot(metric, max_bootstrapped_demos=4, max_labeled_demos=4)`` vs
+``pl.BootstrapFewShot`` with the same settings, both compiled on the trainset alone (DSPy's
+takes no valset, so pliable's gets none either, and makes no selection), without a budget,
+with the teacher bootstrapping when there is a separate one, and scored on the test set.
+(The same numbers cap differently: DSPy's ``max_labeled_demos`` caps all the demos, so 4
+bootstrapped ones leave no room for labeled ones; pliable adds up to 4 labeled demos after
+the bootstrapped ones. So it is in ``random_search`` too.)
 
 Instruction-writing calls (MIPROv2's ``prompt_model`` and ``JointSearch``'s proposer;
 GEPA's and ``Reflective``'s ``reflection_lm``) go to the teacher through a second LM object
@@ -70,14 +93,28 @@ separately) with 95% intervals from ``pliable.evaluation.stats.bootstrap_mean_ci
 pliable - DSPy gets a paired bootstrap interval. A program whose state equals one already
 scored in this seed (e.g. the zero-shot program) reuses that score.
 
+After the tables, summary lines (``summary`` in the JSON): per pair (and reference), pliable -
+DSPy over all tasks and seeds with a 95% paired bootstrap interval over the test examples
+pooled (each task and seed adds its test examples); "best vs best": each side's compiled
+optimizer (a pair's, not a reference's; among the pairs run on every task) with the highest
+mean test score, and pliable's best - DSPy's best, paired by task, seed and example; and per
+compiled optimizer and side, the tasks (seeds pooled) on which it beats both its side's
+zero-shot program and the always-the-train-majority floor with the paired interval's lower
+bound above 0. A run in which a side failed is left out of the comparisons it is part of.
+
 A crash of either side's optimizer is caught, recorded in the JSON and the table ("failed:
 ..."), and the run goes on. If DSPy fails, pliable runs without a budget ("unmatched").
 
-Full run (default): sports_understanding, seeds 0 1 2, train/val/test 20/20/40, the settings
-above; several hours on 2 shared cores, mostly GEPA's ``auto="light"`` budget (about 460
-metric calls per seed). ``--quick``: seed 0 only, 4/4/8 examples,
-``num_candidate_programs=1``, MIPROv2 and JointSearch with 2 candidates and 2 trials each,
-GEPA ``max_metric_calls=16``: a smoke test of the whole pipeline, not a result.
+Full run (default): the multiple-choice tasks anachronisms, date_understanding,
+intent_recognition and sports_understanding and the generative object_counting; seeds 0 1 2;
+train/val/test 20/20/100; all three pairs, ``cot_random_search`` on object_counting, and the
+references; the settings above. Long: the SmolLM2 run of the earlier default (one task, three
+seeds, 40 test examples) took about 2 hours on 2 shared cores, mostly GEPA's ``auto="light"``
+budget (about 460 metric calls per seed); this one has 15 task/seed runs, and the Qwen models
+are slower, so expect tens of hours (``--resume`` goes on from a stopped run). ``--quick``:
+sports_understanding, seed 0 only, 4/4/8 examples, ``num_candidate_programs=1``, MIPROv2 and
+JointSearch with 2 candidates and 2 trials each, GEPA ``max_metric_calls=16`` (the cot pairs
+only with ``--tasks object_counting``): a smoke test of the whole pipeline, not a result.
 
 Run:
     .venv/bin/python benchmarks/compile_vs_dspy.py --quick
@@ -85,28 +122,34 @@ Run:
         --teacher local/qwen2.5-coder-1.5b
     .venv/bin/python benchmarks/compile_vs_dspy.py --git-ref HEAD     # the record
     .venv/bin/python benchmarks/compile_vs_dspy.py --tasks sports_understanding anachronisms
+    .venv/bin/python benchmarks/compile_vs_dspy.py --quick --tasks object_counting \
+        --pairs random_search --out /tmp/cvd_oc.json          # generative + cot smoke test
     .venv/bin/python benchmarks/compile_vs_dspy.py --tables benchmarks/results/compile_vs_dspy.json
 
 Writes benchmarks/results/compile_vs_dspy.json (``compile_vs_dspy_quick.json`` with
 ``--quick``; with another model or a teacher, the model names join the file name, e.g.
 ``compile_vs_dspy-qwen2.5-coder-0.5b-teacher-qwen2.5-coder-1.5b.json``; ``--out`` to change),
 rewritten after every pair, so a stopped run leaves its results. The JSON records both models
-(``config.model``, ``config.teacher``, and ``models``: names and GGUF files); ``--resume``
-refuses a file made with other models or settings. Progress and the frameworks' own output go
+(``config.model``, ``config.teacher``, and ``models``: names and GGUF files) and per task and
+seed (``runs``) ``label_baselines``, ``zero_shot``, ``references`` (name -> both sides) and
+``pairs``; then ``aggregate``, ``summary`` and ``tables``. ``--resume`` refuses a file made
+with other models or settings (``config``, the cot settings included) and runs what is
+missing, the references too. Progress and the frameworks' own output go
 to stderr; the tables go to stdout.
 ``--git-ref REF`` runs ``src/`` as committed at REF (``git archive``, first on PYTHONPATH).
 ``--tables PATH`` prints the tables of a results JSON written earlier (the per-run tables,
-trivial-program lines and aggregate tables, recomputed from its runs as a run does at its
-end) and exits, without a server and without DSPy.
+trivial-program lines, aggregate tables and summary lines, recomputed from its runs as a run
+does at its end) and exits, without a server and without DSPy.
 
-The script is this CLI; the rest lives in helper modules next to it: ``_cvd_common.py``
-(settings, metric, data, phase measurement), ``_cvd_runner.py`` (one task and seed) with its
-two sides ``_cvd_pliable.py`` and ``_cvd_dspy.py``, and ``_cvd_tables.py`` (the tables).
+The script is this CLI; the rest lives in helper modules next to it: ``_cvd_cli.py`` (the
+arguments and settings), ``_cvd_common.py`` (settings, pairs, programs, data, phase
+measurement), ``_cvd_metric.py`` (the metrics and feedback), ``_cvd_runner.py`` (one task and
+seed) with its two sides ``_cvd_pliable.py`` and ``_cvd_dspy.py``, ``_cvd_tables.py`` (the
+tables) and ``_cvd_summary.py`` (the summary lines).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -130,8 +173,17 @@ from _common import (
     table,
     write_json,
 )
-from _cvd_common import FULL_TASKS, PAIRS, Config, check_resumable, init_metric, log, serve
+from _cvd_cli import build_parser, make_config
+from _cvd_common import (
+    REFERENCES,
+    check_resumable,
+    log,
+    optimizer_names,
+    serve,
+)
+from _cvd_metric import init_metric
 from _cvd_runner import Runner
+from _cvd_summary import print_summary, summary
 from _cvd_tables import (
     RUN_HEADERS,
     add_strict,
@@ -142,34 +194,7 @@ from _cvd_tables import (
     run_rows,
     score_cell,
 )
-from _models import Models, add_model_args, resolve_models
-
-
-def make_config(args: argparse.Namespace, models: Models) -> Config:
-    quick = args.quick
-
-    def pick(value: Any, quick_default: Any, full_default: Any) -> Any:
-        return value if value is not None else (quick_default if quick else full_default)
-
-    return Config(
-        quick=quick,
-        tasks=pick(args.tasks, ["sports_understanding"], FULL_TASKS),
-        seeds=pick(args.seeds, [0], [0, 1, 2]),
-        n_train=pick(args.train, 4, 20),
-        n_val=pick(args.val, 4, 20),
-        n_test=pick(args.test, 8, 40),
-        pairs=pick(args.pairs, list(PAIRS), list(PAIRS)),
-        max_tokens=args.max_tokens,
-        prompt_max_tokens=args.prompt_max_tokens,
-        num_threads=args.num_threads,
-        candidate_programs=pick(args.candidate_programs, 1, 3),
-        gepa_max_metric_calls=pick(args.gepa_max_metric_calls, 16, None),
-        mipro_trials=pick(args.mipro_trials, 2, None),
-        mipro_candidates=pick(args.mipro_candidates, 2, None),
-        model=models.student,
-        teacher=models.teacher,
-    )
-
+from _models import Models, resolve_models
 
 _EXPORTED = "COMPILE_VS_DSPY_SRC"
 
@@ -219,68 +244,12 @@ def show_tables(path: Path) -> int:
         print_run(record, cfg["n_train"], cfg["n_val"], cfg["n_test"])
     scores, costs = aggregate_tables(aggregate(result["runs"]))
     print_aggregate(scores, costs, len({r["seed"] for r in result["runs"]}), result.get("model"))
+    print_summary(summary(result["runs"]))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="1 task x 1 seed, small sets and budgets")
-    ap.add_argument("--tasks", nargs="+", help=f"BIG-bench tasks (full: {' '.join(FULL_TASKS)})")
-    ap.add_argument("--seeds", nargs="+", type=int, help="seeds (full: 0 1 2; quick: 0)")
-    ap.add_argument("--train", type=int, help="train examples (full 20, quick 4)")
-    ap.add_argument("--val", type=int, help="val examples (full 20, quick 4)")
-    ap.add_argument("--test", type=int, help="test examples (full 40, quick 8)")
-    ap.add_argument("--pairs", nargs="+", choices=list(PAIRS), help="which pairs (default all)")
-    add_model_args(ap)
-    ap.add_argument("--max-tokens", type=int, default=32, help="max_tokens of task calls")
-    ap.add_argument(
-        "--prompt-max-tokens",
-        type=int,
-        default=128,
-        help="max_tokens of instruction-writing calls (proposer, reflection)",
-    )
-    ap.add_argument("--num-threads", type=int, default=4, help="threads on both sides")
-    ap.add_argument(
-        "--candidate-programs",
-        type=int,
-        help="DSPy num_candidate_programs (pliable num_candidates = this + 3); full 3, quick 1",
-    )
-    ap.add_argument(
-        "--gepa-max-metric-calls",
-        type=int,
-        help="GEPA max_metric_calls instead of auto='light' (quick: 16)",
-    )
-    ap.add_argument(
-        "--mipro-trials",
-        type=int,
-        help="MIPROv2 num_trials with auto=None, and JointSearch's num_trials (quick: 2)",
-    )
-    ap.add_argument(
-        "--mipro-candidates",
-        type=int,
-        help="MIPROv2 num_candidates, and JointSearch's instructions and demo sets (quick: 2)",
-    )
-    ap.add_argument("--out", type=Path, help="JSON result path")
-    ap.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the pairs already in --out (same models and settings), run the missing ones",
-    )
-    ap.add_argument(
-        "--server-log",
-        type=Path,
-        help="keep the llama.cpp server's log here (a teacher's in PATH.teacher)",
-    )
-    ap.add_argument(
-        "--git-ref",
-        help="run pliable's src/ as committed at this ref (git archive, first on PYTHONPATH)",
-    )
-    ap.add_argument(
-        "--tables",
-        type=Path,
-        metavar="PATH",
-        help="print the tables of this results JSON and exit (no server, no DSPy)",
-    )
+    ap = build_parser(__doc__)
     args = ap.parse_args(argv)
     if args.tables:
         return show_tables(args.tables)
@@ -339,18 +308,28 @@ def main(argv: list[str] | None = None) -> int:
         log(f"resuming {out_path}: {len(done)} pairs done: {done}")
     started = time.perf_counter()
     log(f"config: {cfg.to_dict()}")
+    if cfg.cot_pairs and not set(cfg.cot_tasks) & set(cfg.tasks):
+        log(f"no --cot-tasks among --tasks: the cot pairs {cfg.cot_pairs} do not run")
     with (
         tempfile.TemporaryDirectory(prefix="compile_vs_dspy-") as tmp,
         serve(models, args.server_log) as (endpoints, servers),
     ):
         workdir = Path(tmp)
-        for task in cfg.tasks:
-            for seed in cfg.seeds:
+
+        def save() -> None:
+            add_strict(result)
+            result["aggregate"] = aggregate(result["runs"])
+            result["wall_seconds"] = round(time.perf_counter() - started, 1)
+            write_json(out_path, result)
+
+        # seeds outermost: a stopped run has every task at its first seeds
+        for seed in cfg.seeds:
+            for task in cfg.tasks:
                 runner = Runner(cfg, endpoints, task, seed, workdir)
                 found = [r for r in result["runs"] if r["task"] == task and r["seed"] == seed]
                 if found and "zero_shot" in found[0]:
                     record = found[0]
-                    runner.remember(record["zero_shot"])
+                    runner.remember(record)
                 else:
                     result["runs"] = [r for r in result["runs"] if r not in found]
                     record = {
@@ -363,10 +342,31 @@ def main(argv: list[str] | None = None) -> int:
                     result["runs"].append(record)
                     log(f"{task} seed {seed}: zero-shot baselines on the test set")
                     record["zero_shot"] = runner.baselines()
-                for pair in cfg.pairs:
+                references = record.setdefault("references", {})
+                for ref in REFERENCES:
+                    if ref in references:
+                        continue  # done in an earlier session (--resume)
+                    for server in servers:
+                        server.check_alive()
+                    log(f"{task} seed {seed}: reference {ref} (no budget), DSPy then pliable")
+                    ds = runner.run_dspy(ref)
+                    pls = runner.run_pliable(ref, None)
+                    log(
+                        f"  {ref}: DSPy {ds['status']}, test {score_cell(ds.get('test'))}; "
+                        f"pliable {pls['status']}, test {score_cell(pls.get('test'))}"
+                    )
+                    references[ref] = {
+                        "teacher_roles": runner.roles(ref),
+                        "dspy": ds,
+                        "pliable": pls,
+                    }
+                    save()
+                order = cfg.task_pairs(task)
+                for pair in order:
                     if any(p["pair"] == pair for p in record["pairs"]):
                         continue  # done in an earlier session (--resume)
-                    log(f"{task} seed {seed} {pair}: DSPy {PAIRS[pair][0]}")
+                    dspy_name, pl_name = optimizer_names(pair)
+                    log(f"{task} seed {seed} {pair}: DSPy {dspy_name}")
                     for server in servers:
                         server.check_alive()
                     ds = runner.run_dspy(pair)
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{ds['compile']['wall_seconds']:.0f} s, test "
                         f"{score_cell(ds.get('test'))}"
                     )
-                    log(f"{task} seed {seed} {pair}: pliable {PAIRS[pair][1]} (budget {budget})")
+                    log(f"{task} seed {seed} {pair}: pliable {pl_name} (budget {budget})")
                     for server in servers:
                         server.check_alive()
                     pls = runner.run_pliable(pair, budget)
@@ -393,16 +393,14 @@ def main(argv: list[str] | None = None) -> int:
                             "pliable": pls,
                         }
                     )
-                    record["pairs"].sort(key=lambda p: cfg.pairs.index(p["pair"]))
-                    add_strict(result)
-                    result["aggregate"] = aggregate(result["runs"])
-                    result["wall_seconds"] = round(time.perf_counter() - started, 1)
-                    write_json(out_path, result)
+                    record["pairs"].sort(key=lambda p: order.index(p["pair"]))
+                    save()
                 print_run(record, cfg.n_train, cfg.n_val, cfg.n_test)
     result["finished"] = now_iso()
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     add_strict(result)
     result["aggregate"] = aggregate(result["runs"])
+    result["summary"] = summary(result["runs"])
     scores, costs = aggregate_tables(result["aggregate"])
     result["tables"] = {
         "per_run": {
@@ -414,11 +412,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json(out_path, result)
     print_aggregate(scores, costs, len({r["seed"] for r in result["runs"]}), result["model"])
+    print_summary(result["summary"])
     failed = [
-        (r["task"], r["seed"], p["pair"])
+        (r["task"], r["seed"], name)
         for r in result["runs"]
-        for p in r["pairs"]
-        if p["pliable"]["status"] != "ok"
+        for name, side in [
+            *((n, ref["pliable"]) for n, ref in r.get("references", {}).items()),
+            *((p["pair"], p["pliable"]) for p in r["pairs"]),
+        ]
+        if side["status"] != "ok"
     ]
     print(f"\nWall time {result['wall_seconds']:.0f} s. JSON: {out_path}")
     if failed:
