@@ -234,14 +234,23 @@ def floor_dir(tmp_path_factory):
 def test_the_floor_shows_beside_the_baseline_and_the_final_is_measured_against_it(floor_dir):
     page = render_report(floor_dir)
     header = page[: page.index("Score against LM calls")]
-    assert header.index("baseline") < header.index("majority-answer floor") < header.index("final")
+    rest = header[header.index("dataset") :]  # after the banner, which names the floor too
+    assert rest.index("baseline") < rest.index("majority-answer floor") < rest.index("final")
     assert "<b>0.600</b>" in header
     assert "always &#x27;no&#x27; (the trainset&#x27;s most common `a`: 7 of 10)" in header
     assert "0 LM calls" in header
     assert '<span class="tag bad">at or below the floor</span>' in header
     assert "kept the compiled program: not above the floor" in header
+    # nothing found beats the floor: said first, before the dataset
+    loud = '<span class="tag bad">NO USABLE PROGRAM: the program returned scores 0.500'
+    assert loud in header
+    assert header.index(loud) < header.index("dataset")
     assert len(re.findall(r'<line[^>]*class="floor"', page)) == 1  # the floor in the plot
     assert ">floor</text>" in page
+
+
+def test_a_usable_run_has_no_such_banner(rewrite_dir):
+    assert "NO USABLE PROGRAM" not in render_report(rewrite_dir)
 
 
 def test_a_crashed_run_shows_the_floor_from_its_log(floor_dir, tmp_path):

@@ -155,6 +155,9 @@ def _header(run: _Run) -> str:
         ("baseline", _summary(_baseline(run))),
         ("majority-answer floor", _floor_summary(run.floor)),
     ]
+    if run.end and report.get("usable") is False:  # first, where it cannot be missed
+        shown = str(report.get("unusable") or "the program returned is below the floor")
+        items.insert(0, ("usable", _tag("bad", f"NO USABLE PROGRAM: {shown}")))
     if run.end:
         items.append(("final", _summary(report.get("final")) + _versus_floor(report)))
     elif best is not None:
