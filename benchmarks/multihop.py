@@ -110,6 +110,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, help="JSON result path")
     args = parser.parse_args()
+    revision = git_revision()  # the code measured: taken before the run, not after it
     if args.out is None:
         suffix = "" if args.model is None else "-" + args.model.removeprefix("local/")
         args.out = RESULTS_DIR / f"multihop{suffix}.json"
@@ -177,7 +178,7 @@ def main() -> None:
         {
             "benchmark": "multihop",
             "command": "benchmarks/multihop.py " + " ".join(sys.argv[1:]),
-            "revision": git_revision(),
+            "revision": revision,
             "machine": machine_info(),
             "date": now_iso(),
             "train": len(train),
