@@ -97,9 +97,27 @@ def _heading(name: str) -> str:
     return f"## {name}"
 
 
+def _same_line(signature: type[pl.Signature], m: Marker) -> str:
+    parts = [
+        f"{m(n)} followed by your {n.replace('_', ' ')} on the same line" for n in _names(signature)
+    ]
+    return "Reply with " + ", then ".join(parts) + "."
+
+
+def _bare_single(signature: type[pl.Signature], m: Marker) -> str:
+    names = _names(signature)
+    if len(names) == 1:
+        return f"Reply with your {names[0].replace('_', ' ')} only."
+    return _named(signature, m)
+
+
 Reminder = Callable[[type[pl.Signature], Marker], str]
-# name -> (field marker, reply instruction after the inputs)
-VARIANTS: dict[str, tuple[Marker, Reminder]] = {
+# How a demo's outputs (the assistant turns) are written: "next-line" puts each value on the
+# lines after its marker (pliable's format until issue 15), "same-line" after the marker on
+# its line, "bare-single" writes a lone output's value without a marker.
+Layout = str
+# name -> (field marker, reply instruction after the inputs[, layout of demo outputs])
+VARIANTS: dict[str, tuple[Marker, Reminder] | tuple[Marker, Reminder, Layout]] = {
     "old": (_brackets, _old),
     "next-line": (_brackets, _next_line),
     "named": (_brackets, _named),
@@ -108,20 +126,33 @@ VARIANTS: dict[str, tuple[Marker, Reminder]] = {
     "write-after": (_brackets, _write_after),
     "hashed-next-line": (_hashed, _next_line),
     "heading-next-line": (_heading, _next_line),
+    "same-line": (_brackets, _same_line, "same-line"),
+    "bare-single": (_brackets, _bare_single, "bare-single"),
 }
 
 
 class VariantAdapter(pl.ChatAdapter):
-    """The ChatAdapter with another field marker and reply instruction."""
+    """The ChatAdapter with another field marker, reply instruction and demo layout."""
 
-    def __init__(self, variant: tuple[Marker, Reminder]) -> None:
-        self._marker, self._reminder = variant
+    def __init__(self, variant: tuple[Any, ...]) -> None:
+        self._marker, self._reminder = variant[0], variant[1]
+        self._layout = variant[2] if len(variant) > 2 else "next-line"
 
     def field_marker(self, name: str) -> str:
         return self._marker(name)
 
     def reply_reminder(self, signature: type[pl.Signature]) -> str:
         return self._reminder(signature, self._marker)
+
+    def format_outputs(self, signature: type[pl.Signature], values: Mapping[str, Any]) -> str:
+        names = [n for n in signature.output_fields if n in values]
+        if self._layout == "bare-single" and len(signature.output_fields) == 1 and names:
+            return self.render_output(signature, names[0], values[names[0]])
+        sep = " " if self._layout == "same-line" else "\n"
+        return "\n\n".join(
+            f"{self.field_marker(n)}{sep}{self.render_output(signature, n, values[n])}"
+            for n in names
+        )
 
 
 # --------------------------------------------------------------------------- the steps
@@ -143,14 +174,15 @@ class ReadAndAnswer(pl.Signature):
     answer: str = pl.OutputField(desc="a short phrase")
 
 
-def _tickets(limit: int) -> list[pl.Example]:
-    return load_task("tickets").devset[:limit]
+def _tickets(limit: int, split: str = "dev") -> list[pl.Example]:
+    task = load_task("tickets")
+    return (task.devset if split == "dev" else task.trainset)[:limit]
 
 
-def _choice_rows(limit: int) -> list[pl.Example]:
-    rng = random.Random(0)
+def _choice_rows(limit: int, split: str = "dev") -> list[pl.Example]:
+    rng = random.Random(0 if split == "dev" else 1)
     rows = []
-    for ex in _tickets(limit):
+    for ex in _tickets(limit, split):
         others = rng.sample([p for p in PRODUCTS if p != ex.product], 3)
         choices = [*others, ex.product]
         rng.shuffle(choices)
@@ -162,11 +194,11 @@ def _choice_rows(limit: int) -> list[pl.Example]:
     return rows
 
 
-def _reading_rows(limit: int) -> list[pl.Example]:
+def _reading_rows(limit: int, split: str = "dev") -> list[pl.Example]:
     task = load_task("multihop")
     corpus = {p["id"]: p for p in multihop_corpus()}
     rows = []
-    for ex in task.devset[:limit]:
+    for ex in (task.devset if split == "dev" else task.trainset)[:limit]:
         context = "\n".join(f"{corpus[h]['title']}: {corpus[h]['text']}" for h in ex.hops)
         rows.append(
             pl.Example(context=context, question=ex.question, answer=ex.answer).with_inputs(
@@ -189,7 +221,7 @@ def _reading_ok(ex: pl.Example, pred: Mapping[str, Any]) -> bool:
     return normalize_answer(ex.answer) in normalize_answer(str(pred["answer"]))
 
 
-Step = tuple[str, Callable[[pl.Adapter], pl.Module], Callable[[int], list[pl.Example]], Any]
+Step = tuple[str, Callable[[pl.Adapter], pl.Module], Callable[..., list[pl.Example]], Any]
 
 
 def _steps() -> list[Step]:
@@ -221,9 +253,12 @@ def _steps() -> list[Step]:
     ]
 
 
-def run_one(model: str, variant: str, step: Step, limit: int) -> dict[str, Any]:
+def run_one(model: str, variant: str, step: Step, limit: int, demos: int = 0) -> dict[str, Any]:
     name, make, rows, ok = step
     program = make(pl.JSONAdapter() if variant == "json" else VariantAdapter(VARIANTS[variant]))
+    if demos:  # labeled demos from the task's trainset (never the examples scored)
+        for predictor in program.predictors():
+            predictor.demos = rows(demos, "train")
     examples = rows(limit if name != "cot" else max(1, limit // 2))
     parsed = correct = 0
     start = time.perf_counter()
@@ -239,6 +274,7 @@ def run_one(model: str, variant: str, step: Step, limit: int) -> dict[str, Any]:
     return {
         "model": model,
         "variant": variant,
+        "demos": demos,
         "step": name,
         "n": n,
         "parsed": parsed / n,
@@ -271,19 +307,24 @@ def main(argv: list[str] | None = None) -> int:
     names = [*VARIANTS, "json"]  # "json": pliable's JSONAdapter, for comparison
     parser.add_argument("--variants", nargs="+", default=names, choices=names)
     parser.add_argument("--limit", type=int, default=30, help="examples per step (cot: half)")
+    parser.add_argument(
+        "--demos", type=int, default=0, help="labeled demos per step, from the trainset (k-shot)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--resume", action="store_true", help="keep finished cells of --out")
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
     if args.resume and args.out.exists():
         rows = json.loads(args.out.read_text())["rows"]
+    if any(r.get("demos", 0) != args.demos for r in rows):
+        raise SystemExit(f"--resume: {args.out} was measured with another --demos")
     done = {(r["model"], r["variant"], r["step"]) for r in rows}
     for model in args.models:
         for variant in args.variants:
             for step in _steps():
                 if (model, variant, step[0]) in done:
                     continue
-                row = run_one(model, variant, step, args.limit)
+                row = run_one(model, variant, step, args.limit, args.demos)
                 rows.append(row)
                 print(
                     f"{model} {variant} {step[0]}: parsed {row['parsed']:.0%} "

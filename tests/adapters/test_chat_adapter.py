@@ -16,9 +16,29 @@ def test_prompt_order_is_instructions_demos_then_inputs():
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert msgs[0]["content"].startswith("Add.")
     assert msgs[1]["content"] == "[[question]]\n1+1?"
-    assert msgs[2]["content"] == "[[answer]]\n2"
+    assert msgs[2]["content"] == "2"  # a lone output is written bare
     assert msgs[-1]["content"].startswith("[[question]]\n3+3?")
-    assert "[[answer]]" in msgs[-1]["content"]
+    assert msgs[-1]["content"].endswith("\n\nReply with your answer only.")
+
+
+def test_a_lone_output_that_would_read_as_a_header_keeps_its_marker():
+    # "answer: 0" written bare would parse back as "0": that demo keeps the marker form
+    demos = [pl.Example(question="q", answer="answer: 0"), pl.Example(question="r", answer="1")]
+    msgs = pl.ChatAdapter().format(QA, {"question": "x"}, demos=demos)
+    assert msgs[2]["content"] == "[[answer]]\nanswer: 0"
+    assert msgs[4]["content"] == "1"
+    assert pl.ChatAdapter().parse(QA, msgs[2]["content"]) == {"answer": "answer: 0"}
+
+
+def test_several_outputs_keep_their_markers_and_the_reminder_names_them():
+    sig = pl.Signature("question -> reasoning, answer")
+    demos = [pl.Example(question="1+1?", reasoning="one and one", answer="2")]
+    msgs = pl.ChatAdapter().format(sig, {"question": "3+3?"}, demos=demos)
+    assert msgs[2]["content"] == "[[reasoning]]\none and one\n\n[[answer]]\n2"
+    assert msgs[-1]["content"].endswith(
+        "Reply with [[reasoning]] followed by your reasoning on the next line, then "
+        "[[answer]] followed by your answer on the next line."
+    )
 
 
 def test_prefix_is_byte_identical_across_inputs():

@@ -157,6 +157,8 @@ def test_multiple_choice_reads_the_numbering_pliable_puts_in_prompts():
     )
     scores = [
         multiple_choice()(ex, pl.Prediction(answer=a))
-        for a in ["No", "[1] No", "[1]", "[2] Yes", "[2]"]
+        for a in ["No", "[1] No", "[1]", "[2] Yes", "[2]", "[[choices]][1]", "[[ choices ]] [2]"]
     ]
-    assert scores == [1.0, 1.0, 1.0, 0.0, 0.0]
+    assert scores == [1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0]
+    # a marker with no number after it names nothing
+    assert multiple_choice()(ex, pl.Prediction(answer="[[choices]]")) == 0.0

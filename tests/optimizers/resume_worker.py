@@ -35,7 +35,7 @@ def main() -> None:
             while True:
                 time.sleep(1)
         text = messages[-1]["content"]
-        if "[[instruction]]" in text:  # a proposal
+        if text.endswith("Reply with your instruction only."):  # a proposal
             reply = f"Add the two numbers and reply with the sum (variant {options.get('sample')})."
         else:
             q = text.split("[[question]]\n", 1)[-1].split("\n", 1)[0]

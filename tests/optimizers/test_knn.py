@@ -102,7 +102,7 @@ def test_nearest_examples_become_the_demos_of_each_call():
     assert demo_questions(lm.calls[1])[0] == "ccdd"
     # the demos are the trainset's own examples, labels included
     assert compiled.demos_for(question="aaab")["self"][0] == trainset()[0]
-    assert "[[answer]]\nAAAA" in [m["content"] for m in lm.calls[0].messages]
+    assert "AAAA" in [m["content"] for m in lm.calls[0].messages]
 
 
 @pytest.mark.parametrize("k", [0, 1, 3, len(WORDS), len(WORDS) + 5])
@@ -281,7 +281,7 @@ def test_deepcopy_copies_the_program_and_shares_the_pool():
 def test_render_shows_the_demos_chosen_for_the_input():
     _, compiled, _ = compile_knn(1)
     messages = compiled.render(question="ccc")
-    assert [m["content"] for m in messages[1:3]] == ["[[question]]\ncccc", "[[answer]]\nCCCC"]
+    assert [m["content"] for m in messages[1:3]] == ["[[question]]\ncccc", "CCCC"]
 
 
 def test_async_calls_choose_demos_too():

@@ -26,7 +26,7 @@ class TwoHop(pl.Module):
 def echo_lm():
     def answer(messages):
         last = messages[-1]["content"]
-        if "[[query]]" in last:
+        if "Reply with your query only." in last:
             return "stop" if "hop1;" in last else "hop1"
         return "[[reasoning]]\nr\n\n[[answer]]\n" + last.split("[[notes]]\n")[1].split("\n")[0]
 

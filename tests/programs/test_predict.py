@@ -147,7 +147,7 @@ def test_demos_are_rendered_into_the_prompt():
     p(question="2+2")
     roles = [m["role"] for m in lm.calls[0].messages]
     assert roles == ["system", "user", "assistant", "user"]
-    assert lm.calls[0].messages[2]["content"] == "[[answer]]\n2"
+    assert lm.calls[0].messages[2]["content"] == "2"
 
 
 def test_chain_of_thought_adds_reasoning_before_outputs():

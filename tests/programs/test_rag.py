@@ -28,7 +28,7 @@ def scripted_model(messages, options):
     """Query step: the person's name on hop 1, the town found in the notes on hop 2.
     Answer step: the river named in the notes."""
     last = messages[-1]["content"]
-    if "Reply with [[query]]" in last:
+    if "Reply with your query only." in last:
         notes = field(last, "notes")
         for town in ("Hobbin", "Wennick"):
             if f"born in {town}" in notes:

@@ -10,9 +10,13 @@ A compact prompt::
     user:      [[question]]
                What is the capital of France?
 
-               Reply with [[answer]] followed by your answer on the next line.
-    assistant: [[answer]]
-               Paris
+               Reply with your answer only.
+    assistant: Paris
+
+With several outputs, the reply (and each demo's answer) puts each value on the lines after
+its marker, and the last line says so: "Reply with [[reasoning]] followed by your reasoning
+on the next line, then [[answer]] followed by your answer on the next line." A lone output is
+written bare, without its marker.
 
 Parsing is tolerant: markers may carry ``##`` and spaces (``[[ ## answer ## ]]``), a value may
 start on the marker's line, ``answer:`` / ``**answer**:`` / ``## answer`` headers are accepted
@@ -118,7 +122,11 @@ class ChatAdapter(Adapter):
     def reply_reminder(self, signature: type[Signature]) -> str:
         # "Reply with [[answer]]." alone is read literally: Qwen2.5 writes the marker and
         # stops. Naming what follows each marker was chosen over other wordings by the parse
-        # rate on the four packaged local models (benchmarks/format_wording.py).
+        # rate on the four packaged local models (benchmarks/format_wording.py). A lone output
+        # is asked for without its marker (see format_outputs).
+        names = list(signature.output_fields)
+        if len(names) == 1:
+            return f"Reply with your {names[0].replace('_', ' ')} only."
         parts = [
             f"{self.field_marker(n)} followed by your {n.replace('_', ' ')} on the next line"
             for n in signature.output_fields
@@ -126,11 +134,30 @@ class ChatAdapter(Adapter):
         return "Reply with " + ", then ".join(parts) + "."
 
     def format_outputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
+        # A lone output is written bare: with "[[answer]]\nYes" turns as demos, Qwen2.5-Coder
+        # 0.5B often replied "[[answer]]" and stopped; bare values parse as well (a reply with
+        # no marker is the lone field's value) and scored at least as well on the packaged
+        # models, zero- and few-shot (benchmarks/format_wording.py, BENCHMARKS.md).
+        names = list(signature.output_fields)
+        if len(names) == 1 and names[0] in values:
+            bare = self.render_output(signature, names[0], values[names[0]])
+            if self._reads_back(signature, names[0], bare):
+                return bare
+            # else (e.g. "answer: 0", which reads as a header): the marker form below
         return "\n\n".join(
             f"{self.field_marker(name)}\n{self.render_output(signature, name, values[name])}"
             for name in signature.output_fields
             if name in values
         )
+
+    def _reads_back(self, signature: type[Signature], name: str, text: str) -> bool:
+        """Whether the bare value ``text`` of the lone output ``name`` parses back to itself
+        (it may not: "answer: 0" reads as a header)."""
+        try:
+            parsed = self.parse(signature, text)
+            return self.render_output(signature, name, parsed[name]) == text
+        except Exception:  # e.g. an empty value, or one its type refuses
+            return False
 
     def parse(self, signature: type[Signature], text: str) -> dict[str, Any]:
         names = list(signature.output_fields)

@@ -98,7 +98,8 @@ def passage_match(field: str = "context", answer_field: str = "answer") -> Metri
 _LETTER = re.compile(r"\s*[(\[]?\s*([A-Za-z])\s*(?:[)\].:]|$)", re.DOTALL)
 
 
-_NUMBERED = re.compile(r"^\s*\[(\d+)\]\s*(.*)$", re.S)
+# "[2]", "[2] Yes", or "[[choices]][2]" (the input field's marker, then the number)
+_NUMBERED = re.compile(r"^\s*(?:\[\[\s*[A-Za-z_]\w*\s*\]\]\s*)?\[(\d+)\]\s*(.*)$", re.S)
 
 
 def choice_index(value: Any, choices: Sequence[Any]) -> int | None:
@@ -107,7 +108,8 @@ def choice_index(value: Any, choices: Sequence[Any]) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str) and (numbered := _NUMBERED.match(value)):
-        # "[2] Yes" or "[2]": how pliable numbers list inputs in prompts (1-based)
+        # "[2] Yes" or "[2]": how pliable numbers list inputs in prompts (1-based); a model
+        # may prefix the list's marker ("[[choices]][2]")
         rest = numbered.group(2).strip()
         by_text = choice_index(rest, choices) if rest else None
         if by_text is not None:
@@ -135,7 +137,8 @@ def multiple_choice(field: str = "answer", choices_field: str = "choices") -> Me
 
     Either side may name a choice by its text (case and punctuation ignored), by letter
     (A, B, C ...), by 0-based index, or as ``[k]`` / ``[k] text`` with k counted from 1 (the
-    way pliable numbers a list in a prompt); the choices are the example's ``choices_field``.
+    way pliable numbers a list in a prompt), also after the list's marker
+    (``[[choices]][2]``); the choices are the example's ``choices_field``.
     """
 
     def score(example: Any, prediction: Any, trace: Any = None) -> float:
