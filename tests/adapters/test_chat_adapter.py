@@ -30,6 +30,21 @@ def test_a_lone_output_that_would_read_as_a_header_keeps_its_marker():
     assert pl.ChatAdapter().parse(QA, msgs[2]["content"]) == {"answer": "answer: 0"}
 
 
+@pytest.mark.parametrize(
+    ("spec", "value"),
+    [
+        ("q -> n: float", "7"),  # a label read from a CSV: reads back as 7.0, same as marked
+        ("q -> n: float", "0.50"),
+        ("q -> label: Literal['Yes', 'No']", "Yes"),
+        ("q -> label: Literal['yes', 'no']", "no\n"),
+    ],
+)
+def test_a_lone_value_that_reads_back_the_same_after_coercion_is_written_bare(spec, value):
+    sig = pl.Signature(spec)
+    name = next(iter(sig.output_fields))
+    assert pl.ChatAdapter().format_outputs(sig, {name: value}) == value
+
+
 def test_several_outputs_keep_their_markers_and_the_reminder_names_them():
     sig = pl.Signature("question -> reasoning, answer")
     demos = [pl.Example(question="1+1?", reasoning="one and one", answer="2")]

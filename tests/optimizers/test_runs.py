@@ -303,3 +303,32 @@ def test_the_winner_of_many_candidates_faces_a_corrected_interval():
     many = selection_bootstrap(base, [[1.0] * 40, *noisy], 0)
     assert many.difference == plain.difference
     assert many.ci_low < plain.ci_low
+
+
+def test_a_candidate_with_failed_rows_still_counts_in_the_corrected_interval():
+    from pliable.optimizers.base import Optimizer
+    from pliable.optimizers.state import set_instruction
+
+    class TwoCandidates(Optimizer):
+        metric = staticmethod(exact)
+
+        def _compile(self, student, trainset, valset, run):
+            for i in range(2):
+                candidate = student.deepcopy()
+                set_instruction(candidate.predictors()[0], f"Variant {i}.")
+                run.candidate(f"v{i}", candidate, full=run.evaluate(candidate, valset))
+            return run.best[1]
+
+    def answer(messages):
+        q = messages[-1]["content"].split("[[question]]\n", 1)[-1].split("\n", 1)[0]
+        a, b = (int(x) for x in q.split("+"))
+        system = messages[0]["content"]
+        if "Variant 0." in system and a == 1:
+            raise RuntimeError("the server failed")  # a failed row: scored 0, not remembered
+        return str(a + b + (1 if a < 6 and "Variant" not in system else 0))
+
+    program = pl.Predict("question -> answer", lm=pl.FunctionLM(answer))
+    compiled = TwoCandidates().compile(program, trainset=data(2), valset=data(40))
+    v0 = next(c for c in compiled.report.candidates if c["name"] == "v0")
+    assert v0["score"] == pytest.approx(39 / 40)
+    assert compiled.report.comparison["candidates_compared"] == 2

@@ -324,12 +324,12 @@ def test_joint_search_fill_stops_when_trials_stop_costing_calls():
     )
     # LM calls made by the baseline, then by the end of each trial
     calls = [c["lm_calls"] for c in report.candidates if c["name"] in ["baseline", *trials(report)]]
-    # it stops after five trials in a row made no call, well before 4 x 3 trials (the
-    # first trial may re-run the baseline's 2 examples: setting the default instruction
-    # explicitly changes the state hash)
-    assert len(calls) - 1 in (5, 6)
-    assert len(set(calls[-6:])) == 1
-    assert report.lm_calls == len(lm.calls) <= 4
+    # it stops after five trials in a row made no call, well before 4 x 3 trials: every
+    # trial is the baseline's own state (the current instruction is left as it is), so its
+    # scores are remembered and the baseline's 2 examples are the only calls
+    assert len(calls) - 1 == 5
+    assert len(set(calls)) == 1
+    assert report.lm_calls == len(lm.calls) == 2
     assert report.stopped is None
 
 
@@ -455,8 +455,10 @@ def test_reflective_fill_stops_when_iterations_stop_costing_calls(tmp_path):
         "REFLECTED: add the numbers exactly.",
         # an echoed input marker: the chat adapter finds no new_instruction (a ParseError)
         "[[current_instruction]]\n  REFLECTED: add the numbers exactly.  ",
+        # the feedback echoed back after it is cut off
+        "REFLECTED: add the numbers exactly.\n\n[[examples_with_feedback]]\nExample 1: wrong",
     ],
-    ids=["plain", "echoed-marker"],
+    ids=["plain", "echoed-marker", "echoed-inputs"],
 )
 def test_a_reflection_reply_without_its_marker_is_the_new_instruction(reply):
     if reply.startswith("[["):  # the case the fallback is for really fails to parse
@@ -495,3 +497,35 @@ def test_a_too_short_unmarked_reflection_reply_is_skipped():
     assert not [c for c in compiled.report.candidates if c["name"].startswith("reflect")]
     assert compiled.signature.instructions == "Given `question`, produce `answer`."
     assert compiled.report.selected == "unchanged"
+
+
+class ThreeCalls(pl.Module):
+    """One predictor called three times per example (the last call answers)."""
+
+    def __init__(self, lm):
+        self.step = pl.Predict("question -> answer", lm=lm)
+
+    def forward(self, question):
+        self.step(question=question)
+        self.step(question=question + " ")
+        return self.step(question=question)
+
+
+def test_joint_search_fill_counts_the_calls_an_example_really_makes():
+    # three calls per example: a fill that assumed one per predictor ran into the budget
+    for calls in (100, 160, 230):
+        lm = pl.FunctionLM(joint_task, model="fake/task")
+        report = (
+            joint()
+            .compile(
+                ThreeCalls(lm),
+                trainset=examples(6),
+                valset=examples(8, 100),
+                budget=pl.Budget(lm_calls=calls),
+                require_significance=False,
+            )
+            .report
+        )
+        assert report.stopped is None, calls
+        assert report.lm_calls <= calls
+    assert len(trials(report)) > 3  # the largest budget had room for more trials

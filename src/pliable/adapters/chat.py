@@ -141,23 +141,33 @@ class ChatAdapter(Adapter):
         names = list(signature.output_fields)
         if len(names) == 1 and names[0] in values:
             bare = self.render_output(signature, names[0], values[names[0]])
-            if self._reads_back(signature, names[0], bare):
+            marked = self.marked_outputs(signature, values)
+            if self._same_reading(signature, bare, marked):
                 return bare
-            # else (e.g. "answer: 0", which reads as a header): the marker form below
+            # else (e.g. "answer: 0", which reads as a header): the marker form
+            return marked
+        return self.marked_outputs(signature, values)
+
+    def marked_outputs(self, signature: type[Signature], values: Mapping[str, Any]) -> str:
+        """Each output's value on the lines after its marker (several outputs, a lone value
+        that would not read back bare, and templates that ask for markers)."""
         return "\n\n".join(
             f"{self.field_marker(name)}\n{self.render_output(signature, name, values[name])}"
             for name in signature.output_fields
             if name in values
         )
 
-    def _reads_back(self, signature: type[Signature], name: str, text: str) -> bool:
-        """Whether the bare value ``text`` of the lone output ``name`` parses back to itself
-        (it may not: "answer: 0" reads as a header)."""
-        try:
-            parsed = self.parse(signature, text)
-            return self.render_output(signature, name, parsed[name]) == text
-        except Exception:  # e.g. an empty value, or one its type refuses
-            return False
+    def _same_reading(self, signature: type[Signature], bare: str, marked: str) -> bool:
+        """Whether ``bare`` parses to what ``marked`` parses to (it may not: "answer: 0"
+        reads as a header); typed values compare after coercion ("7" and 7.0 alike)."""
+
+        def reading(text: str) -> tuple[bool, Any]:
+            try:
+                return True, self.parse(signature, text)
+            except Exception as exc:  # compared by kind: both unreadable the same way
+                return False, type(exc).__name__
+
+        return reading(bare) == reading(marked)
 
     def parse(self, signature: type[Signature], text: str) -> dict[str, Any]:
         names = list(signature.output_fields)

@@ -284,7 +284,12 @@ class TemplateAdapter(Adapter):
         if plan.reply is None and len(signature.output_fields) == 1:  # an unmarked reply
             name, value = next(iter(values.items()))
             return self.render_output(signature, name, value)
-        return self.inner.format_outputs(signature, values)
+        marked = getattr(self.inner, "marked_outputs", None)  # the reply asks for markers
+        return (
+            marked(signature, values)
+            if callable(marked)
+            else self.inner.format_outputs(signature, values)
+        )
 
     def system_prompt(self, signature: type[Signature], instructions: str | None = None) -> str:
         """The system text with its placeholders unfilled ('' when there is none)."""

@@ -444,13 +444,18 @@ class Optimizer(ABC):
         errors = f"; {kept.errors} of its {kept.n} valset examples raised errors" * bool(
             kept.errors
         )
+        scored = [c["score"] for c in report.candidates if isinstance(c.get("score"), float)]
+        others = (
+            f", nor did any of the {len(scored)} candidates scored on the whole valset"
+            if scored and max(scored) < floor.score
+            else ""
+        )
         report.usable = False
         report.unusable = (
             f"the program returned scores {kept.mean:.3f} on the valset, below the "
-            f"majority-answer floor {floor.score:.3f} ({floor.answer_text()}), and no "
-            f"candidate scored on the whole valset did better{errors}. Check that the "
-            "model's replies parse (pliable inspect shows the prompt), try a stronger model, "
-            "or give more examples."
+            f"majority-answer floor {floor.score:.3f} ({floor.answer_text()}){others}{errors}. "
+            "Check that the model's replies parse (pliable inspect shows the prompt), try a "
+            "stronger model, or give more examples."
         )
         logger.warning("%s: no usable program: %s", report.optimizer, report.unusable)
 

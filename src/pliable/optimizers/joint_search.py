@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -420,10 +421,12 @@ class JointSearch(Optimizer):
                 choice=space.describe(best),
             )
 
-        n_pred = len(space.names)
-        step = min(self.minibatch_size, len(valset)) * n_pred  # a trial's calls, at most
+        # LM calls per example as measured so far (a predictor may be called several times
+        # per example); before any, one per predictor
+        rate = math.ceil(run.calls_per_example(len(space.names)))
+        step = min(self.minibatch_size, len(valset)) * rate  # a trial's calls, at most
         # a periodic full evaluation after the trial, and the one at the end
-        reserve = 2 * len(valset) * n_pred
+        reserve = 2 * len(valset) * rate
         ran = idle = 0
 
         def more(completed: int) -> bool:

@@ -30,6 +30,7 @@ budget stop returns the candidate with the best full-valset score so far.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,9 @@ class ReflectInstruction(Signature):
         desc="the step's inputs and outputs on some examples, with scores and feedback"
     )
     new_instruction: str = OutputField(desc="the improved instruction")
+
+
+_OUTPUT = next(iter(ReflectInstruction.output_fields))
 
 
 @dataclass
@@ -144,6 +148,18 @@ def _reflection_examples(name: str, predictor: Predict, rows: Sequence[Evaluatio
             lines += [f"  {k}: {_show(v)}" for k, v in labels.items()]
         lines.append(f"Feedback: {feedback_text(row)}")
     return "\n".join(lines)
+
+
+def _before_echoed_inputs(text: str) -> str:
+    """The instruction in a reply that missed its format: after any marker of the output,
+    and after a marker the reply opens with (a model may label its instruction with an input's
+    marker), up to the next input's marker (echoed inputs: the feedback, say)."""
+    body = text.split(f"[[{_OUTPUT}]]", 1)[-1].strip()
+    markers = [f"[[{name}]]" for name in ReflectInstruction.input_fields]
+    opening = next((m for m in markers if body.startswith(m)), "")
+    body = body[len(opening) :]
+    cut = min((i for m in markers if (i := body.find(m)) >= 0), default=len(body))
+    return body[:cut].strip()
 
 
 class _Minibatches:
@@ -278,12 +294,13 @@ class Reflective(Optimizer):
         batches = _Minibatches(trainset, self.minibatch_size, self.seed)
         tried: set[tuple[int, int, int]] = set()
         merges = accepted = done = idle = 0
-        n_pred = len(student.named_predictors())
+        # LM calls per example as measured (the seed's valset score ran above)
+        rate = math.ceil(run.calls_per_example(len(student.named_predictors())))
         # an iteration's calls at most: parent and child on a minibatch, the reflection, and
         # the child's valset score when it is accepted
-        step = (2 * min(self.minibatch_size, len(trainset)) + len(valset)) * n_pred + 1
+        step = (2 * min(self.minibatch_size, len(trainset)) + len(valset)) * rate + 1
         if self.use_merge:  # and a merge after it: a minibatch and the valset
-            step += (self.minibatch_size + len(valset)) * n_pred
+            step += (self.minibatch_size + len(valset)) * rate
 
         def more(iteration: int) -> bool:
             if iteration <= self.max_iterations:
@@ -391,9 +408,10 @@ class Reflective(Optimizer):
             raise
         except ParseError as exc:
             # A small reflection model often writes the instruction without the reply
-            # format's field marker: its whole reply is the instruction, once cleaned.
+            # format's field marker: its reply is the instruction, once cleaned, up to any
+            # input it echoes back ("[[examples_with_feedback]]"...), which is cut off.
             logger.info("iteration %d: reflection reply without its format, used as is", iteration)
-            answer = exc.raw_text
+            answer = _before_echoed_inputs(exc.raw_text)
         except Exception as exc:  # one failed reflection skips one iteration
             logger.info("iteration %d: the reflection on %s failed: %r", iteration, name, exc)
             return None

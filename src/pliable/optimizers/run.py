@@ -84,6 +84,8 @@ class Run:
         self.chunk_size = max(1, chunk_size)
         self.best: tuple[Scores, Module, str] | None = None
         self._memo: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._full: dict[str, Scores] = {}  # each candidate's full-valset scores, by state
+        self._evaluated = [0, 0]  # examples run (not remembered) and the LM calls they made
         self._counter = 0
         if log is not None:
             self._memo.update(log.rows)
@@ -96,13 +98,33 @@ class Run:
         """Score ``program`` on ``examples``; examples already scored for the same state are
         not run again. A :class:`~pliable.errors.BudgetExceededError` propagates (the rows
         finished before it are kept)."""
-        from pliable.evaluation import evaluate
-
         assert self.metric is not None, "Run.evaluate needs a metric"
         state = state_hash(program)
         keys = [example_key(ex) for ex in examples]
         todo = [i for i, k in enumerate(keys) if (state, k) not in self._memo]
         fresh: dict[str, tuple[float, str | None]] = {}
+        calls_before = self.usage.spent().lm_calls
+        try:
+            self._evaluate_chunks(program, examples, state, keys, todo, fresh, progress)
+        finally:
+            self._evaluated[0] += len(fresh)
+            self._evaluated[1] += self.usage.spent().lm_calls - calls_before
+        got = [fresh.get(k) or self._memo[(state, k)] for k in keys]
+        return Scores(tuple(g[0] for g in got), tuple(keys), sum(1 for g in got if g[1]))
+
+    def _evaluate_chunks(
+        self,
+        program: Module,
+        examples: Sequence[Example],
+        state: str,
+        keys: list[str],
+        todo: list[int],
+        fresh: dict[str, tuple[float, str | None]],
+        progress: bool | None,
+    ) -> None:
+        from pliable.evaluation import evaluate
+
+        assert self.metric is not None
         for start in range(0, len(todo), self.chunk_size):
             chunk = todo[start : start + self.chunk_size]
             result = evaluate(
@@ -131,12 +153,19 @@ class Run:
                 )
             if self.log is not None:
                 self.log.append_rows(rows, spent=self.spent())
-        got = [fresh.get(k) or self._memo[(state, k)] for k in keys]
-        return Scores(tuple(g[0] for g in got), tuple(keys), sum(1 for g in got if g[1]))
+
+    def calls_per_example(self, default: float) -> float:
+        """LM calls one run of a program has made per example so far (cache hits are free),
+        or ``default`` before any example ran."""
+        examples, calls = self._evaluated
+        return calls / examples if examples else default
 
     def scores_of(self, state: str, keys: Sequence[str]) -> tuple[float, ...] | None:
         """The remembered scores of the program with ``state`` on the examples with ``keys``
         (in that order), or None unless every one of them was scored."""
+        full = self._full.get(state)
+        if full is not None and list(full.keys) == list(keys):  # errors included, as 0
+            return full.values
         got = [self._memo.get((state, k)) for k in keys]
         if any(g is None for g in got):
             return None
@@ -187,6 +216,8 @@ class Run:
             **extra,
         }
         self.report.candidates.append(entry)
+        if full is not None:
+            self._full[entry["state"]] = full
         if self.log is not None:
             self.log.append(
                 {

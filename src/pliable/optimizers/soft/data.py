@@ -3,9 +3,9 @@
 For each example the prompt is exactly what the predictor sends for the example's inputs
 (``predictor.messages(...)``: instructions, demos, inputs, in the adapter's format), rendered
 with the tokenizer's chat template and its generation prompt. The target is the reply the
-adapter expects to parse (``adapter.format_outputs``: for the chat adapter
-``[[answer]]\\nvalue``) followed by the chat template's end of turn, so that the model learns to
-stop. The loss is taken on the target tokens only.
+adapter expects to parse (``adapter.format_outputs``: for the chat adapter the bare value of
+a lone output, ``[[name]]\\nvalue`` sections for several) followed by the chat template's end of
+turn, so that the model learns to stop. The loss is taken on the target tokens only.
 """
 
 from __future__ import annotations
