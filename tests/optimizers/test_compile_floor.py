@@ -182,8 +182,8 @@ def test_the_run_log_records_the_floor_for_a_crashed_runs_page(tmp_path):
 def test_a_pick_among_candidates_is_set_against_the_floor_at_the_widened_level():
     from types import SimpleNamespace
 
-    from pliable.optimizers.base import Optimizer
     from pliable.optimizers.run import Scores
+    from pliable.optimizers.selection import versus_floor
 
     program = pl.Predict("q -> a: Literal['yes', 'no']")
     floor = pl.majority_floor(program, DEV, metrics.exact_match("a"), trainset=TRAIN)
@@ -191,7 +191,7 @@ def test_a_pick_among_candidates_is_set_against_the_floor_at_the_widened_level()
     report = SimpleNamespace(floor_comparison=None)
     run = SimpleNamespace(floor=floor, report=report, note=lambda text: None)
     kept = Scores(values=(1.0,) * 20 + (0.0,) * 10, keys=tuple(str(i) for i in range(30)))
-    plain = Optimizer._versus_floor(run, kept)
-    widened = Optimizer._versus_floor(run, kept, confidence=1 - 0.05 / 4)
+    plain = versus_floor(run, kept)
+    widened = versus_floor(run, kept, confidence=1 - 0.05 / 4)
     assert run.report.floor_comparison["confidence"] == pytest.approx(0.9875)
     assert widened.ci_low < plain.ci_low  # a wider interval for the best of 4

@@ -29,13 +29,14 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import BudgetExceededError, UsageError
-from pliable.evaluation.floor import Floor, FloorComparison
+from pliable.evaluation.floor import Floor
 from pliable.lm.budget import Budget
 from pliable.lm.usage import track_usage
 from pliable.optimizers.estimate import Estimate, price_per_call
 from pliable.optimizers.report import CompileReport, fingerprint
 from pliable.optimizers.run import Run, Scores
 from pliable.optimizers.runlog import RunLog
+from pliable.optimizers.selection import select
 from pliable.optimizers.state import state_hash
 from pliable.programs.module import Module
 
@@ -99,11 +100,6 @@ def _lm_identity() -> str | None:
 
     shown = {k: v for k, v in sorted(defaults.items()) if not is_secret_option(k)}
     return f"{getattr(lm, 'model', type(lm).__name__)} {json.dumps(shown, default=str)}"
-
-
-def _below(scores: Scores, floor: Floor) -> bool:
-    """Whether ``scores`` (on the floor's valset) average below the floor."""
-    return scores.n == floor.n and scores.mean < floor.score
 
 
 def _with_adapters_pinned(program: Module) -> Module:
@@ -339,141 +335,8 @@ class Optimizer(ABC):
         final: Scores | None,
         run: Run,
     ) -> Module:
-        """Keep ``compiled`` when it beats the baseline beyond the noise, or when the baseline
-        scores below the majority-answer floor and ``compiled`` scores higher; flag the
-        report when the program returned is below the floor (nothing usable was found)."""
-        report = run.report
-        if final is not None:
-            report.final = final.summary()
-        if state_hash(compiled) == state_hash(program):
-            report.selected = "unchanged"
-            kept = final if final is not None else baseline
-            self._versus_floor(run, kept, note=True)
-            self._check_usable(run, kept)
-            return compiled
-        if baseline is None or final is None:
-            report.selected = "compiled"
-            self._versus_floor(run, final, note=True)
-            self._check_usable(run, final)
-            return compiled
-        from pliable.evaluation.stats import selection_bootstrap
-
-        # The winner was picked as the best of m candidates on this same valset, so a lucky
-        # candidate among many must clear a higher bar than a single compiled program: its
-        # interval holds for all m candidates at once (a max-type resampling correction,
-        # which widens it less than Bonferroni would when the candidates agree).
-        start, chosen = state_hash(program), state_hash(compiled)
-        scored = [c["state"] for c in report.candidates if c.get("score") is not None]
-        rows: dict[str, tuple[float, ...]] = {chosen: final.values}
-        for state in dict.fromkeys(scored):
-            values = run.scores_of(state, baseline.keys)
-            if state != start and values is not None:
-                rows.setdefault(state, values)
-        m = len(rows)
-        test = selection_bootstrap(baseline.values, list(rows.values()), 0)
-        # the floor comparison below is of that same pick: widened (Bonferroni) for m
-        confidence = 1.0 - 0.05 / m
-        report.comparison = {
-            "difference": test.difference,
-            "ci_low": test.ci_low,
-            "ci_high": test.ci_high,
-            "p_value": test.p_value,
-            "confidence": 0.95,
-            "candidates_compared": m,
-        }
-        level = "95% CI" if m == 1 else f"95% CI for the best of {m} candidates"
-        shown = f"{test.difference:+.3f}, {level} [{test.ci_low:+.3f}, {test.ci_high:+.3f}]"
-        if test.ci_low > 0:
-            report.selected = "compiled"
-            # the same widened interval: the program set against the floor is that same pick
-            versus = self._versus_floor(run, final, confidence=confidence)
-            if versus is None:
-                run.note(f"the compiled program beats the baseline on the valset ({shown})")
-            elif versus.beaten:
-                run.note(
-                    f"the compiled program beats the baseline on the valset ({shown}) and is "
-                    f"{versus.describe()}"
-                )
-            else:
-                run.note(
-                    f"the compiled program beats the baseline on the valset ({shown}), but it "
-                    f"is {versus.describe()}"
-                )
-            self._check_usable(run, final)
-            return compiled
-        if not run.require_significance:
-            report.selected = "compiled"
-            run.note(f"compiled vs baseline is inside the noise ({shown}); kept as asked")
-            self._versus_floor(run, final, note=True, confidence=confidence)
-            self._check_usable(run, final)
-            return compiled
-        floor = run.floor
-        if floor is not None and _below(baseline, floor) and final.mean > baseline.mean:
-            # Keeping the program passed in is the safe default only when it is usable: one
-            # below the floor (often replies that do not parse, each scored 0) is not.
-            report.selected = "compiled"
-            run.note(
-                f"compiled vs baseline is inside the noise ({shown}), but the baseline scores "
-                f"{baseline.mean:.3f}, below the majority-answer floor {floor.score:.3f} "
-                f"({floor.answer_text()}), so it is no safe default: kept the compiled program, "
-                f"which scores {final.mean:.3f}"
-            )
-            self._versus_floor(run, final, note=True, confidence=confidence)
-            self._check_usable(run, final)
-            return compiled
-        report.selected = "baseline"
-        report.final = baseline.summary()
-        run.note(
-            f"compiled vs baseline is inside the noise ({shown}): kept the program passed in. "
-            "Use more valset examples, or compile(..., require_significance=False) to keep "
-            "the compiled program anyway."
-        )
-        self._versus_floor(run, baseline, note=True)
-        self._check_usable(run, baseline)
-        return program.deepcopy()
-
-    @staticmethod
-    def _check_usable(run: Run, kept: Scores | None) -> None:
-        """Flag the report (``usable=False``) and warn when ``kept``, the returned program's
-        valset scores, is below the majority-answer floor: always giving one answer would do
-        better than anything this compile found."""
-        floor = run.floor
-        if floor is None or kept is None or not _below(kept, floor):
-            return
-        report = run.report
-        errors = f"; {kept.errors} of its {kept.n} valset examples raised errors" * bool(
-            kept.errors
-        )
-        scored = [c["score"] for c in report.candidates if isinstance(c.get("score"), float)]
-        others = (
-            f", nor did any of the {len(scored)} candidates scored on the whole valset"
-            if scored and max(scored) < floor.score
-            else ""
-        )
-        report.usable = False
-        report.unusable = (
-            f"the program returned scores {kept.mean:.3f} on the valset, below the "
-            f"majority-answer floor {floor.score:.3f} ({floor.answer_text()}){others}{errors}. "
-            "Check that the model's replies parse (pliable inspect shows the prompt), try a "
-            "stronger model, or give more examples."
-        )
-        logger.warning("%s: no usable program: %s", report.optimizer, report.unusable)
-
-    @staticmethod
-    def _versus_floor(
-        run: Run, kept: Scores | None, *, note: bool = False, confidence: float = 0.95
-    ) -> FloorComparison | None:
-        """``kept`` (the program returned, scored on the valset) against the floor, saved as
-        ``report.floor_comparison``; with ``note``, a note when it does not beat the floor.
-        ``confidence`` is widened like the baseline comparison's when ``kept`` was picked
-        among several candidates."""
-        if run.floor is None or kept is None or kept.n != run.floor.n:
-            return None
-        versus = run.floor.compare(list(kept.values), confidence=confidence)
-        run.report.floor_comparison = versus.to_dict()
-        if note and not versus.beaten:
-            run.note(f"the program returned is {versus.describe()}")
-        return versus
+        """Honest selection (:func:`pliable.optimizers.selection.select`)."""
+        return select(program, compiled, baseline, final, run)
 
     @staticmethod
     def _check_set(examples: Sequence[Example] | None, what: str) -> list[Example]:

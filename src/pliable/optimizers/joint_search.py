@@ -32,7 +32,7 @@ import importlib.util
 import json
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pliable.data.example import Example
@@ -45,10 +45,11 @@ from pliable.optimizers.instruction_proposer import (
     check_proposer_args,
     proposer_for,
 )
+from pliable.optimizers.joint_space import Config, Space, demos_key
 from pliable.optimizers.labeled_few_shot import LabeledFewShot
 from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
-from pliable.optimizers.state import set_instruction, state_hash
+from pliable.optimizers.state import state_hash
 from pliable.programs.module import Module
 
 if TYPE_CHECKING:
@@ -67,7 +68,6 @@ PRESETS: dict[str, dict[str, int]] = {
     }.items()
 }
 
-Config = tuple[tuple[int, int], ...]  # per predictor: (instruction index, demo-set index)
 _FILL_FACTOR = 4  # fill_budget runs at most this many times num_trials
 _IDLE_TRIALS = 5  # fill_budget stops after this many trials in a row made no LM call
 
@@ -83,64 +83,6 @@ def _redact(url: str) -> str:
         return str(parsed.render_as_string(hide_password=True))
     except Exception:  # not a URL sqlalchemy reads: keep only the scheme
         return url.split("://", 1)[0] + "://***"
-
-
-def _demos_key(demos: Sequence[Example]) -> str:
-    from pliable.adapters.values import to_jsonable
-
-    rows = [[to_jsonable(dict(d)), sorted(d.input_keys or ())] for d in demos]
-    return json.dumps(rows, sort_keys=True, default=str)
-
-
-class _Space:
-    """The candidates of every predictor, and programs built from a configuration."""
-
-    def __init__(
-        self, instructions: dict[str, list[str]], demos: dict[str, list[list[Example]]]
-    ) -> None:
-        self.names = list(instructions)
-        self.instructions = instructions
-        self.demos = demos
-        shape = {n: [instructions[n], [_demos_key(d) for d in demos[n]]] for n in self.names}
-        text = json.dumps(shape, sort_keys=True)
-        self.key = hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def build(self, student: Module, config: Config) -> Module:
-        program = student.deepcopy()
-        predictors = dict(program.named_predictors())
-        for name, (i, d) in zip(self.names, config, strict=True):
-            if i != 0:  # 0 is the current instruction: left as it is, so the state (and
-                # the scores remembered for it) stay the program's own
-                set_instruction(predictors[name], self.instructions[name][i])
-            predictors[name].demos = list(self.demos[name][d])
-        return program
-
-    def describe(self, config: Config) -> dict[str, dict[str, int]]:
-        return {
-            n: {"instruction": i, "demos": d} for n, (i, d) in zip(self.names, config, strict=True)
-        }
-
-    def suggest(self, trial: optuna.Trial) -> Config:
-        """The trial's choice of an instruction and a demo set for every predictor."""
-        picked = {
-            key: trial.suggest_categorical(key, list(range(n)))
-            for name in self.names
-            for key, n in (
-                (f"{name}.instruction", len(self.instructions[name])),
-                (f"{name}.demos", len(self.demos[name])),
-            )
-        }
-        config = self.config_of(picked)
-        assert config is not None
-        return config
-
-    def config_of(self, params: Mapping[str, Any]) -> Config | None:
-        try:
-            return tuple(
-                (int(params[f"{n}.instruction"]), int(params[f"{n}.demos"])) for n in self.names
-            )
-        except KeyError:
-            return None
 
 
 class JointSearch(Optimizer):
@@ -289,12 +231,12 @@ class JointSearch(Optimizer):
         """Demo-set candidates per predictor, and the first bootstrapped set of each."""
         names = [n for n, _ in student.named_predictors()]
         sets: dict[str, list[list[Example]]] = {n: [[]] for n in names}
-        seen: dict[str, set[str]] = {n: {_demos_key([])} for n in names}
+        seen: dict[str, set[str]] = {n: {demos_key([])} for n in names}
         first: dict[str, list[Example]] = {}
 
         def add(program: Module) -> None:
             for name, p in program.named_predictors():
-                key = _demos_key(p.demos)
+                key = demos_key(p.demos)
                 if key not in seen[name]:
                     seen[name].add(key)
                     sets[name].append(list(p.demos))
@@ -323,7 +265,7 @@ class JointSearch(Optimizer):
                 break
         return sets, first
 
-    def _space(self, student: Module, trainset: list[Example], run: Run) -> _Space | None:
+    def _space(self, student: Module, trainset: list[Example], run: Run) -> Space | None:
         """Every predictor's candidates, or None when the budget ran out building them."""
         demos, first = self._demo_sets(student, trainset, run)
         proposed: dict[str, list[str]] = {}
@@ -346,11 +288,11 @@ class JointSearch(Optimizer):
                 f"{name}: {len(instructions[name])} instruction candidates, "
                 f"{len(demos[name])} demo-set candidates"
             )
-        return _Space(instructions, demos)
+        return Space(instructions, demos)
 
     # -- search ----------------------------------------------------------------------------
 
-    def _study(self, space: _Space, name: str) -> optuna.Study:
+    def _study(self, space: Space, name: str) -> optuna.Study:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log line per trial
@@ -390,7 +332,7 @@ class JointSearch(Optimizer):
         return [valset[i] for i in sorted(picked)]
 
     def _search(
-        self, student: Module, space: _Space, valset: list[Example], run: Run, name: str
+        self, student: Module, space: Space, valset: list[Example], run: Run, name: str
     ) -> None:
         study = self._study(space, name)
         from optuna.trial import TrialState
@@ -497,7 +439,7 @@ class JointSearch(Optimizer):
 
 
 def _default_name(
-    student: Module, trainset: list[Example], valset: list[Example], space: _Space, seed: int
+    student: Module, trainset: list[Example], valset: list[Example], space: Space, seed: int
 ) -> str:
     parts = [state_hash(student), fingerprint(trainset), fingerprint(valset), space.key, seed]
     digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
