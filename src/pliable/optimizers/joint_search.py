@@ -68,9 +68,6 @@ PRESETS: dict[str, dict[str, int]] = {
     }.items()
 }
 
-_FILL_FACTOR = 4  # fill_budget runs at most this many times num_trials
-_IDLE_TRIALS = 5  # fill_budget stops after this many trials in a row made no LM call
-
 
 def _redact(url: str) -> str:
     """A storage URL without its password or query (settings are saved in reports and logs)."""
@@ -372,17 +369,13 @@ class JointSearch(Optimizer):
         ran = idle = 0
 
         def more(completed: int) -> bool:
-            """Whether to run another trial: the ones asked for, then (``fill_budget``) more
-            while the budget has room for one and two full evaluations, up to
-            ``_FILL_FACTOR * num_trials``, until trials stop costing calls (all cached)."""
-            if completed < self.num_trials:
-                return True
-            left = run.calls_left() if self.fill_budget else None
-            return (
-                left is not None
-                and left >= step + reserve
-                and completed < _FILL_FACTOR * self.num_trials
-                and idle < _IDLE_TRIALS
+            """The trials asked for, then (``fill_budget``) more while the budget has room
+            for one and two full evaluations (:meth:`Run.room_to_fill`)."""
+            return completed < self.num_trials or (
+                self.fill_budget
+                and run.room_to_fill(
+                    completed, self.num_trials, step=step + reserve, idle=idle, factor=4
+                )
             )
 
         while more(len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))):

@@ -61,8 +61,6 @@ logger = logging.getLogger(__name__)
 
 _VALUE_CHARS = 600  # longest value shown to the reflection LM
 _CALLS_SHOWN = 3  # calls of the predictor shown per example
-_FILL_FACTOR = 10  # fill_budget runs at most this many times max_iterations
-_IDLE_ITERATIONS = 5  # fill_budget stops after this many iterations in a row made no LM call
 
 
 class ReflectInstruction(Signature):
@@ -303,14 +301,11 @@ class Reflective(Optimizer):
             step += (self.minibatch_size + len(valset)) * rate
 
         def more(iteration: int) -> bool:
-            if iteration <= self.max_iterations:
-                return True
-            left = run.calls_left() if self.fill_budget else None
-            return (
-                left is not None
-                and left >= step
-                and iteration <= _FILL_FACTOR * self.max_iterations
-                and idle < _IDLE_ITERATIONS
+            return iteration <= self.max_iterations or (
+                self.fill_budget
+                and run.room_to_fill(
+                    iteration - 1, self.max_iterations, step=step, idle=idle, factor=10
+                )
             )
 
         try:

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from pliable.evaluation.floor import Floor
     from pliable.lm.usage import UsageTracker
 
-__all__ = ["Run", "Scores"]
+__all__ = ["IDLE_STEPS", "Run", "Scores"]
+
+IDLE_STEPS = 5  # a search filling its budget stops after this many steps in a row made no call
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +184,14 @@ class Run:
         if budget is None or budget.lm_calls is None:
             return None
         return max(0, budget.lm_calls - self.usage.spent().lm_calls)
+
+    def room_to_fill(self, done: int, planned: int, *, step: int, idle: int, factor: int) -> bool:
+        """Whether a search past its ``planned`` steps (``done`` so far) may run another to
+        use its budget: the ``lm_calls`` budget has room for ``step`` calls, fewer than
+        ``factor`` x ``planned`` steps ran, and fewer than ``IDLE_STEPS`` steps in a row
+        (``idle``) made no LM call (all cached: more would find nothing new)."""
+        left = self.calls_left()
+        return left is not None and left >= step and done < factor * planned and idle < IDLE_STEPS
 
     def lm_calls(self) -> int:
         """LM calls made so far (cache hits are free)."""
