@@ -119,15 +119,54 @@ def yes_no_model(right_with_demos):
     return pl.FunctionLM(reply)
 
 
-def test_a_baseline_at_the_floor_is_kept_when_the_gain_is_inside_the_noise():
-    # dev d6 (a "yes") is the only question the demos fix: 0.600 -> 0.633, inside the noise
+def test_a_baseline_at_the_floor_is_no_safe_default_either():
+    # dev d6 (a "yes") is the only question the demos fix: 0.600 -> 0.633, inside the noise;
+    # the baseline only ties always answering 'no', so it is not protected from the gain
     compiled = compile_with(yes_no_model(lambda i: i == 6))
     report = compiled.report
     assert report.baseline.score == pytest.approx(0.6)
+    assert report.selected == "compiled"
+    assert [len(p.demos) for p in compiled.predictors()] == [2]
+    (note,) = [n for n in report.notes if "no safe default" in n]
+    assert "at or below the majority-answer floor 0.600 (always 'no')" in note
+    assert "which scores 0.633 against the baseline's 0.600" in note
+    assert report.usable is True
+
+
+def test_a_baseline_not_clearly_above_the_floor_is_no_safe_default():
+    # zero-shot right on 20 of 30 (0.667 against the floor's 0.600: inside the noise);
+    # with demos 21 of 30: the compiled program is kept though its gain is inside the noise
+    right = {i for i in range(30) if i % 10 < 6} | {6, 7}  # every "no" and two "yes"
+
+    def reply(messages):
+        q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
+        i = int(q[1:])
+        fixed = right | ({8} if len(messages) > 2 and q[0] == "d" else set())
+        return f"[[a]]\n{gold(q) if i in fixed else 'no'}"
+
+    report = compile_with(pl.FunctionLM(reply)).report
+    assert report.baseline.score == pytest.approx(20 / 30)
+    assert report.selected == "compiled"
+    (note,) = [n for n in report.notes if "no safe default" in n]
+    assert "not clearly above the majority-answer floor 0.600" in note
+
+
+def test_a_baseline_clearly_above_the_floor_is_kept_when_the_gain_is_inside_the_noise():
+    # zero-shot wrong only on d0, d1, d2 (0.9, far above the floor 0.6); demos fix d0
+    def reply(messages):
+        q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
+        wrong = {0, 1, 2} - ({0} if len(messages) > 2 else set())
+        flip = q[0] == "d" and int(q[1:]) in wrong
+        return f"[[a]]\n{ ({'no': 'yes', 'yes': 'no'}[gold(q)] if flip else gold(q)) }"
+
+    compiled = compile_with(pl.FunctionLM(reply))
+    report = compiled.report
+    assert report.baseline.score == pytest.approx(0.9)
     assert report.selected == "baseline"
     assert [len(p.demos) for p in compiled.predictors()] == [0]
+    assert not any("no safe default" in n for n in report.notes)
+    assert any("inside the noise" in n and "kept the program passed in" in n for n in report.notes)
     assert report.usable is True
-    assert report.unusable is None
     assert "NO USABLE PROGRAM" not in report.summary()
 
 

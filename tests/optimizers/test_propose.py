@@ -214,3 +214,59 @@ def test_a_budget_stop_returns_what_was_written():
         ],
         "solve": ["Given `expression`, produce `answer`."],
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # written by Qwen2.5-Coder-1.5B as proposals in the compile_vs_dspy runs
+        "Create an instruction for the Predict program that takes a question and choices as "
+        "inputs, then returns an answer from the given choices.",
+        "The provided instruction appears to focus on evaluating the presence of "
+        "non-contemporaneous elements in a given sentence. Can you come up with an instruction "
+        "that would do this?",
+        "Can you provide me with a task involving dates and times that requires me to select "
+        "the correct answer from multiple choices?",
+        "How about we keep it short?",
+        "Improve the current_instruction so it scores higher.",
+        "Rewrite the following instruction to be clearer: answer with yes or no.",
+    ],
+)
+def test_replies_about_the_instruction_are_not_instructions(text):
+    from pliable.optimizers.instruction_proposer import not_an_instruction
+
+    assert not_an_instruction(text, pl.Predict("question -> answer")) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Answer the question with exactly one of the choices, copied word for word.",
+        "You are a historian. Say whether the sentence has an anachronism; reply Yes or No.",
+        "Predict whether the review is positive. Follow the instructions in the question.",
+        "Count the objects listed and reply with the number only.",
+    ],
+)
+def test_instructions_addressed_to_the_model_are_kept(text):
+    from pliable.optimizers.instruction_proposer import not_an_instruction
+
+    assert not_an_instruction(text, pl.Predict("question -> answer")) is None
+
+
+def test_a_step_about_instructions_may_mention_them():
+    from pliable.optimizers.instruction_proposer import not_an_instruction
+
+    step = pl.Predict("dish -> cooking_instructions")
+    assert not_an_instruction("Write clear cooking instructions for the dish.", step) is None
+    assert not_an_instruction("Can you write them?", step) == "asks a question back"
+
+
+def test_a_reply_that_is_not_an_instruction_is_asked_again_once_per_proposal():
+    meta = "Create an instruction for the program that answers questions."
+    lm = writer([meta, "Answer with the number only.", meta, meta, meta, meta])
+    program = pl.Predict("question -> answer")
+    out = InstructionProposer(prompt_lm=lm).propose(program, examples(3), n=3)
+    # two proposals wanted: the first meta reply is asked again, the second proposal and its
+    # retry are meta too; no more than 2 + 2 calls
+    assert out["self"][1:] == ["Answer with the number only."]
+    assert len(lm.calls) == 4

@@ -15,6 +15,9 @@ to improve on the best of them; :class:`~pliable.optimizers.InstructionHillClimb
 The proposer model can differ from the task model: ``InstructionProposer(prompt_lm=...)``.
 Every candidate list starts with the predictor's current instruction, so "no change" is
 always a candidate; proposals that are empty, duplicates, or fail are dropped (and logged).
+Replies that talk about the instruction instead of giving one ("Create an instruction for
+...", "The provided instruction ...", "Can you ...?"), which small proposer models often
+write, are dropped and asked again (:func:`not_an_instruction`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "InstructionProposer",
     "check_proposer_args",
     "data_summary",
+    "not_an_instruction",
     "program_summary",
     "proposer_for",
 ]
@@ -153,6 +157,42 @@ def clean_instruction(text: str) -> str:
     return text[:_MAX_CHARS].rstrip()
 
 
+# What a small proposer writes instead of an instruction: a request for one ("Create an
+# instruction for ..."), remarks on the one it was shown ("The provided instruction ..."), a
+# question back ("Can you ...?"), or its own input fields echoed.
+_ABOUT_INSTRUCTIONS = (
+    re.compile(
+        r"\b(?:create|write|generate|modify|improve|rewrite|craft|design|propose|come up with)"
+        r"\b\W+(?:\w+\W+){0,4}?instructions?\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(?:the|this|that|provided|current|original|given|above|following|previous)"
+        r"\s+(?:new\s+)?instruction\b",
+        re.IGNORECASE,
+    ),
+)
+_QUESTION_BACK = re.compile(r"^(?:can|could|would|will)\s+you\b|^how\s+about\b", re.IGNORECASE)
+_ECHOED_FIELDS = re.compile(r"\b(?:task_data|earlier_attempts|current_instruction)\b")
+
+
+def not_an_instruction(text: str, predictor: Predict) -> str | None:
+    """Why ``text`` is about writing an instruction rather than one addressed to the model
+    (a request for one, remarks on the current one, a question back, the proposer's own
+    fields echoed), or None when it reads as an instruction. Mentions of "instruction" are
+    allowed when the step itself is about instructions (a field or its current instruction
+    names them)."""
+    if _QUESTION_BACK.search(text):
+        return "asks a question back"
+    if _ECHOED_FIELDS.search(text):
+        return "echoes the proposer's fields"
+    sig = predictor.signature
+    own = " ".join([sig.instructions, *sig.fields]).lower()
+    if "instruction" not in own and any(p.search(text) for p in _ABOUT_INSTRUCTIONS):
+        return "talks about the instruction instead of giving it"
+    return None
+
+
 class InstructionProposer:
     """Writes candidate instructions for a program's predictors.
 
@@ -221,7 +261,11 @@ class InstructionProposer:
             current = predictor.signature.instructions
             found = [current]
             shown = list((demos or {}).get(name) or _labeled_for(predictor, trainset))
-            for i in range(max(0, n - 1)):
+            # a reply that is not an instruction is asked again, up to as many times as
+            # there are proposals to write
+            tries, retries, i = max(0, n - 1), max(0, n - 1), -1
+            while i + 1 < tries:
+                i += 1
                 if stop:
                     break
                 tip = self.tips[(i + index + self.seed) % len(self.tips)]
@@ -250,6 +294,13 @@ class InstructionProposer:
                     logger.info("proposal %d for %s failed: %r", i, name, exc)
                     continue
                 cleaned = clean_instruction(str(text))
+                why = not_an_instruction(cleaned, predictor)
+                if why is not None:
+                    logger.info("proposal %d for %s dropped (%s): %r", i, name, why, cleaned)
+                    if retries > 0:
+                        retries -= 1
+                        tries += 1
+                    continue
                 if len(cleaned) >= 8 and cleaned not in found:
                     found.append(cleaned)
             out[name] = found

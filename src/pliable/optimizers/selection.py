@@ -2,10 +2,10 @@
 
 The compiled program is kept when it beats the baseline (the program passed in) beyond the
 noise, with an interval that holds for every candidate scored on the whole valset at once
-(:func:`~pliable.evaluation.stats.selection_bootstrap`); or when the baseline scores below
-the majority-answer floor and the compiled program scores higher (a baseline below the floor
-is no safe default). Whatever is kept is set against the floor, and a program below it marks
-the report unusable (``report.usable``).
+(:func:`~pliable.evaluation.stats.selection_bootstrap`); or when the baseline does not beat
+the majority-answer floor beyond the noise and the compiled program scores higher (a baseline
+not known to beat always giving one answer is no safe default to protect). Whatever is kept
+is set against the floor, and a program below it marks the report unusable (``report.usable``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pliable.programs.module import Module
 if TYPE_CHECKING:
     from pliable.evaluation.floor import Floor, FloorComparison
 
-__all__ = ["below", "check_usable", "select", "versus_floor"]
+__all__ = ["baseline_unsafe", "below", "check_usable", "select", "versus_floor"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def select(
     run: Run,
 ) -> Module:
     """Keep ``compiled`` when it beats the baseline beyond the noise, or when the baseline
-    scores below the majority-answer floor and ``compiled`` scores higher; flag the
+    does not clearly beat the majority-answer floor and ``compiled`` scores higher; flag the
     report when the program returned is below the floor (nothing usable was found)."""
     report = run.report
     if final is not None:
@@ -105,16 +105,16 @@ def select(
         versus_floor(run, final, note=True, confidence=confidence)
         check_usable(run, final)
         return compiled
-    floor = run.floor
-    if floor is not None and below(baseline, floor) and final.mean > baseline.mean:
-        # Keeping the program passed in is the safe default only when it is usable: one
-        # below the floor (often replies that do not parse, each scored 0) is not.
+    unsafe = baseline_unsafe(run, baseline)
+    if unsafe is not None and final.mean > baseline.mean:
+        # Keeping the program passed in over a gain inside the noise protects a program
+        # known to work. One that does not clearly beat always giving the majority answer
+        # (often replies that do not parse, each scored 0) is not known to work.
         report.selected = "compiled"
         run.note(
-            f"compiled vs baseline is inside the noise ({shown}), but the baseline scores "
-            f"{baseline.mean:.3f}, below the majority-answer floor {floor.score:.3f} "
-            f"({floor.answer_text()}), so it is no safe default: kept the compiled program, "
-            f"which scores {final.mean:.3f}"
+            f"compiled vs baseline is inside the noise ({shown}), but the baseline is "
+            f"{unsafe}, so it is no safe default: kept the compiled program, which scores "
+            f"{final.mean:.3f} against the baseline's {baseline.mean:.3f}"
         )
         versus_floor(run, final, note=True, confidence=confidence)
         check_usable(run, final)
@@ -129,6 +129,17 @@ def select(
     versus_floor(run, baseline, note=True)
     check_usable(run, baseline)
     return program.deepcopy()
+
+
+def baseline_unsafe(run: Run, baseline: Scores) -> str | None:
+    """Why the baseline is no safe default (it does not beat the majority-answer floor
+    beyond the noise, e.g. ``"at or below the majority-answer floor 0.600 (always 'no')"``),
+    or None when it does, or when there is no floor to judge by."""
+    floor = run.floor
+    if floor is None or baseline.n != floor.n:
+        return None
+    versus = floor.compare(list(baseline.values))
+    return None if versus.beaten else versus.describe()
 
 
 def check_usable(run: Run, kept: Scores | None) -> None:
