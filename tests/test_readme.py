@@ -58,3 +58,16 @@ def test_benchmark_setup_is_one_command_that_installs_the_server_too():
     command = next(b for b in blocks("bash") if "benchmarks/run.py --quick" in b).strip()
     assert '-e ".[bench]"' in command
     assert command in (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+
+
+def test_readme_exit_code_table_is_the_cli_s(capsys):
+    from pliable._cli_checks import EXIT_CODES
+
+    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", README, re.M)
+    assert [(int(code), text) for code, text in rows] == list(EXIT_CODES)
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    for code, text in EXIT_CODES:
+        assert re.search(rf"^  {code} +{re.escape(text)}$", shown, re.M), (code, shown)

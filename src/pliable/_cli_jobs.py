@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pliable.data.example import Example
-from pliable.errors import UsageError
+from pliable.errors import PliableError, UsageError
 from pliable.programs.module import Module
 
 if TYPE_CHECKING:
@@ -32,19 +32,104 @@ OPTIMIZERS = ("bootstrap", "random-search", "labeled", "joint", "reflective", "h
 
 
 def _import_object(spec: str) -> Any:
+    """The object named by ``file.py:name``, importing the file. Every failure is a one-line
+    :class:`UsageError`: no such file, an error while importing it (a syntax error, or any
+    exception its code raises: ``file:line`` of the error), or no such name (it lists the
+    names the file defines)."""
     path, _, name = spec.rpartition(":")
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"{spec!r}: no such file {path!r}. Use file.py:object.")
+    if not name.isidentifier():
+        raise UsageError(
+            f"{spec!r}: {name!r} is not a Python name. Use file.py:object, e.g. {path}:program."
+        )
     module_spec = importlib.util.spec_from_file_location(file.stem, file)
     if module_spec is None or module_spec.loader is None:
         raise UsageError(f"{spec!r}: cannot import {path!r} as Python.")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[file.stem] = module
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # its code may do anything: say where it failed
+        if sys.modules.get(file.stem) is module:
+            del sys.modules[file.stem]
+        raise _import_failure(spec, file, exc) from exc
     if not hasattr(module, name):
-        raise UsageError(f"{spec!r}: {path} has no {name!r}.")
+        import difflib
+
+        defined = _defined_names(module)
+        close = difflib.get_close_matches(name, defined, n=1)
+        shown = ", ".join(defined[:20]) + (f" and {len(defined) - 20} more" if defined[20:] else "")
+        raise UsageError(
+            f"{spec!r}: {path} has no {name!r}; it defines {shown or 'no public names'}."
+            + (f" Did you mean {close[0]!r}?" if close else "")
+            + f" What to do: name one of them after the colon ({path}:NAME)."
+        )
     return getattr(module, name)
+
+
+def _import_failure(spec: str, file: Path, exc: BaseException) -> UsageError:
+    """One line saying where importing ``file`` (for ``spec``) failed, from ``exc``."""
+    import traceback
+
+    def short(text: str, limit: int = 100) -> str:
+        lines = text.strip().splitlines()
+        first = lines[0].strip() if lines else ""
+        return first if len(first) <= limit else first[: limit - 3] + "..."
+
+    todo = f"What to do: fix the file; `python {file}` shows the whole traceback."
+    frames = traceback.extract_tb(exc.__traceback__)
+    line = next((f.lineno for f in reversed(frames) if _same_file(f.filename, file)), None)
+    at = f"{file}:{line}" if line else str(file)
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename).is_file():
+        # a file's own syntax error knows its file and line (maybe a module the file imports)
+        where = f"{exc.filename}:{exc.lineno}" if exc.lineno else exc.filename
+        code = f": {short(exc.text)!r}" if exc.text and exc.text.strip() else ""
+        by = "" if _same_file(exc.filename, file) else f" (imported at {at})"
+        return UsageError(
+            f"{where}: {type(exc).__name__}: {exc.msg}{code}{by}; cannot import {spec!r}. {todo}"
+        )
+    if isinstance(exc, SystemExit):
+        return UsageError(
+            f"{at}: the file exits (SystemExit: {exc.code!r}) when it is imported for {spec!r}. "
+            "What to do: put its script code under `if __name__ == '__main__':`."
+        )
+    message = short(str(exc))
+    said = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    missing = (exc.name or "").partition(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    folder = file.resolve().parent
+    if missing and ((folder / f"{missing}.py").is_file() or (folder / missing).is_dir()):
+        todo = (
+            f"What to do: {missing} is next to the file, but its folder is not on the import "
+            f"path: set PYTHONPATH={folder}."
+        )
+    return UsageError(f"{at}: importing it for {spec!r} raised {said}. {todo}")
+
+
+def _same_file(name: str, file: Path) -> bool:
+    try:
+        return Path(name).resolve() == file.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def _defined_names(module: Any) -> list[str]:
+    """The public names ``module`` defines: its own functions and classes, and its other
+    values (not the modules, functions and classes it imports)."""
+    import inspect
+    import types
+
+    names = []
+    for key, value in vars(module).items():
+        if key.startswith("_") or isinstance(value, types.ModuleType):
+            continue
+        if (inspect.isclass(value) or inspect.isroutine(value)) and getattr(
+            value, "__module__", None
+        ) != module.__name__:
+            continue
+        names.append(key)
+    return names
 
 
 def adapter_named(name: str) -> Adapter | None:
@@ -67,9 +152,21 @@ def load_program(spec: str, *, cot: bool = False, adapter: str = "auto", lm: Any
     if spec.endswith(".json"):
         loaded: Module = load(spec, lm=lm)
         return loaded
+    if spec.endswith(".py"):
+        raise UsageError(
+            f"{spec!r}: name the program in the file as {spec}:NAME (a pl.Module, its class, "
+            "or a function that returns one)."
+        )
     if ".py:" in spec:
         obj = _import_object(spec)
-        program = obj() if callable(obj) and not isinstance(obj, Module) else obj
+        try:
+            program = obj() if callable(obj) and not isinstance(obj, Module) else obj
+        except PliableError:
+            raise
+        except Exception as exc:
+            raise UsageError(
+                f"{spec!r}: calling it to make the program raised {type(exc).__name__}: {exc}"
+            ) from exc
         if not isinstance(program, Module):
             raise UsageError(f"{spec!r} is not a pl.Module (got {type(program).__name__}).")
         return program
@@ -80,9 +177,19 @@ def load_metric(spec: str) -> Callable[..., Any]:
     """``exact_match``, ``f1``, ``multiple_choice``, ``passage_match`` (optionally ``:field``),
     or ``file.py:function``."""
     from pliable.evaluation import metrics
+    from pliable.evaluation.metric_base import metric_caller
 
     if ".py:" in spec:
         metric: Callable[..., Any] = _import_object(spec)
+        if not callable(metric):
+            raise UsageError(
+                f"{spec!r} is {type(metric).__name__} {_preview(metric)}, not a function. What "
+                "to do: name a function metric(example, prediction[, trace]) -> score."
+            )
+        try:
+            metric_caller(metric)  # refuses a function that cannot take (example, prediction)
+        except UsageError as exc:
+            raise UsageError(f"{spec!r}: {exc}") from exc
         return metric
     name, _, field = spec.partition(":")
     if name not in _METRICS:
@@ -95,13 +202,37 @@ def load_metric(spec: str) -> Callable[..., Any]:
     return made
 
 
+def _preview(value: object, limit: int = 60) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a user's object: its repr may fail too
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _signature_of(program: Module) -> Any:
+    """The program's own signature (Predict, ChainOfThought), else its only predictor's, else
+    None (a multi-step program names its inputs in ``forward``)."""
+    sig = getattr(program, "signature", None)
+    if sig is None:
+        predictors = program.predictors()
+        sig = predictors[0].signature if len(predictors) == 1 else None
+    return sig
+
+
 class _Job:
-    """Program, data and metric chosen by the shared options."""
+    """Program, data and metric chosen by the shared options, all checked before any LM call:
+    the data files exist and load, the inputs are known, the metric scores the first dev
+    example against its own labels."""
 
     def __init__(self, args: argparse.Namespace, *, need_train: bool) -> None:
+        from pliable._cli_checks import check_metric, check_model
+
+        check_model(args.model)
         self.task = None
         self.trainset: list[Example] = []
         self.devset: list[Example] = []
+        loaded: Module | None = None
         if args.task:
             from pliable.tasks import load_task
 
@@ -113,23 +244,40 @@ class _Job:
             examples = load_bigbench(args.bigbench, seed=args.seed, limit=args.limit)
             self.trainset, self.devset = split(examples, train=0.5, seed=args.seed)
         else:
-            self._files(args, need_train)
+            loaded = self._files(args, need_train)
         if args.limit:
             self.devset = self.devset[: args.limit]
+        if not self.devset:
+            raise UsageError("The dev set is empty: give a --dev file with at least one row.")
+        self.program: Module = loaded if loaded is not None else self._program(args)
+        sig = _signature_of(self.program)
+        outputs = list(sig.output_fields) if sig is not None else []
+        if args.metric:
+            self.metric = load_metric(args.metric)
+        elif self.task is not None:
+            self.metric = self.task.metric
+        elif args.bigbench and "choices" in self.devset[0]:
+            self.metric = load_metric("multiple_choice")
+        else:
+            self.metric = load_metric(f"exact_match:{_default_field(outputs, self.devset[0])}")
+        check_metric(self.metric, self.devset[0], outputs)
+
+    def _program(self, args: argparse.Namespace) -> Module:
         if args.program:
-            self.program = load_program(
+            return load_program(
                 args.program,
                 cot=args.cot,
                 adapter=args.adapter,
                 lm=_lm(args) if args.model else None,  # --model overrides the file's
             )
-        elif self.task is not None:
-            self.program = self.task.program_factory()
-        elif args.bigbench:
+        if self.task is not None:
+            made: Module = self.task.program_factory()
+            return made
+        if args.bigbench:
             from pliable.programs import ChainOfThought, Predict
             from pliable.signatures import Signature
 
-            if self.devset and "choices" in self.devset[0]:
+            if "choices" in self.devset[0]:
                 sig = Signature(
                     "question, choices: list[str] -> answer",
                     "Answer the question with exactly one of the choices, copied word for word.",
@@ -137,31 +285,48 @@ class _Job:
             else:
                 sig = Signature("question -> answer", "Answer the question in a few words.")
             adapter = adapter_named(args.adapter)
-            self.program = (ChainOfThought if args.cot else Predict)(sig, adapter=adapter)
-        else:
-            raise UsageError("Name a program: a signature string, file.py:object or a .json file.")
-        if args.metric:
-            self.metric = load_metric(args.metric)
-        elif self.task is not None:
-            self.metric = self.task.metric
-        elif args.bigbench and self.devset and "choices" in self.devset[0]:
-            self.metric = load_metric("multiple_choice")
-        else:
-            self.metric = load_metric("exact_match")
+            return (ChainOfThought if args.cot else Predict)(sig, adapter=adapter)
+        raise UsageError("Name a program: a signature string, file.py:object or a .json file.")
 
-    def _files(self, args: argparse.Namespace, need_train: bool) -> None:
+    def _files(self, args: argparse.Namespace, need_train: bool) -> Module:
+        """Load the program, then the data files with its inputs; return the program."""
         from pliable.data import load_examples
 
-        if not args.inputs:
-            raise UsageError("--inputs names the input fields of the data files (comma-separated).")
-        inputs = [name.strip() for name in args.inputs.split(",") if name.strip()]
         if need_train and not args.train:
             raise UsageError("Pass --train FILE (or --task NAME / --bigbench TASK).")
-        if args.train:  # eval reads it too: the majority-answer floor counts answers there
-            self.trainset = list(load_examples(args.train, inputs=inputs))
         if not args.dev:
             raise UsageError("Pass --dev FILE (or --task NAME / --bigbench TASK).")
-        self.devset = list(load_examples(args.dev, inputs=inputs))
+        if not args.program:
+            raise UsageError("Name a program: a signature string, file.py:object or a .json file.")
+        program = self._program(args)
+        if args.inputs:
+            inputs = [name.strip() for name in args.inputs.split(",") if name.strip()]
+        else:
+            sig = _signature_of(program)
+            if sig is None:
+                raise UsageError(
+                    "--inputs names the input fields of the data files (comma-separated); "
+                    f"{args.program} has several steps, so they cannot be read from it."
+                )
+            inputs = list(sig.input_fields)
+        skip = bool(getattr(args, "skip_bad_rows", False))
+        if args.train:  # eval reads it too: the majority-answer floor counts answers there
+            self.trainset = list(load_examples(args.train, inputs=inputs, skip_bad_rows=skip))
+        self.devset = list(load_examples(args.dev, inputs=inputs, skip_bad_rows=skip))
+        return program
+
+
+def _default_field(outputs: list[str], example: Example) -> str:
+    """The field the default metric (exact match) compares: the program's only output."""
+    if len(outputs) == 1:
+        return outputs[0]
+    if not outputs and "answer" in example:
+        return "answer"
+    shown = ", ".join(outputs) or "unknown"
+    raise UsageError(
+        f"Which output should the default metric compare? The program's outputs: {shown}. "
+        "Pass --metric exact_match:FIELD (or f1:FIELD, or file.py:function)."
+    )
 
 
 def _lm(args: argparse.Namespace) -> Any:
@@ -270,8 +435,11 @@ def _budget(args: argparse.Namespace) -> Any:
 
 
 def compile_job(args: argparse.Namespace) -> int:
+    from pliable._cli_checks import check_model, check_out, cli_words, failed_past
     from pliable.settings import using
 
+    check_out(args.out)
+    check_model(getattr(args, "teacher", None), "--teacher")
     job = _Job(args, need_train=True)
     optimizer = _optimizer(args, job)
     budget = _budget(args)
@@ -300,9 +468,18 @@ def compile_job(args: argparse.Namespace) -> int:
             progress=progress,
         )
     report = compiled.report
-    print(report.summary())
+    print(cli_words(report.summary()))
     if args.run_dir:
         _say(args, f"run log in {args.run_dir}; `pliable report {args.run_dir}` writes the page")
+    kept = report.final or report.baseline
+    if kept is not None and failed_past(kept.errors, kept.n, args.max_error_rate):
+        wrote = f" ({args.out} not written)" if args.out else ""
+        print(
+            f"error: {kept.errors} of {kept.n} dev examples raised errors with the program "
+            f"kept{wrote}; {_first_error(report.notes)}",
+            file=sys.stderr,
+        )
+        return 1
     if not report.usable:
         wrote = f" ({args.out} not written)" if args.out else ""
         print(f"error: no usable program{wrote}: {report.unusable}", file=sys.stderr)
@@ -311,6 +488,12 @@ def compile_job(args: argparse.Namespace) -> int:
         path = compiled.save(args.out)
         _say(args, f"wrote {path}")
     return 0
+
+
+def _first_error(notes: list[str]) -> str:
+    """The first note that reports raised errors, to show with a failed run."""
+    found = next((n for n in notes if "raised" in n or "error" in n.lower()), None)
+    return f"see: {found}" if found else "run `pliable eval` on the program to see the errors"
 
 
 def report_job(args: argparse.Namespace) -> int:
@@ -322,6 +505,7 @@ def report_job(args: argparse.Namespace) -> int:
 
 
 def eval_job(args: argparse.Namespace) -> int:
+    from pliable._cli_checks import failed_past
     from pliable.evaluation import evaluate
     from pliable.lm.usage import track_usage
     from pliable.settings import using
@@ -337,6 +521,15 @@ def eval_job(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
         )
     print(result.summary())
+    if failed_past(result.n_errors, result.n, args.max_error_rate):
+        first = next(r for r in result.rows if r.error is not None)
+        message = (str(first.error).splitlines() or [""])[0]
+        print(
+            f"error: {result.n_errors} of {result.n} examples failed; the first, example "
+            f"{first.index} (in the {first.failed_in}): {message}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

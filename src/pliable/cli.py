@@ -9,9 +9,10 @@
     pliable eval tickets.json --task tickets
     pliable inspect tickets.json
 
-With no --model, the embedded local model runs in-process. Exit codes: 0 done; 1 some
-examples failed (run); 2 bad usage, data or configuration; 3 the LM failed or a budget ran out;
-4 the LM's answer could not be parsed.
+With no --model, the embedded local model runs in-process. The exit codes are in
+``pliable._cli_checks.EXIT_CODES`` (shown by ``pliable --help`` and in the README): 0 done; 1
+examples failed past --max-error-rate; 2 bad usage, data, file or configuration; 3 the LM
+failed or a budget ran out; 4 the LM's answer could not be parsed; 5 no usable program.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from typing import Any
 __all__ = ["main"]
 
 ADAPTERS = ["auto", "chat", "json"]
+RATE_HELP = (
+    "fail (exit 1) when more than this fraction of the examples fail; default: only when "
+    "every example fails"
+)
 ADAPTER_HELP = (
     "auto (default): JSON for an LM that enforces a JSON schema (every local model), else chat"
 )
@@ -65,7 +70,14 @@ def _load_demos(path: str | None) -> list[Any]:
 
 def _render(args: argparse.Namespace) -> int:
     from pliable.adapters import ChatAdapter, JSONAdapter
+    from pliable.errors import UsageError
     from pliable.signatures import ensure_signature
+
+    if args.signature.endswith((".json", ".py")) or ".py:" in args.signature:
+        raise UsageError(
+            f'render takes a signature string such as "question -> answer"; for the '
+            f"prompts of {args.signature} use `pliable inspect FILE` (a compiled .json)."
+        )
 
     sig = ensure_signature(args.signature)
     adapter = JSONAdapter() if args.adapter == "json" else ChatAdapter()
@@ -81,26 +93,46 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _read_jsonl(path: str) -> list[dict[str, Any]]:
-    from pliable.errors import UsageError
+    """The objects of a JSONL file, one a line. A bad file or line is a one-line
+    :class:`~pliable.errors.DataError` naming the file and the line: not UTF-8 (with the byte
+    offset), broken JSON, JSON too deep or with too long an integer, or not an object."""
+    from pliable.data.readers import loads_json, not_utf8_error, show
+    from pliable.errors import DataError
 
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise UsageError(f"{path}, line {number}: not valid JSON ({exc}).") from exc
-            if not isinstance(row, dict):
-                raise UsageError(f"{path}, line {number}: expected a JSON object, got {row!r}.")
-            rows.append(row)
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = loads_json(line)
+                except ValueError as exc:
+                    raise DataError(
+                        f"{path}, line {number}: {exc}: {show(line.rstrip())}. What to do: fix "
+                        "the line; the file holds one JSON object a line.",
+                        source=path,
+                        line=number,
+                        value=line,
+                    ) from exc
+                if not isinstance(row, dict):
+                    raise DataError(
+                        f"{path}, line {number}: expected a JSON object, got {show(row)}. "
+                        'What to do: write one object a line, e.g. {"question": "..."}.',
+                        source=path,
+                        line=number,
+                        value=row,
+                    )
+                rows.append(row)
+    except UnicodeDecodeError as exc:
+        raise not_utf8_error(path, exc) from exc
     return rows
 
 
 def _run(args: argparse.Namespace) -> int:
     from pliable._cli_jobs import load_program
     from pliable.adapters.values import to_jsonable
+    from pliable.errors import UsageError
     from pliable.lm import LM
     from pliable.settings import using
 
@@ -109,22 +141,38 @@ def _run(args: argparse.Namespace) -> int:
         options["max_tokens"] = args.max_tokens
     if args.temperature is not None:
         options["temperature"] = args.temperature
+    from pliable._cli_checks import check_model, failed_past
+
+    check_model(args.model)
     lm = LM(args.model, cache=not args.no_cache, **options)
     # --model replaces the LM a compiled file records; without it, the file's model runs
     program = load_program(
         args.signature, cot=args.cot, adapter=args.adapter, lm=lm if args.model else None
     )
-    rows = _read_jsonl(args.inputs) if args.inputs else [_parse_assignments(args.input)]
-    failed = 0
+    if not args.inputs:  # one input: its error is the run's (exit 2, 3 or 4 by its kind)
+        with using(lm=lm):
+            prediction = program(**_parse_assignments(args.input))
+        print(json.dumps(to_jsonable(dict(prediction)), ensure_ascii=False))
+        return 0
+    rows = _read_jsonl(args.inputs)
+    if not rows:
+        raise UsageError(f"--inputs {args.inputs}: no rows; write one JSON object per line.")
     with using(lm=lm):
-        results = program.batch(rows, num_threads=1, progress=None if args.inputs else False)
+        results = program.batch(rows, num_threads=1, progress=False if args.quiet else None)
+    failures = [r for r in results if isinstance(r, Exception)]
     for result in results:
         if isinstance(result, Exception):
-            failed += 1
             print(json.dumps({"error": str(result).splitlines()[0]}))
         else:
             print(json.dumps(to_jsonable(dict(result)), ensure_ascii=False))
-    return 1 if failed else 0
+    if failed_past(len(failures), len(rows), args.max_error_rate):
+        first = str(failures[0]).splitlines()[0]
+        print(
+            f"error: {len(failures)} of {len(rows)} inputs failed; the first: {first}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -135,8 +183,20 @@ def _compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from pliable import __version__
+    from pliable._cli_checks import (
+        OneLineParser,
+        at_least,
+        error_rate,
+        exit_code_table,
+        non_negative_number,
+    )
 
-    parser = argparse.ArgumentParser(prog="pliable", description="Programmatic prompting.")
+    parser = OneLineParser(
+        prog="pliable",
+        description="Programmatic prompting.",
+        epilog=exit_code_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"pliable {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -160,9 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--model", help="a litellm model name; default: the embedded local model")
     p_run.add_argument("--adapter", choices=ADAPTERS, default="auto", help=ADAPTER_HELP)
     p_run.add_argument("--cot", action="store_true", help="reason step by step first")
-    p_run.add_argument("--max-tokens", type=int)
-    p_run.add_argument("--temperature", type=float)
+    p_run.add_argument("--max-tokens", type=at_least(1))
+    p_run.add_argument("--temperature", type=non_negative_number)
     p_run.add_argument("--no-cache", action="store_true")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument("--max-error-rate", type=error_rate, help=RATE_HELP)
     p_run.set_defaults(run=_run)
 
     from pliable import _cli_jobs as jobs
@@ -180,12 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", help="a litellm model name; default: the embedded local model")
         p.add_argument("--cot", action="store_true", help="for a signature: reason first")
         p.add_argument("--adapter", choices=ADAPTERS, default="auto", help=ADAPTER_HELP)
-        p.add_argument("--max-calls", type=int, help="stop after this many LM calls")
-        p.add_argument("--max-tokens", type=int, default=None)
-        p.add_argument("--threads", type=int, default=1)
-        p.add_argument("--limit", type=int, help="use at most this many dev examples")
+        p.add_argument("--max-calls", type=at_least(0), help="stop after this many LM calls")
+        p.add_argument("--max-tokens", type=at_least(1), default=None)
+        p.add_argument("--threads", type=at_least(1), default=1)
+        p.add_argument("--limit", type=at_least(1), help="use at most this many dev examples")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-cache", action="store_true")
+        p.add_argument("--max-error-rate", type=error_rate, help=RATE_HELP)
+        p.add_argument(
+            "--skip-bad-rows", action="store_true", help="skip data rows that do not load"
+        )
         p.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
 
     p_compile = sub.add_parser("compile", help="compile a program against a dev set")
@@ -201,10 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_compile.add_argument(
         "--auto", choices=["light", "medium", "heavy"], help="for joint: the search preset"
     )
-    p_compile.add_argument("--budget-calls", type=int, help="stop cleanly after this many calls")
-    p_compile.add_argument("--budget-tokens", type=int, help="stop cleanly after these tokens")
-    p_compile.add_argument("--budget-usd", type=float, help="stop cleanly after this cost")
-    p_compile.add_argument("--budget-seconds", type=float, help="stop cleanly after this time")
+    p_compile.add_argument(
+        "--budget-calls", type=at_least(0), help="stop cleanly after this many calls"
+    )
+    p_compile.add_argument(
+        "--budget-tokens", type=at_least(0), help="stop cleanly after these tokens"
+    )
+    p_compile.add_argument(
+        "--budget-usd", type=non_negative_number, help="stop cleanly after this cost"
+    )
+    p_compile.add_argument(
+        "--budget-seconds", type=non_negative_number, help="stop cleanly after this time"
+    )
     p_compile.add_argument(
         "--run-dir", help="log the run here; rerun with the same folder to resume"
     )
@@ -216,9 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the compiled program even when its gain is inside the noise",
     )
-    p_compile.add_argument("--max-demos", type=int, help="bootstrapped demos per predictor")
-    p_compile.add_argument("--max-labeled", type=int, help="labeled demos per predictor")
-    p_compile.add_argument("--candidates", type=int, default=6, help="for random-search")
+    p_compile.add_argument("--max-demos", type=at_least(0), help="bootstrapped demos per predictor")
+    p_compile.add_argument("--max-labeled", type=at_least(0), help="labeled demos per predictor")
+    p_compile.add_argument("--candidates", type=at_least(1), default=6, help="for random-search")
     p_compile.add_argument("--out", help="write the compiled program here (JSON)")
     p_compile.set_defaults(run=jobs.compile_job)
 
@@ -251,10 +325,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The error's first line, plus its 'What to do' line when it has one."""
+    """The error's first line, plus its 'What to do' line when it has one, with the library's
+    Python advice said as CLI flags."""
+    from pliable._cli_checks import cli_words
+
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     todo = next((line for line in lines[1:] if line.startswith("What to do")), None)
-    return lines[0] + (f" {todo}" if todo else "") if lines else type(exc).__name__
+    text = lines[0] + (f" {todo}" if todo else "") if lines else type(exc).__name__
+    return cli_words(text)
+
+
+def _signature_line(exc: BaseException) -> str:
+    """A signature error on one line: what is wrong, where (the column its caret picture
+    points at, in the text it quotes), and how fields are written."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0]
+    carets = [i for i, line in enumerate(lines) if line.strip().startswith("^")]
+    if carets and carets[0] > 0:
+        quoted, caret = lines[carets[0] - 1], lines[carets[0]]
+        indent = len(quoted) - len(quoted.lstrip())
+        text += f", at column {caret.index('^') - indent + 1} of {quoted.strip()!r}"
+    advice = lines[-1] if len(lines) > 1 and not lines[-1][0].isspace() else ""
+    return f"{text}. {advice}" if advice else text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -269,8 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except SignatureError as exc:  # its caret picture is worth the extra lines
-        print(f"error: {exc}", file=sys.stderr)
+    except SignatureError as exc:
+        print(f"error: {_signature_line(exc)}", file=sys.stderr)
         return 2
     except (LMError, BudgetExceededError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

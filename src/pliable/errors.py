@@ -23,6 +23,10 @@
     ├── EvaluationError           more examples of an evaluation failed than max_errors allows
     └── BudgetExceededError       a track_usage(max_calls=...) limit stopped a new LM call
 
+ RUN_STOPPING (a tuple, not a class) lists the errors that are not about one example:
+BudgetExceededError, ConfigurationError and LMAuthError stop ``evaluate()``, ``batch()`` and
+every optimizer at the first one instead of being recorded once per example.
+
 Every message says what was wrong, shows the offending value, and says what to do next.
 Errors raised while handling another error chain it (``raise ... from exc``).
 """
@@ -49,6 +53,7 @@ __all__ = [
     "ParseError",
     "PliableError",
     "ProviderError",
+    "RUN_STOPPING",
     "ScriptExhaustedError",
     "SignatureError",
     "ToolArgumentError",
@@ -283,3 +288,13 @@ class EvaluationError(PliableError):
     def __init__(self, message: str, rows: list[Any]) -> None:
         super().__init__(message)
         self.rows = rows
+
+
+#: Errors that are not about one example: every example would hit them (no LM configured, an
+#: unknown model, a rejected API key, a spent budget), so ``evaluate()``, ``batch()`` and the
+#: optimizers stop at the first one and raise it, instead of recording it once per example.
+RUN_STOPPING: tuple[type[Exception], ...] = (
+    BudgetExceededError,
+    ConfigurationError,
+    LMAuthError,
+)

@@ -469,14 +469,18 @@ def test_bigbench_names_resolve_through_the_environment_variable(tmp_path, monke
 
 def test_bigbench_folder_is_found_above_the_current_directory(tmp_path, monkeypatch):
     monkeypatch.delenv(bigbench.ENV_VAR, raising=False)
-    folder = tmp_path / "shared" / "data" / "bigbench"
+    root = (tmp_path / "root").resolve()
+    # the search looks no higher than root, so folders above it (this machine's) never count
+    monkeypatch.setattr(bigbench, "_SEARCH_STOP", root)
+    folder = root / "shared" / "data" / "bigbench"
     folder.mkdir(parents=True)
-    (tmp_path / "checkout" / "src").mkdir(parents=True)
-    monkeypatch.chdir(tmp_path / "checkout" / "src")
+    (root / "checkout" / "src").mkdir(parents=True)
+    monkeypatch.chdir(root / "checkout" / "src")
     assert bigbench_dir() == folder
-    monkeypatch.chdir(tmp_path / "checkout")
+    monkeypatch.chdir(root / "checkout")
     folder.rmdir()
-    monkeypatch.setattr(bigbench, "__file__", str(tmp_path / "pkg" / "bigbench.py"))
+    (tmp_path / "shared" / "data" / "bigbench").mkdir(parents=True)  # above the stop
+    monkeypatch.setattr(bigbench, "__file__", str(root / "pkg" / "bigbench.py"))
     with pytest.raises(DataError, match=f"set {bigbench.ENV_VAR}="):
         bigbench_dir()
 

@@ -70,7 +70,7 @@ def test_the_best_instruction_wins_and_ends_up_in_the_program():
     assert [c["score"] for c in report.candidates] == [0.0, 0.5, 1.0, 0.0]
     assert report.candidates[2]["parent"] == "round 0 self #0"
     assert report.candidates[2]["predictor"] == "self"
-    assert "selected candidate: round 0 self #2" in report.notes
+    assert "best candidate on the valset: round 0 self #2" in report.notes
 
 
 def test_a_tie_keeps_the_current_instruction():

@@ -78,7 +78,7 @@ def test_picks_the_instruction_that_makes_answers_correct():
     assert report.selected == "compiled"
     assert report.candidates[0]["name"] == "baseline"
     assert fakes.proposals == 2  # light: 3 instructions, the current one and 2 proposals
-    assert "selected candidate: trial" in " ".join(report.notes)
+    assert "best candidate on the valset: trial" in " ".join(report.notes)
     assert any("self: 3 instruction candidates, 3 demo-set candidates" in n for n in report.notes)
 
 

@@ -207,7 +207,7 @@ def test_ties_on_the_minibatch_are_rejected():
     children = by_name(compiled.report, "reflect")
     assert children
     assert all(c["accepted"] is False for c in children)
-    assert compiled.report.notes[-1].endswith("selected candidate: seed (valset 0.000)")
+    assert compiled.report.notes[-1].endswith("best candidate on the valset: seed (0.000)")
 
 
 def test_same_seed_replays_the_same_search():

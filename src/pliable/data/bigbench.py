@@ -131,6 +131,19 @@ def bigbench_row(
     return row
 
 
+# The highest folder the upward search for shared/data/bigbench looks in, when it passes it
+# (None: up to the root). Tests set it so that folders above theirs do not count.
+_SEARCH_STOP: Path | None = None
+
+
+def _upwards(start: Path) -> list[Path]:
+    """``start`` and the folders above it, up to ``_SEARCH_STOP`` when that is one of them."""
+    folders = [start, *start.parents]
+    if _SEARCH_STOP is not None and _SEARCH_STOP in folders:
+        folders = folders[: folders.index(_SEARCH_STOP) + 1]
+    return folders
+
+
 def bigbench_dir() -> Path:
     """The folder that BIG-bench task names are looked up in (see the module docstring)."""
     configured = os.environ.get(ENV_VAR)
@@ -147,7 +160,7 @@ def bigbench_dir() -> Path:
     with contextlib.suppress(OSError):  # the current directory may have been removed
         starts.insert(0, Path.cwd())
     for start in starts:
-        for folder in (start, *start.parents):
+        for folder in _upwards(start):
             candidate = folder / "shared" / "data" / "bigbench"
             if candidate.is_dir():
                 return candidate

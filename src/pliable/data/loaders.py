@@ -92,7 +92,14 @@ def coerce_value(value: Any, tp: type) -> Any:
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            return int(value)
+            try:
+                return int(value)
+            except ValueError:  # more digits than Python reads (sys.get_int_max_str_digits)
+                digits = len(value.strip().lstrip("+-"))
+                raise ValueError(
+                    f"expected int, got {show(value)}: {digits} digits, over Python's limit "
+                    "for reading an int from text"
+                ) from None
     elif tp is float:
         if isinstance(value, (int, float)):
             return float(value)
@@ -112,7 +119,7 @@ def coerce_value(value: Any, tp: type) -> Any:
         if isinstance(value, str):
             try:
                 parsed = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # broken, too deep, or an int too long
                 parsed = None
             if isinstance(parsed, tp):
                 return parsed

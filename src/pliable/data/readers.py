@@ -7,18 +7,30 @@ rows and turns them into examples.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import importlib
 import json
 import os
 import re
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pliable.errors import ConfigurationError, DataError
 
-__all__ = ["ABSENT", "BadRow", "DataError", "Row", "Rows", "open_rows", "read_json_document"]
+__all__ = [
+    "ABSENT",
+    "BadRow",
+    "DataError",
+    "Row",
+    "Rows",
+    "loads_json",
+    "not_utf8_error",
+    "open_rows",
+    "read_json_document",
+]
 
 _JSONL = {".jsonl", ".ndjson"}
 _CSV = {".csv": ",", ".tsv": "\t"}
@@ -47,7 +59,10 @@ Rows = Generator[Row, None, None]
 
 
 def show(value: object, limit: int = 120) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for Python's digit limit
+        text = f"<{type(value).__name__} too long to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -58,19 +73,133 @@ def kind(value: object) -> str:
     return names.get(type(value), f"a {type(value).__name__}")
 
 
-def _decode_error(path: Path, exc: UnicodeDecodeError) -> DataError:
+_UTF8_HINT = (
+    "What to do: re-save the file as UTF-8 (if it is Latin-1 or Windows-1252: "
+    "iconv -f cp1252 -t utf-8 FILE > NEW, or 'Save as UTF-8' in an editor)."
+)
+
+
+def not_utf8_error(path: str | os.PathLike[str], exc: UnicodeDecodeError) -> DataError:
+    """A one-line :class:`DataError` for a file that is not UTF-8: ``file:line``, the bad
+    byte, its offset in the file and the text around it. ``exc`` is what reading raised; the
+    file is read again (in binary, a chunk at a time) to find where the bad byte is."""
+    found = _find_bad_utf8(Path(path))
+    if found is None:  # the file changed, or cannot be read again: say what is known
+        return DataError(
+            f"{path}: not UTF-8 text ({exc.reason}). {_UTF8_HINT}",
+            source=os.fspath(path),
+            value=exc.object[exc.start : exc.end],
+        )
+    line, offset, bad, around, reason = found
     return DataError(
-        f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}). What to do: save it "
-        "as UTF-8.",
-        source=str(path),
+        f"{path}:{line}: not UTF-8 text: byte {' '.join(f'0x{b:02x}' for b in bad)} at byte "
+        f"offset {offset} ({reason}), in '{around}'. {_UTF8_HINT}",
+        source=os.fspath(path),
+        line=line,
+        value=bad,
     )
+
+
+def _find_bad_utf8(
+    path: Path, chunk_size: int = 1 << 20
+) -> tuple[int, int, bytes, str, str] | None:
+    """(1-based line, byte offset, the bad bytes, the text around them, the decoder's reason)
+    of the first byte of ``path`` that is not UTF-8, or ``None`` if every byte is."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done = newlines = 0  # bytes fed to the decoder before this chunk, and their newlines
+    try:
+        with path.open("rb") as file:
+            while True:
+                chunk = file.read(chunk_size)
+                pending = decoder.getstate()[0]  # the start of a character cut by the chunk
+                buffer = pending + chunk
+                try:
+                    decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    start, end = exc.start, exc.end
+                    line = newlines + buffer.count(b"\n", 0, start) + 1
+                    first = max(buffer.rfind(b"\n", 0, start) + 1, start - 40)
+                    last = buffer.find(b"\n", end)
+                    last = min(len(buffer) if last < 0 else last, end + 40)
+                    text = buffer[first:last].decode("utf-8", "backslashreplace")
+                    around = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+                    offset = done - len(pending) + start
+                    return line, offset, buffer[start:end], around, exc.reason
+                if not chunk:
+                    return None
+                newlines += chunk.count(b"\n")  # a cut character never holds a newline byte
+                done += len(chunk)
+    except OSError:
+        return None
 
 
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _decode_error(path, exc) from exc
+        raise not_utf8_error(path, exc) from exc
+
+
+# --- JSON that json.loads cannot take: too deep, or an integer with too many digits -----------
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[{]|[\]}]|-?\d+(\.\d*)?([eE][-+]?\d+)?')
+
+
+def _int_digit_limit() -> int:
+    """Python's limit on the digits of an int read from text (0: none; Python 3.10.7+)."""
+    get: Any = getattr(sys, "get_int_max_str_digits", None)
+    return int(get()) if get is not None else 0
+
+
+def _json_trouble(text: str, exc: BaseException) -> tuple[int, str]:
+    """(0-based position, reason) of what made ``json.loads(text)`` fail with ``exc``."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.pos, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    limit = _int_digit_limit()
+    depth = deepest = deepest_at = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > deepest:
+                deepest, deepest_at = depth, match.start()
+        elif token in ("]", "}"):
+            depth -= 1
+        elif token[0] != '"' and match.group(1) is None and match.group(2) is None:
+            digits = len(token.lstrip("-"))
+            if limit and digits > limit and not isinstance(exc, RecursionError):
+                return match.start(), (
+                    f"not readable JSON: an integer of {digits} digits at column "
+                    f"{_column(text, match.start())}, over Python's limit of {limit} digits "
+                    "(write it as a string)"
+                )
+    if isinstance(exc, RecursionError):
+        return deepest_at, (
+            f"not readable JSON: arrays/objects nested {deepest} deep (column "
+            f"{_column(text, deepest_at)}), deeper than Python can parse"
+        )
+    return 0, f"not valid JSON ({exc})"
+
+
+def _column(text: str, pos: int) -> int:
+    return pos - text.rfind("\n", 0, pos)
+
+
+def _around(text: str, pos: int) -> str:
+    """The text of the line at ``pos``: up to 40 characters before it, 40 from it."""
+    first = max(text.rfind("\n", 0, pos) + 1, pos - 40)
+    last = text.find("\n", pos)
+    return text[first : min(len(text) if last < 0 else last, pos + 40)].rstrip("\r")
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads(text)``, but every failure is a ``ValueError`` whose message says in one
+    line what is wrong and where (column): broken JSON, arrays or objects nested too deep to
+    parse, an integer with more digits than Python reads."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(_json_trouble(text, exc)[1]) from exc
 
 
 def _jsonl_rows(path: Path) -> Rows:
@@ -80,17 +209,16 @@ def _jsonl_rows(path: Path) -> Rows:
             try:
                 line = file.readline()
             except UnicodeDecodeError as exc:
-                raise _decode_error(path, exc) from exc
+                raise not_utf8_error(path, exc) from exc
             if not line:
                 return
             number += 1
             if not line.strip():
                 continue
             try:
-                data: Any = json.loads(line)
-            except json.JSONDecodeError as exc:
-                reason = f"{exc.msg} at column {exc.colno}"
-                data = BadRow(f"not valid JSON ({reason}): {show(line.rstrip())}", value=line)
+                data: Any = loads_json(line)
+            except ValueError as exc:
+                data = BadRow(f"{exc}: {show(line.rstrip())}", value=line)
             yield Row(f"{path}:{number}", number, data)
 
 
@@ -103,7 +231,9 @@ def _csv_rows(path: Path, delimiter: str) -> Rows:
             start = end + 1
             try:
                 values = next(reader, None)
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except UnicodeDecodeError as exc:
+                raise not_utf8_error(path, exc) from exc
+            except csv.Error as exc:
                 raise DataError(
                     f"{path}:{start}: unreadable CSV ({exc}).", source=str(path), line=start
                 ) from exc
@@ -188,13 +318,15 @@ def read_json_document(path: Path) -> tuple[Any, list[tuple[int, Any]]]:
         return None, []
     try:
         document = json.loads(text)
-    except ValueError as exc:
-        where = f"{path}:{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(path)
+    except (ValueError, RecursionError) as exc:
+        pos, reason = _json_trouble(text, exc)
+        line = 1 + text.count("\n", 0, pos)
         raise DataError(
-            f"{where}: not valid JSON ({exc}); the whole file must parse, so bad rows cannot "
-            "be skipped. What to do: fix the file, or write it as JSONL (one object a line).",
+            f"{path}:{line}: {reason}, near {show(_around(text, pos))}; the whole file must "
+            "parse, so bad rows cannot be skipped. What to do: fix the file, or write it as "
+            "JSONL (one object a line).",
             source=str(path),
-            line=getattr(exc, "lineno", None),
+            line=line,
         ) from exc
     if isinstance(document, list):
         return document, _array_items(text, _skip(text, 0))
@@ -265,7 +397,9 @@ def _open_dataset(source: str | os.PathLike[str], split: str) -> tuple[str, Any]
             return f"{path} [{split}]", loaded[split]
         return str(path), loaded
     if path.is_file():
-        builder = _HF_FILES[path.suffix.lower()]
+        builder = _HF_FILES.get(path.suffix.lower())
+        if builder is None:
+            raise _unknown_suffix(path)
         loaded = datasets.load_dataset(builder, data_files={"train": str(path)}, split="train")
         return str(path), loaded
     try:
@@ -288,6 +422,17 @@ def _looks_like_path(source: str | os.PathLike[str]) -> bool:
     )
 
 
+def _unknown_suffix(path: Path) -> DataError:
+    suffix = path.suffix.lower()
+    return DataError(
+        f"{path}: cannot tell its format from the suffix {suffix or '(none)'!r}; the accepted "
+        f"data files are {', '.join(_KNOWN)}. What to do: rename the file to the suffix of "
+        "its format, or convert it (JSONL: one JSON object a line; CSV: a header row first).",
+        source=str(path),
+        value=path.name,
+    )
+
+
 def open_rows(
     source: str | os.PathLike[str], split: str
 ) -> tuple[str, Rows, tuple[str, ...] | None]:
@@ -297,6 +442,8 @@ def open_rows(
     the first row's keys)."""
     path = Path(source).expanduser()
     suffix = path.suffix.lower()
+    if path.is_file() and suffix not in _KNOWN:
+        raise _unknown_suffix(path)
     if path.is_file() and suffix in _JSONL:
         return str(path), _jsonl_rows(path), None
     if path.is_file() and suffix in _CSV:
@@ -312,12 +459,6 @@ def open_rows(
     if path.is_dir() or (path.is_file() and suffix in _HF_FILES) or not _looks_like_path(source):
         label, dataset = _open_dataset(source, split)
         return label, _dataset_rows(dataset, label), None
-    if path.is_file():
-        raise DataError(
-            f"{path}: cannot tell its format from the suffix {suffix or '(none)'!r}. "
-            f"What to do: use one of {', '.join(_KNOWN)}, or a saved dataset folder.",
-            source=str(path),
-        )
     raise DataError(
         f"{path}: no such file (looked at {path.resolve()}).", source=str(path), value=source
     )

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pliable.data.example import Example
 from pliable.data.score import metric_name, to_score
-from pliable.errors import BudgetExceededError, EvaluationError, UsageError
+from pliable.errors import RUN_STOPPING, EvaluationError, UsageError
 from pliable.evaluation.floor import majority_floor
 from pliable.evaluation.metric_base import MetricFn, metric_caller
 from pliable.evaluation.result import EvaluationResult, EvaluationRow
@@ -95,14 +95,14 @@ def _run_one(
     with trace() as recorded:
         try:
             prediction = program(**example.inputs())
-        except BudgetExceededError:
-            raise  # the budget stops the whole run, not one example
+        except RUN_STOPPING:
+            raise  # a spent budget, a bad key or a missing model stops the run, not one example
         except Exception as exc:  # kept in the row; the run goes on
             return _failed_row(index, example, None, exc, "program", tuple(recorded.entries))
     entries = tuple(recorded.entries)
     try:
         returned = call_metric(example, prediction, list(entries))
-    except BudgetExceededError:
+    except RUN_STOPPING:
         raise
     except Exception as exc:  # kept in the row; the run goes on
         return _failed_row(index, example, prediction, exc, "metric", entries)

@@ -8,13 +8,16 @@ retries with backoff itself, and maps litellm's exceptions to pliable's
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import threading
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from pliable.errors import (
+    ConfigurationError,
     LMAuthError,
     LMBadRequestError,
     LMRateLimitError,
@@ -24,7 +27,7 @@ from pliable.errors import (
 )
 from pliable.lm.types import Completion, Message, Usage
 
-__all__ = ["LiteLLMBackend", "map_provider_error", "token_prices"]
+__all__ = ["LiteLLMBackend", "key_advice", "map_provider_error", "token_prices", "unknown_provider"]
 
 _import_lock = threading.Lock()
 
@@ -73,6 +76,47 @@ _SERVER = {
 }
 
 
+# How providers say "no key" or "bad key" when litellm does not raise AuthenticationError
+# (OpenAI's client reports a missing key as a 500 InternalServerError).
+_AUTH_TEXT = re.compile(
+    r"missing credentials|api[_ ]?key|unauthori[sz]ed|invalid (?:x-)?api|authenticat"
+    r"|permission denied|incorrect key",
+    re.IGNORECASE,
+)
+_NO_PROVIDER = "LLM Provider NOT provided"
+
+
+def key_advice(model: str) -> str:
+    """What to do about a missing or rejected key for ``model``'s provider."""
+    provider = model.split("/", 1)[0] if "/" in model else "openai"
+    variable = f"{re.sub(r'[^A-Za-z0-9]', '_', provider).upper()}_API_KEY"
+    return (
+        f"Set {variable} in the environment (or pass api_key=... to pl.LM), and check that "
+        "the key is valid for this model. Not retried."
+    )
+
+
+def unknown_provider(model: str) -> ConfigurationError:
+    """The error for a model name litellm cannot route, with the nearest names pliable
+    knows (its local models, its registered prefixes, litellm's providers)."""
+    from pliable.lm.packaged import known_names
+
+    litellm = _litellm()
+    local = known_names()
+    providers = [str(getattr(p, "value", p)) for p in litellm.provider_list]
+    near = [n for n in local if n.split("/", 1)[1] == model.lower()]
+    near += difflib.get_close_matches(model, local, n=2, cutoff=0.6)
+    prefix, _, rest = model.rpartition("/")
+    for p in difflib.get_close_matches(prefix or model, providers, n=2, cutoff=0.75):
+        near.append(f"{p}/{rest}" if prefix else f"{p}/...")
+    shown = list(dict.fromkeys(near))
+    hint = f" Did you mean {' or '.join(repr(n) for n in shown)}?" if shown else ""
+    return ConfigurationError(
+        f"Unknown model {model!r}: a model name starts with its provider "
+        f"(openai/gpt-4o-mini, anthropic/..., ollama_chat/..., local/smollm2).{hint}"
+    )
+
+
 def map_provider_error(exc: BaseException, model: str) -> ProviderError:
     """Translate a litellm / provider exception into pliable's error for it."""
     name = type(exc).__name__
@@ -80,9 +124,14 @@ def map_provider_error(exc: BaseException, model: str) -> ProviderError:
     status = status if isinstance(status, int) else None
     message = str(getattr(exc, "message", "") or exc)
     cls: type[ProviderError]
-    if name in _AUTH or status in (401, 403):
-        cls = LMAuthError
-    elif name == "RateLimitError" or status == 429:
+    # a rate limit or a timeout may mention the key ("your key's quota"): only the rest are
+    # read for a missing or rejected key
+    other = name not in _TIMEOUT and name != "RateLimitError" and status not in (408, 429)
+    if name in _AUTH or status in (401, 403) or (other and _AUTH_TEXT.search(message)):
+        error = LMAuthError(message, model=model, status_code=status)
+        error.advice = key_advice(model)
+        return error
+    if name == "RateLimitError" or status == 429:
         cls = LMRateLimitError
     elif name in _TIMEOUT or status == 408:
         cls = LMTimeoutError
@@ -164,6 +213,8 @@ class LiteLLMBackend:
         try:
             response = litellm.completion(**self._request(messages, options))
         except Exception as exc:
+            if _NO_PROVIDER in str(exc):
+                raise unknown_provider(self.model) from exc
             raise map_provider_error(exc, self.model) from exc
         return self._completion(litellm, response)
 
@@ -172,5 +223,7 @@ class LiteLLMBackend:
         try:
             response = await litellm.acompletion(**self._request(messages, options))
         except Exception as exc:
+            if _NO_PROVIDER in str(exc):
+                raise unknown_provider(self.model) from exc
             raise map_provider_error(exc, self.model) from exc
         return self._completion(litellm, response)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError, UsageError
+from pliable.errors import RUN_STOPPING, BudgetExceededError, UsageError
 from pliable.optimizers.base import Optimizer
 from pliable.optimizers.labeled_few_shot import labeled_demos
 from pliable.optimizers.report import CompileReport
@@ -133,7 +133,7 @@ class BootstrapFewShot(Optimizer):
                         passed = _passes(
                             self._score(example, prediction, entries), self.metric_threshold
                         )
-                    except BudgetExceededError:
+                    except RUN_STOPPING:
                         raise
                     except Exception as exc:  # a failing example is skipped, not fatal
                         if isinstance(exc, UsageError) and "Metric" in str(exc):

@@ -137,5 +137,5 @@ class BootstrapRandomSearch(Optimizer):
             scores = self._score_with_pruning(candidate, valset, best, run)
             run.candidate(name, candidate, full=scores, pruned=scores is None)
         assert run.best is not None
-        run.note(f"selected candidate: {run.best[2]}")
+        run.note(f"best candidate on the valset: {run.best[2]}")
         return run.best[1]

@@ -123,7 +123,7 @@ class InstructionHillClimb(Optimizer):
             run.note(f"budget reached in round {round_}; returning the best so far: {shown}")
         if run.best is None:
             return student
-        run.note(f"selected candidate: {run.best[2]}")
+        run.note(f"best candidate on the valset: {run.best[2]}")
         return run.best[1]
 
     def _improve(

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError, UsageError
+from pliable.errors import BudgetExceededError, LMAuthError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
@@ -288,8 +288,8 @@ class InstructionProposer:
                     logger.info("proposal stopped by the budget")
                     stop = True
                     break
-                except UsageError:
-                    raise  # no LM configured, a bad option: the caller's mistake, not noise
+                except (UsageError, LMAuthError):
+                    raise  # no LM configured, a bad option, a bad key: not noise
                 except Exception as exc:  # one bad proposal is skipped
                     logger.info("proposal %d for %s failed: %r", i, name, exc)
                     continue

@@ -427,7 +427,7 @@ class JointSearch(Optimizer):
                 run.report.stopped = str(exc)
                 run.note("budget reached during the search")
         assert run.best is not None
-        run.note(f"selected candidate: {run.best[2]}")
+        run.note(f"best candidate on the valset: {run.best[2]}")
         return run.best[1]
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from pliable import settings as _settings
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError, ParseError, UsageError
+from pliable.errors import RUN_STOPPING, BudgetExceededError, ParseError, UsageError
 from pliable.evaluation.result import EvaluationRow
 from pliable.lm.types import LanguageModel
 from pliable.optimizers.base import Optimizer, _check_int, _needs_valset
@@ -325,7 +325,7 @@ class Reflective(Optimizer):
         assert run.best is not None
         run.note(
             f"{done} iterations, {accepted} children accepted, {merges} merges tried; "
-            f"selected candidate: {run.best[2]} (valset {run.best[0].mean:.3f})"
+            f"best candidate on the valset: {run.best[2]} ({run.best[0].mean:.3f})"
         )
         return run.best[1]
 
@@ -399,7 +399,7 @@ class Reflective(Optimizer):
                 current_instruction=predictor.signature.instructions,
                 examples_with_feedback=_reflection_examples(name, predictor, rows),
             ).new_instruction
-        except BudgetExceededError:
+        except RUN_STOPPING:
             raise
         except ParseError as exc:
             # A small reflection model often writes the instruction without the reply

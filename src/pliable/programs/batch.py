@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pliable.errors import BatchError, BudgetExceededError, UsageError
+from pliable.errors import RUN_STOPPING, BatchError, UsageError
 from pliable.programs.tracing import ContextThreadPool
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def run_batch(
             return
         try:
             results[index] = program(**inputs[index])
-        except BudgetExceededError:
+        except RUN_STOPPING:  # not about this example: every other one would hit it too
             stop.set()
             raise
         except Exception as exc:  # kept per example; the batch goes on

@@ -36,7 +36,7 @@ from pliable.adapters.values import to_jsonable
 from pliable.compiled.kinds import register_program_kind
 from pliable.data.example import Prediction
 from pliable.errors import (
-    BudgetExceededError,
+    RUN_STOPPING,
     CompiledFileError,
     InputError,
     ParseError,
@@ -252,7 +252,7 @@ class ReAct(Module):
             )
         try:
             result = tool.invoke(args)
-        except BudgetExceededError:
+        except RUN_STOPPING:
             raise
         except Exception as exc:  # shown to the model, which may fix its call
             logger.debug("ReAct: tool %r raised %r", tool.name, exc)
