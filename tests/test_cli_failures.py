@@ -326,3 +326,11 @@ def test_python_advice_is_said_as_cli_flags():
     text = "Use more valset examples, or compile(..., require_significance=False) to keep it."
     assert cli_words(text) == "Use more valset examples, or --keep-insignificant to keep it."
     assert "--skip-bad-rows" in cli_words("fix the row, or pass skip_bad_rows=True to skip")
+
+
+def test_a_huge_score_is_not_printed_as_a_wall_of_digits(world, capsys):
+    (world / "huge.py").write_text("def metric(example, prediction, trace=None):\n    return 1e300")
+    assert main([*EVAL, "--metric", "huge.py:metric"]) == 0
+    out = capsys.readouterr().out
+    assert "1e+300" in out
+    assert "0" * 50 not in out

@@ -234,3 +234,32 @@ def test_a_pick_among_candidates_is_set_against_the_floor_at_the_widened_level()
     widened = versus_floor(run, kept, confidence=1 - 0.05 / 4)
     assert run.report.floor_comparison["confidence"] == pytest.approx(0.9875)
     assert widened.ci_low < plain.ci_low  # a wider interval for the best of 4
+
+
+def test_a_summary_without_candidates_speaks_of_the_compiled_program():
+    # LabeledFewShot compiles one program: no "best candidate", no "0 tried"
+    summary = compile_with(model(lambda i: True)).report.summary()
+    assert "  compiled − baseline: +1.000 [" in summary
+    assert "kept the compiled program" in summary
+    assert "best candidate" not in summary
+    assert "candidates:" not in summary
+
+
+def test_random_search_notes_its_best_candidate_without_claiming_it_was_kept():
+    # demos fix only d6: the best candidate's gain is inside the noise and the baseline,
+    # clearly above the floor, is kept; no note says a candidate was selected
+    def reply(messages):
+        q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
+        wrong = {0, 1, 2, 6} - ({6} if len(messages) > 2 else set())
+        flip = q[0] == "d" and int(q[1:]) in wrong
+        return f"[[a]]\n{({'no': 'yes', 'yes': 'no'}[gold(q)] if flip else gold(q))}"
+
+    optimizer = pl.BootstrapRandomSearch(metrics.exact_match("a"), num_candidates=2)
+    with pl.using(lm=pl.FunctionLM(reply)):
+        report = optimizer.compile(
+            pl.Predict("q -> a: Literal['yes', 'no']"), trainset=TRAIN, valset=DEV
+        ).report
+    assert report.selected == "baseline"
+    assert not any("selected candidate" in n for n in report.notes)
+    assert any(n.startswith("best candidate on the valset: ") for n in report.notes)
+    assert "-> kept the baseline program" in report.summary()

@@ -48,7 +48,11 @@ class EvaluationRow:
 
 
 def format_score(value: float, as_percent: bool) -> str:
-    return f"{100 * value:.1f}%" if as_percent else f"{value:.3f}"
+    """A score for a summary: a percentage for [0, 1] scores, else three decimals, or four
+    significant digits when that would be a wall of digits (a metric returning 1e300)."""
+    if as_percent:
+        return f"{100 * value:.1f}%"
+    return f"{value:.3f}" if abs(value) < 1e6 else f"{value:.4g}"
 
 
 def _usage_dict(usage: ModelUsage) -> dict[str, Any]:
