@@ -12,17 +12,22 @@ import time
 from pliable.lm.cache import Cache
 
 
+def row(*texts: str) -> dict[str, object]:
+    """A value in the shape pl.LM stores."""
+    return {"texts": list(texts), "usage": {"prompt_tokens": 1, "completion_tokens": 1, "cost": 0}}
+
+
 def share(directory: str, mine: str, theirs: str, n: int) -> int:
     cache = Cache(directory, memory_entries=8)
     for i in range(n):
-        cache.put(f"{mine}-{i}", {"by": mine, "i": i})
+        cache.put(f"{mine}-{i}", row(mine, str(i)))
     missing = set(range(n))
     deadline = time.monotonic() + 20
     while missing and time.monotonic() < deadline:
         for i in sorted(missing):
             value = cache.get(f"{theirs}-{i}")
             if value is not None:
-                assert value == {"by": theirs, "i": i}, value
+                assert value == row(theirs, str(i)), value
                 missing.discard(i)
         time.sleep(0.01)
     cache.close()
@@ -34,7 +39,7 @@ def loop(directory: str, size: int) -> int:
     cache = Cache(directory)
     i = 0
     while True:
-        cache.put(f"k{i}", {"i": i, "pad": "x" * size})
+        cache.put(f"k{i}", row(str(i), "x" * size))
         sys.stdout.write(f"{i}\n")
         sys.stdout.flush()
         i += 1
