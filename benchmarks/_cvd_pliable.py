@@ -289,7 +289,9 @@ class PliableSide:
                     "replay": phase2.to_dict(),
                     "final_val": None if best.report.final is None else best.report.final.score,
                     "stopped": best.report.stopped,
-                    "selected_candidate": [n for n in best.report.notes if "selected" in n or "best candidate" in n],
+                    "selected_candidate": [
+                        n for n in best.report.notes if "selected" in n or "best candidate" in n
+                    ],
                     "program": self.pl_describe(best),
                     "test": self.pl_test(best, task_lm),
                 }

@@ -1,5 +1,6 @@
 """Kill a real compile process mid-run, resume it from its run_dir, and compare with an
-uninterrupted run: same result, and no LM request made twice."""
+uninterrupted run: same result, and no LM request made twice; killed twice with a budget,
+the requests that reached the LM over every invocation stay within it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import pytest
 WORKER = Path(__file__).with_name("resume_worker.py")
 
 
-def run_worker(optimizer: str, root: Path, hang_at: int = 0) -> subprocess.Popen[bytes]:
+def run_worker(
+    optimizer: str, root: Path, hang_at: int = 0, *extra: str
+) -> subprocess.Popen[bytes]:
     args = [
         sys.executable,
         str(WORKER),
@@ -27,6 +30,7 @@ def run_worker(optimizer: str, root: Path, hang_at: int = 0) -> subprocess.Popen
     ]
     if hang_at:
         args.append(str(hang_at))
+    args += extra
     env = {**os.environ, "PLIABLE_DEFAULT_LM": "off"}
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -34,6 +38,18 @@ def run_worker(optimizer: str, root: Path, hang_at: int = 0) -> subprocess.Popen
 def calls(root: Path) -> list[str]:
     log = root / "calls.log"
     return log.read_text().split() if log.exists() else []
+
+
+def kill_when_hanging(proc: subprocess.Popen[bytes], root: Path) -> None:
+    """Wait until the worker hangs inside a request, then kill -9 it."""
+    hanging = root / "calls.log.hanging"
+    deadline = time.monotonic() + 120
+    while not hanging.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hanging.exists(), "the worker never reached the request it hangs on"
+    proc.kill()
+    proc.wait()
+    hanging.unlink()
 
 
 def finish(proc: subprocess.Popen[bytes]) -> None:
@@ -74,3 +90,32 @@ def test_killed_compile_resumes_to_the_same_result_without_repeating_calls(tmp_p
     # every request answered before the crash came from the cache or the run log afterwards
     assert len(after) == len(set(after))
     assert len(after) == total
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "cache"),
+    [("random-search", True), ("random-search", False), ("joint", False)],
+)
+def test_a_budget_holds_across_two_kills_and_only_the_requests_in_flight_repeat(
+    tmp_path, optimizer, cache
+):
+    budget, kills = 40, (12, 27)  # an uninterrupted run makes over 50 requests
+    flags = ["--budget", str(budget)] + ([] if cache else ["--no-cache"])
+    for n in kills:
+        # killed while request n is in flight: it reached the server, its answer is lost
+        kill_when_hanging(
+            run_worker(optimizer, tmp_path, 0, "--hang-after", str(n), *flags), tmp_path
+        )
+        assert len(calls(tmp_path)) == n
+        assert not (tmp_path / "out.json").exists()
+    finish(run_worker(optimizer, tmp_path, 0, *flags))
+    result = json.loads((tmp_path / "out.json").read_text())
+    sent = calls(tmp_path)
+    assert len(sent) <= budget  # over all three invocations, as the server counted them
+    assert result["stopped"] is not None
+    assert f"{budget} LM calls" in result["stopped"]
+    # the request in flight at each kill is sent again; every answered one is replayed
+    # (from the run log with the cache off, from the cache with it on)
+    assert len(sent) - len(set(sent)) <= len(kills)
+    assert f"{kills[-1]} LM calls were made before" in " ".join(result["notes"])
+    assert result["lm_calls"] == len(sent)  # the report adds up every invocation

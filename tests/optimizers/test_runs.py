@@ -258,6 +258,45 @@ def test_a_resumed_run_counts_what_the_crashed_one_spent(tmp_path):
     assert again.report.stopped is not None
 
 
+def test_the_run_log_counts_every_request_and_replays_each_answer_once(tmp_path):
+    from pliable.lm.budget import Spent
+    from pliable.lm.usage import CallRecord
+
+    log = RunLog(tmp_path, {"optimizer": "X"})
+    for texts in (["first"], ["second"]):
+        log.sent(1.0)
+        log.answered(CallRecord("m", 10, 2, 0.5, 0.1, False), key="k", texts=texts, seconds=2.0)
+    log.sent(3.0)
+    log.answered(CallRecord("m", 4, 1, 0.25, 0.1, False), key=None, texts=None, seconds=4.0)
+    log.sent(5.0)  # killed with this request in flight: counted, never answered
+    again = RunLog(tmp_path, {"optimizer": "X"})
+    assert again.prior == Spent(lm_calls=4, tokens=29, usd=1.25, seconds=5.0)
+    assert (again.before.calls, again.before.prompt_tokens, again.before.cost) == (4, 24, 1.25)
+    replies = [again.replay("k"), again.replay("k"), again.replay("k")]
+    assert [r["texts"] if r else None for r in replies] == [["first"], ["second"], None]
+    assert again.replay("other") is None
+    assert not any(e["event"] in ("request", "answer") for e in again.events)
+
+
+def test_a_resumed_compile_with_the_cache_off_replays_answers_from_the_run_log(tmp_path):
+    sent = []
+
+    def answer(messages):
+        sent.append(messages)
+        return adder()._fn(messages)
+
+    pl.register_provider("replayed-adder", lambda m, s: pl.FunctionLM(answer))
+    program = pl.Predict("question -> answer", lm=pl.LM("replayed-adder/m", cache=False))
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=3, max_bootstrapped_demos=2)
+    first = opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=tmp_path)
+    made = len(sent)
+    second = opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=tmp_path)
+    assert len(sent) == made  # the teacher's requests were answered from the run log
+    assert second.report.final == first.report.final
+    assert first.report.lm_calls == made
+    assert second.report.lm_calls == made  # every invocation's requests, added up
+
+
 def test_the_winner_of_many_candidates_faces_a_corrected_interval():
     from pliable.optimizers.base import Optimizer
     from pliable.optimizers.state import set_instruction

@@ -9,7 +9,9 @@ is reached the request is refused with :class:`~pliable.errors.BudgetExceededErr
 optimizer stops cleanly with the best program found so far. Calls are counted before they
 are sent, so ``lm_calls`` is never exceeded; tokens, cost and time are known only after a
 call returns, so a call already in flight may go past those limits by its own size. Cache
-hits are free: they count against no limit.
+hits are free: they count against no limit. With a ``run_dir`` the run log records each call
+before it is sent, so a compile killed and resumed (any number of times) counts every earlier
+call too, answered or not.
 """
 
 from __future__ import annotations

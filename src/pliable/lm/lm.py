@@ -10,6 +10,11 @@ a ``sample`` index; never the API key or ``api_base``). A miss goes to the backe
 :func:`~pliable.lm.providers.make_backend`, retried with exponential backoff on rate limits,
 timeouts and server errors. Every call, hit or miss, is added to the usage trackers
 (``pl.track_usage()``) and to the bounded history (``lm.history``, ``pl.inspect_history``).
+
+Inside a compile with a ``run_dir`` the run log journals every request (see
+:class:`~pliable.lm.usage.RequestJournal`): a miss in the cache (or with no cache) first takes
+the answer a killed earlier run of the same compile got for the same request, if there is one
+it has not replayed yet; it costs nothing, like a cache hit.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pliable._async import sleep as _sleep
 from pliable._async import to_thread as _to_thread
 from pliable.errors import ConfigurationError, ProviderError
 from pliable.lm.cache import Cache, request_key
+from pliable.lm.cache_rows import row_problem
 from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
 from pliable.lm.options import is_secret_option, redact_url
 from pliable.lm.providers import make_backend
@@ -34,7 +40,9 @@ from pliable.lm.usage import (
     CallRecord,
     accounted_by_caller,
     backend_accounts,
+    journaling,
     record_call,
+    replay_answer,
     reserve_call,
 )
 
@@ -169,7 +177,7 @@ class LM:
     ) -> tuple[dict[str, Any], str | None, int]:
         opts = {**self.defaults, **options}
         sample = int(opts.pop("sample", 0) or 0)
-        if self.cache is None:
+        if self.cache is None and not journaling():  # the key finds a cached or logged answer
             return opts, None, sample
         return opts, self._key(messages, opts, sample), sample
 
@@ -206,10 +214,19 @@ class LM:
     def _hit(
         self, key: str | None, messages: Sequence[Message], opts: dict[str, Any]
     ) -> Completion | None:
-        cache = self.cache
-        if key is None or cache is None:
+        if key is None:
             return None
-        stored = cache.get(key)
+        cache = self.cache
+        counts = backend_accounts()  # only the pl.LM that accounts for a call replays it
+        stored = cache.get(key) if cache is not None else None
+        replayed = False
+        if stored is None and counts:
+            stored = replay_answer(key)  # an answer a killed run got, kept in its run log
+            replayed = stored is not None
+            problem = row_problem(stored) if stored is not None else None
+            if problem is not None:  # a hand-edited or damaged log line: ask the model
+                logger.warning("Ignoring a malformed logged answer for %s: %s", self.model, problem)
+                return None
         if stored is None:
             return None
         try:
@@ -217,9 +234,10 @@ class LM:
             usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), 0.0)
             completion = Completion(tuple(stored["texts"]), self.model, usage, cached=True)
         except (KeyError, TypeError, ValueError):
-            logger.warning("Ignoring a malformed cache entry for %s (key %s)", self.model, key)
+            where = "logged answer" if replayed else "cache entry"
+            logger.warning("Ignoring a malformed %s for %s (key %s)", where, self.model, key)
             return None
-        self._record(messages, opts, completion, latency=0.0, counts=backend_accounts())
+        self._record(messages, opts, completion, latency=0.0, counts=counts)
         return completion
 
     def _store(self, key: str | None, completion: Completion) -> None:
@@ -247,6 +265,7 @@ class LM:
         latency: float,
         *,
         counts: bool = True,
+        key: str | None = None,
     ) -> None:
         u = completion.usage
         if counts:
@@ -258,7 +277,9 @@ class LM:
                     0.0 if completion.cached else u.cost,
                     latency,
                     completion.cached,
-                )
+                ),
+                key=key,
+                texts=completion.texts,
             )
         shown = {k: v for k, v in opts.items() if not is_secret_option(k)}
         entry = HistoryEntry(
@@ -311,7 +332,7 @@ class LM:
                 time.sleep(self._backoff(attempt, exc))
         latency = time.perf_counter() - start
         self._store(key, completion)
-        self._record(messages, opts, completion, latency, counts=counts)
+        self._record(messages, opts, completion, latency, counts=counts, key=key)
         return completion
 
     async def acomplete(self, messages: Sequence[Message], **options: Any) -> Completion:
@@ -342,5 +363,5 @@ class LM:
                 await _sleep(self._backoff(attempt, exc))
         latency = time.perf_counter() - start
         self._store(key, completion)
-        self._record(messages, opts, completion, latency, counts=counts)
+        self._record(messages, opts, completion, latency, counts=counts, key=key)
         return completion

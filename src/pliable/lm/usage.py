@@ -9,6 +9,10 @@
 Cache hits are counted as hits (``cache_hits``), cost nothing and are not LM calls
 (``calls`` counts only requests that reached a model). Like traces, trackers live in
 :mod:`contextvars`, so worker threads pliable starts record into their caller's tracker.
+
+A tracker may hold a :class:`RequestJournal` (a compile's run log): every request is written
+to it before it is sent and every answer when it arrives, so a run killed and resumed knows
+what it spent, and gets back the answers it already had (:func:`replay_answer`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from pliable.lm.budget import Budget, Spent
@@ -27,10 +31,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CallRecord",
     "ModelUsage",
+    "RequestJournal",
     "accounted_by_caller",
     "backend_accounts",
     "UsageTracker",
+    "journaling",
     "record_call",
+    "replay_answer",
     "reserve_call",
     "track_usage",
 ]
@@ -73,6 +80,35 @@ class ModelUsage:
         self.latency += record.latency
 
 
+class RequestJournal(Protocol):
+    """A durable, append-only record of a run's LM requests (an optimizer's run log).
+
+    ``sent`` is written before a request goes out, so a run killed at any point has counted
+    every request that may have reached the model; ``answered`` when its answer arrives, so a
+    resumed run can :meth:`replay` it instead of asking again. ``seconds`` is the run's time
+    so far (its budget's clock).
+    """
+
+    def sent(self, seconds: float) -> None:
+        """Record (durably, before it is sent) one request about to go out."""
+
+    def answered(
+        self,
+        record: CallRecord,
+        *,
+        key: str | None,
+        texts: Sequence[str] | None,
+        seconds: float,
+    ) -> None:
+        """Record (durably) an answer: its usage and cost, and with ``key`` (the request's
+        cache key) its ``texts``, for :meth:`replay`."""
+
+    def replay(self, key: str) -> dict[str, Any] | None:
+        """An answer an earlier, interrupted run got for the request ``key`` and this run
+        has not replayed yet (``{"texts": [...], "usage": {...}}``, a cache entry's form), or
+        None. Each recorded answer is replayed once."""
+
+
 @dataclass
 class UsageTracker:
     """The calls recorded inside one ``track_usage()`` block."""
@@ -81,6 +117,7 @@ class UsageTracker:
     max_calls: int | None = None
     budget: Budget | None = None
     prior: Spent | None = None
+    journal: RequestJournal | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _calls: int = 0
     _tokens: int = 0
@@ -178,15 +215,17 @@ def track_usage(
     max_calls: int | None = None,
     budget: Budget | None = None,
     prior: Spent | None = None,
+    journal: RequestJournal | None = None,
 ) -> Iterator[UsageTracker]:
     """Record every LM call made inside the block (nested blocks all record).
 
     With ``max_calls`` or a :class:`~pliable.Budget`, an LM call once a limit is reached
     (cache hits are free) raises :class:`~pliable.errors.BudgetExceededError` before anything
     is sent. ``prior`` is spending from before the block (a resumed run) that counts against
-    the budget.
+    the budget. ``journal`` records every request and answer durably (see
+    :class:`RequestJournal`).
     """
-    tracker = UsageTracker(max_calls=max_calls, budget=budget, prior=prior)
+    tracker = UsageTracker(max_calls=max_calls, budget=budget, prior=prior, journal=journal)
     token = _active.set((*_active.get(), tracker))
     try:
         yield tracker
@@ -216,11 +255,40 @@ def backend_accounts() -> bool:
 
 
 def reserve_call() -> None:
-    """Called before an LM request: counts it against every active ``max_calls`` limit."""
-    for tracker in _active.get():
+    """Called before an LM request: counts it against every active limit (refusing it past
+    one), then writes it to every active journal, so it is on disk before it is sent."""
+    trackers = _active.get()
+    for tracker in trackers:
         tracker.reserve()
+    for tracker in trackers:
+        if tracker.journal is not None:
+            tracker.journal.sent(tracker.spent().seconds)
 
 
-def record_call(record: CallRecord) -> None:
+def record_call(
+    record: CallRecord, *, key: str | None = None, texts: Sequence[str] | None = None
+) -> None:
+    """Called after an LM call: adds it to every active tracker, and an answer from the model
+    (not a cache hit) to every active journal, with the request's cache ``key`` and the
+    answer's ``texts`` when the caller can replay them (``pl.LM``)."""
     for tracker in _active.get():
         tracker.add(record)
+        if tracker.journal is not None and not record.cached:
+            tracker.journal.answered(record, key=key, texts=texts, seconds=tracker.spent().seconds)
+
+
+def journaling() -> bool:
+    """Whether a journal is recording the calls made now (a request's key is then needed
+    even without a cache, to replay it)."""
+    return any(tracker.journal is not None for tracker in _active.get())
+
+
+def replay_answer(key: str) -> dict[str, Any] | None:
+    """The answer an interrupted earlier run got for the request ``key`` (from the innermost
+    journal that has one; see :meth:`RequestJournal.replay`), or None."""
+    for tracker in reversed(_active.get()):
+        if tracker.journal is not None:
+            found = tracker.journal.replay(key)
+            if found is not None:
+                return found
+    return None

@@ -6,8 +6,11 @@ Every optimizer works on a copy (the program passed in is never changed) and:
   cleanly and returns the best program found so far, with a note in the report;
 * plans before it spends: :meth:`Optimizer.estimate` gives the LM calls (and cost, where
   pricing is known) a compile would make;
-* with ``run_dir``, logs every evaluated example and candidate to ``run_dir/run.jsonl`` and
-  resumes from it after a crash or Ctrl-C (with the LM cache, the replay costs no LM calls);
+* with ``run_dir``, logs every evaluated example, candidate and LM request to
+  ``run_dir/run.jsonl`` and resumes from it after a crash, Ctrl-C or ``kill -9``: the
+  requests of every earlier invocation count against the budget and in the report, and the
+  answers they got are replayed (cache or no cache), so only the requests in flight at a
+  kill are sent again;
 * selects honestly: the final choice is measured on the valset against the program passed
   in (the baseline) with a paired bootstrap, and a difference inside the noise keeps the
   baseline unless ``require_significance=False``;
@@ -245,7 +248,8 @@ class Optimizer(ABC):
         if budget is not None:
             report.budget = budget.to_dict()
         start = time.perf_counter()
-        with track_usage(budget=budget, prior=log.prior if log else None) as usage:
+        prior = log.prior if log is not None else None
+        with track_usage(budget=budget, prior=prior, journal=log) as usage:
             run = Run(
                 report=report,
                 metric=self.metric,
@@ -259,8 +263,8 @@ class Optimizer(ABC):
             if log is not None and log.resumed:
                 run.note(f"resumed from {log.path}: {log.prior.lm_calls} LM calls were made before")
             compiled = self._run(program, train, val, run)
-        report.add_usage(usage)
-        report.wall_time = time.perf_counter() - start
+        report.add_usage(usage, before=log.before if log is not None else None)
+        report.wall_time = time.perf_counter() - start + (prior.seconds if prior else 0.0)
         if log is not None:
             report.run_dir = str(log.dir)
             log.append({"event": "end", "report": report.to_dict(), "spent": run.spent()})

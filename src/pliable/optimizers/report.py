@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pliable.data.example import Example
     from pliable.evaluation import EvaluationResult
-    from pliable.lm.usage import UsageTracker
+    from pliable.lm.usage import ModelUsage, UsageTracker
 
 __all__ = ["CompileReport", "ScoreSummary", "fingerprint"]
 
@@ -77,13 +77,19 @@ class CompileReport:
     usable: bool = True
     unusable: str | None = None
 
-    def add_usage(self, usage: UsageTracker) -> None:
+    def add_usage(self, usage: UsageTracker, *, before: ModelUsage | None = None) -> None:
+        """Set the LM calls, tokens and cost from ``usage``, plus ``before`` (what the earlier
+        invocations of a resumed run spent). Cache hits (answers replayed from the run log
+        among them) are this invocation's."""
+        from pliable.lm.usage import ModelUsage
+
         total = usage.total
-        self.lm_calls = total.calls
+        before = before or ModelUsage()
+        self.lm_calls = before.calls + total.calls
         self.cache_hits = total.cache_hits
-        self.prompt_tokens = total.prompt_tokens
-        self.completion_tokens = total.completion_tokens
-        self.cost = total.cost
+        self.prompt_tokens = before.prompt_tokens + total.prompt_tokens
+        self.completion_tokens = before.completion_tokens + total.completion_tokens
+        self.cost = before.cost + total.cost
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,14 +121,17 @@ class CompileReport:
             lines.append(f"  floor:    {floor['score']:.3f} {floor['text']}, 0 LM calls")
         if self.final is not None:
             lines.append(f"  final:    {self.final}{self._final_vs_floor()}")
+        full = [c for c in self.candidates if isinstance(c.get("score"), float)]
         if self.comparison is not None:
             c = self.comparison
+            # an optimizer without candidates (BootstrapFewShot) compiles one program
+            what = "best candidate" if self.candidates else "compiled"
             lines.append(
-                f"  best candidate − baseline: {c['difference']:+.3f} "
+                f"  {what} − baseline: {c['difference']:+.3f} "
                 f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] -> kept the {self.selected} program"
             )
-        full = [c for c in self.candidates if isinstance(c.get("score"), float)]
-        lines.append(f"  candidates: {len(self.candidates)} tried, {len(full)} scored in full")
+        if self.candidates:
+            lines.append(f"  candidates: {len(self.candidates)} tried, {len(full)} scored in full")
         for c in sorted(full, key=lambda c: -c["score"])[:5]:
             lines.append(f"    {c['score']:.3f}  {c.get('name')}")
         lines.append(

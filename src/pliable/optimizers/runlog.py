@@ -5,6 +5,18 @@ state). Later lines record every evaluated example (``row``: candidate state has
 key, score), every candidate (``candidate``: its name, scores, and the spend so far) and the
 end of the run. A crash can leave a half-written last line; opening the log drops it.
 
+The log is also the run's journal of LM requests (a
+:class:`~pliable.lm.usage.RequestJournal`): a ``request`` line is written (and fsync'd)
+before each request is sent, and an ``answer`` line (usage, cost, and for ``pl.LM`` the
+request's cache key and the answer's texts) when its answer arrives. So however often a run
+is killed, the requests counted on resume (:func:`logged_spend`) include every one that may
+have reached the model, and a resumed run takes the answers it already had from the log
+instead of asking again, cache or no cache. Only the requests in flight at a kill lose their
+answers and are sent again: one when requests go one at a time (``num_threads=1`` and a
+program that runs none in parallel), otherwise up to as many as run at once (``num_threads``
+times what the program itself runs in parallel, as in ``pl.Parallel``). Answers from a bare
+:class:`~pliable.lm.LanguageModel` (not wrapped in ``pl.LM``) are counted but not replayed.
+
 Opening an existing log checks that its header matches the new run: resuming with other
 data, another program or other settings would mix two runs, so it is refused.
 """
@@ -14,19 +26,56 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pliable.errors import UsageError
 from pliable.lm.budget import Spent
+from pliable.lm.usage import CallRecord, ModelUsage
 
-__all__ = ["RunLog"]
+__all__ = ["RunLog", "logged_spend"]
 
 LOG_NAME = "run.jsonl"
+_JOURNAL = ("request", "answer")  # the events of the LM request journal
+
+
+def logged_spend(events: Iterable[dict[str, Any]]) -> tuple[ModelUsage, Spent]:
+    """What the run whose log holds ``events`` spent: its journaled requests (every one sent
+    or about to be, answered or not) with the tokens and cost of their answers, and that as
+    a :class:`~pliable.lm.budget.Spent` for its budget, never less than the last spend the
+    log recorded (a log written before requests were journaled has only that)."""
+    usage = ModelUsage()
+    seconds = 0.0
+    last = Spent()
+    for event in events:
+        kind = event.get("event")
+        if kind == "request":
+            usage.calls += 1
+        elif kind == "answer":
+            usage.prompt_tokens += int(event.get("prompt_tokens") or 0)
+            usage.completion_tokens += int(event.get("completion_tokens") or 0)
+            usage.cost += float(event.get("cost") or 0.0)
+        if kind in _JOURNAL:
+            seconds = max(seconds, float(event.get("t") or 0.0))
+        if isinstance(event.get("spent"), dict):
+            last = Spent.from_dict(event["spent"])
+    spent = Spent(
+        max(usage.calls, last.lm_calls),
+        max(usage.total_tokens, last.tokens),
+        max(usage.cost, last.usd),
+        max(seconds, last.seconds),
+    )
+    return usage, spent
 
 
 class RunLog:
-    """Append-only JSONL log of a compile run, with what an earlier run already did."""
+    """Append-only JSONL log of a compile run, with what an earlier run already did.
+
+    ``prior`` is what the earlier invocations spent (it counts against the budget),
+    ``before`` the same as LM usage (calls, tokens, cost: the report adds it up);
+    ``events`` holds the log's events but its LM requests and answers."""
 
     def __init__(self, run_dir: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.dir = Path(run_dir)
@@ -35,7 +84,9 @@ class RunLog:
         self.rows: dict[tuple[str, str], tuple[float, str | None]] = {}
         self.events: list[dict[str, Any]] = []
         self.prior = Spent()
+        self.before = ModelUsage()
         self.resumed = False
+        self._answers: dict[str, deque[dict[str, Any]]] = {}  # not replayed yet, by key
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -81,22 +132,62 @@ class RunLog:
                 "pass a new run_dir."
             )
         self.resumed = True
-        self.events = events
+        self.events = [e for e in events if e.get("event") not in _JOURNAL]
+        self.before, self.prior = logged_spend(events)
         for event in events:
             kind = event.get("event")
             if kind == "row" and event.get("error") is None:
                 self.rows[(event["state"], event["example"])] = (event["score"], None)
-            if "spent" in event:
-                self.prior = Spent.from_dict(event["spent"])
+            elif kind == "answer" and isinstance(event.get("key"), str) and "texts" in event:
+                usage = {k: event.get(k) for k in ("prompt_tokens", "completion_tokens", "cost")}
+                answer = {"texts": event["texts"], "usage": usage}
+                self._answers.setdefault(event["key"], deque()).append(answer)
 
     def append(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, sort_keys=True, default=str) + "\n"
         with self._lock:
             self.events.append(event)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
+            self._write(json.dumps(event, sort_keys=True, default=str) + "\n")
+
+    def _write(self, text: str) -> None:
+        """Append ``text`` and fsync it (the caller holds the lock)."""
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    # -- the LM request journal (pliable.lm.usage.RequestJournal) ---------------------------
+
+    def sent(self, seconds: float) -> None:
+        line = json.dumps({"event": "request", "t": round(seconds, 3)}) + "\n"
+        with self._lock:
+            self._write(line)
+
+    def answered(
+        self,
+        record: CallRecord,
+        *,
+        key: str | None,
+        texts: Sequence[str] | None,
+        seconds: float,
+    ) -> None:
+        event: dict[str, Any] = {
+            "event": "answer",
+            "model": record.model,
+            "prompt_tokens": record.prompt_tokens,
+            "completion_tokens": record.completion_tokens,
+            "cost": record.cost,
+            "t": round(seconds, 3),
+        }
+        if key is not None and texts is not None:
+            event.update(key=key, texts=list(texts))
+        line = json.dumps(event, sort_keys=True) + "\n"
+        with self._lock:
+            self._write(line)
+
+    def replay(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            queue = self._answers.get(key)
+            return queue.popleft() if queue else None
 
     def append_rows(
         self, rows: list[dict[str, Any]], *, spent: dict[str, Any] | None = None
@@ -110,7 +201,4 @@ class RunLog:
         with self._lock:
             for r in rows:
                 self.rows[(r["state"], r["example"])] = (r["score"], r["error"])
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+            self._write(text)

@@ -26,7 +26,7 @@ from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
-from pliable.optimizers.runlog import LOG_NAME, RunLog
+from pliable.optimizers.runlog import LOG_NAME, RunLog, logged_spend
 from pliable.optimizers.state import example_key
 from pliable.report.html import CSS as _CSS
 from pliable.report.html import JS as _JS
@@ -98,8 +98,7 @@ def _read(run_dir: Path) -> _Run:
             run.logged_floor = event["floor"]
         elif kind == "end":
             run.end = event
-        if isinstance(event.get("spent"), dict):
-            run.spent = event["spent"]
+    run.spent = logged_spend(events)[1].to_dict()  # every request journaled, answered or not
     return run
 
 
