@@ -126,3 +126,9 @@ def test_an_unknown_provider_suggests_the_nearest_name(model, suggested):
 
 def test_a_name_near_nothing_gets_no_suggestion():
     assert "Did you mean" not in str(unknown_provider("zzzzzz/qqqq"))
+
+
+@pytest.mark.parametrize("model", ["", "   "])
+def test_an_empty_model_name_is_refused_not_replaced_by_the_default(model):
+    with pytest.raises(ConfigurationError, match="name a model"):
+        pl.LM(model)

@@ -103,6 +103,11 @@ class LM:
                 f"LM({model!r}): num_retries and retry_delay must be >= 0; got "
                 f"num_retries={num_retries}, retry_delay={retry_delay}."
             )
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise ConfigurationError(
+                f"LM(model={model!r}): name a model, e.g. 'openai/gpt-4o-mini' or "
+                "'local/smollm2', or leave it out for the embedded local model."
+            )
         self.model = model or DEFAULT_MODEL
         from pliable.lm.providers import LOCAL_SETTINGS
 
