@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from pliable.optimizers.soft.p_tuning import PTuning
     from pliable.optimizers.soft.prefix_tuning import PrefixTuning
     from pliable.optimizers.soft.prompt_tuning import PromptTuning
+    from pliable.programs.dspy_import import from_dspy
     from pliable.programs.ensemble import MajorityVote, Parallel
     from pliable.programs.module import Module
     from pliable.programs.predict import ChainOfThought, Predict
@@ -177,6 +178,7 @@ __all__ = [
     "compare",
     "configure",
     "evaluate",
+    "from_dspy",
     "inspect_history",
     "load",
     "load_bigbench",
@@ -258,6 +260,7 @@ _LAZY = {
     "compare": "pliable.evaluation.comparison",
     "configure": "pliable.settings",
     "evaluate": "pliable.evaluation.runner",
+    "from_dspy": "pliable.programs.dspy_import",
     "inspect_history": "pliable.lm.history",
     "load": "pliable.compiled.io",
     "load_bigbench": "pliable.data.bigbench",
@@ -276,6 +279,19 @@ _LAZY = {
 }
 
 if not TYPE_CHECKING:
-    __getattr__, __dir__ = attach(__name__, _LAZY)
+    _lazy_getattr, __dir__ = attach(__name__, _LAZY)
+
+    def __getattr__(name: str) -> object:
+        """A lazy name of ``_LAZY``; for a DSPy name pliable spells differently (``pl.GEPA``),
+        an AttributeError naming pliable's equivalent (:mod:`pliable._dspy_names`)."""
+        if name in _LAZY or name.startswith("__"):
+            return _lazy_getattr(name)
+        from pliable._dspy_names import hint
+
+        message = hint(name)
+        if message is None:
+            return _lazy_getattr(name)  # raises the usual "has no attribute" error
+        raise AttributeError(message, name=name)
+
 
 del TYPE_CHECKING, attach

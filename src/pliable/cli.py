@@ -321,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_inspect = sub.add_parser("inspect", help="print a compiled program's prompts")
     p_inspect.add_argument("file")
     p_inspect.set_defaults(run=jobs.inspect_job)
+
+    from pliable._cli_interop import add_import_dspy
+
+    add_import_dspy(sub)
     return parser
 
 

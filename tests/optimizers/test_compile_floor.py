@@ -252,7 +252,7 @@ def test_random_search_notes_its_best_candidate_without_claiming_it_was_kept():
         q = messages[-1]["content"].split("[[q]]\n")[1].split("\n")[0]
         wrong = {0, 1, 2, 6} - ({6} if len(messages) > 2 else set())
         flip = q[0] == "d" and int(q[1:]) in wrong
-        return f"[[a]]\n{({'no': 'yes', 'yes': 'no'}[gold(q)] if flip else gold(q))}"
+        return f"[[a]]\n{ ({'no': 'yes', 'yes': 'no'}[gold(q)] if flip else gold(q)) }"
 
     optimizer = pl.BootstrapRandomSearch(metrics.exact_match("a"), num_candidates=2)
     with pl.using(lm=pl.FunctionLM(reply)):

@@ -1,0 +1,63 @@
+"""``pliable import-dspy``: a DSPy saved program as a pliable compiled file.
+
+    pliable import-dspy dspy_qa.json --out qa.json                      # Predict / ChainOfThought
+    pliable import-dspy dspy_qa.json --out qa.json --signature "question -> answer" [--cot]
+
+The DSPy file is what ``program.save("x.json")`` writes (DSPy 3). The command imports a program
+of one predictor (:func:`pliable.programs.dspy_import.from_dspy` says what maps); a program of
+several is imported in Python, into the pliable program that matches it:
+``pl.from_dspy(path, program=MyProgram()).save("out.json")``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pliable.errors import UsageError
+
+__all__ = ["add_import_dspy", "import_dspy_job"]
+
+
+def add_import_dspy(sub: Any) -> None:
+    """Register ``import-dspy`` on the ``pliable`` command's subparsers."""
+    p = sub.add_parser("import-dspy", help="turn a DSPy saved program (.json) into a pliable one")
+    p.add_argument("dspy_state", metavar="DSPY_STATE.json", help='DSPy\'s program.save("x.json")')
+    p.add_argument("--out", required=True, help="where to write the pliable compiled program")
+    p.add_argument(
+        "--cot",
+        action="store_true",
+        help="make it a ChainOfThought (its first output must be `reasoning`); by default a "
+        "DSPy ChainOfThought is one",
+    )
+    p.add_argument(
+        "--signature",
+        help='the fields, e.g. "question -> answer: int", when the DSPy file cannot tell '
+        "them (DSPy saves no field names, types or directions)",
+    )
+    p.set_defaults(run=import_dspy_job)
+
+
+def import_dspy_job(args: argparse.Namespace) -> int:
+    from pliable._cli_checks import check_out
+    from pliable.compiled.io import save
+    from pliable.programs.dspy_import import from_dspy, read_dspy_state
+    from pliable.programs.predict import ChainOfThought, Predict
+
+    check_out(args.out)
+    predictors, where = read_dspy_state(args.dspy_state)
+    if len(predictors) != 1:
+        raise UsageError(
+            f"{where} holds {len(predictors)} DSPy predictors ({', '.join(predictors)}); the "
+            "command line imports a program of one. Import it in Python, into the pliable "
+            "program that matches it: pl.from_dspy(path, program=MyProgram()).save(out)."
+        )
+    if args.signature:
+        cls = ChainOfThought if args.cot else Predict
+        program: Predict = from_dspy(args.dspy_state, program=cls(args.signature))
+    else:
+        program = from_dspy(args.dspy_state, cot=True if args.cot else None)
+    path = save(program, args.out)
+    sig = program.signature.signature_string()
+    print(f"{path}: {type(program).__name__} {sig!r}, {len(program.demos)} demos")
+    return 0
