@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from pliable.adapters.template_value import Template
     from pliable.compiled.io import load, save
     from pliable.compiled.kinds import register_program_kind
+    from pliable.compiled.prompt_export import export
     from pliable.compiled.render import render_prompts
     from pliable.data.bigbench import load_bigbench
     from pliable.data.example import Example, Prediction
@@ -178,6 +179,7 @@ __all__ = [
     "compare",
     "configure",
     "evaluate",
+    "export",
     "from_dspy",
     "inspect_history",
     "load",
@@ -260,6 +262,7 @@ _LAZY = {
     "compare": "pliable.evaluation.comparison",
     "configure": "pliable.settings",
     "evaluate": "pliable.evaluation.runner",
+    "export": "pliable.compiled.prompt_export",
     "from_dspy": "pliable.programs.dspy_import",
     "inspect_history": "pliable.lm.history",
     "load": "pliable.compiled.io",

@@ -12,11 +12,12 @@ several is imported in Python, into the pliable program that matches it:
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from pliable.errors import UsageError
 
-__all__ = ["add_import_dspy", "import_dspy_job"]
+__all__ = ["add_export", "add_import_dspy", "export_job", "import_dspy_job"]
 
 
 def add_import_dspy(sub: Any) -> None:
@@ -60,4 +61,60 @@ def import_dspy_job(args: argparse.Namespace) -> int:
     path = save(program, args.out)
     sig = program.signature.signature_string()
     print(f"{path}: {type(program).__name__} {sig!r}, {len(program.demos)} demos")
+    return 0
+
+
+def add_export(sub: Any) -> None:
+    """Register ``export`` on the ``pliable`` command's subparsers."""
+    from pliable.compiled.prompt_export import FORMATS
+
+    p = sub.add_parser(
+        "export", help="a compiled program's prompts for another runtime (messages, jinja2, ...)"
+    )
+    p.add_argument("file", help="a compiled program (.json)")
+    p.add_argument("--format", choices=FORMATS, default="messages")
+    p.add_argument(
+        "--out",
+        help="a folder for the files (or, for one file, its path); default: print the one file",
+    )
+    p.add_argument(
+        "--model",
+        help="render for this model where the file names no adapter (default: the file's)",
+    )
+    p.add_argument("--dev", help="promptfoo: dev examples (JSONL, CSV, JSON) to make tests of")
+    p.add_argument("--inputs", help="promptfoo: the input fields of --dev (comma-separated)")
+    p.set_defaults(run=export_job)
+
+
+def export_job(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pliable.compiled.prompt_export import export
+
+    devset = None
+    if args.dev:
+        from pliable.data import load_examples
+
+        if not args.inputs:
+            raise UsageError("--dev needs --inputs: the input fields of the dev examples.")
+        devset = list(load_examples(args.dev, inputs=args.inputs.split(",")))
+    files = export(args.file, args.format, lm=args.model, devset=devset)
+    if not args.out:
+        if len(files) != 1:
+            raise UsageError(
+                f"--format {args.format} writes {len(files)} files ({', '.join(files)}); "
+                "pass --out FOLDER."
+            )
+        (text,) = files.values()
+        print(text, end="")
+        return 0
+    out = Path(args.out)
+    if len(files) == 1 and out.suffix and not out.is_dir():
+        targets = {out: next(iter(files.values()))}
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        targets = {out / name: text for name, text in files.items()}
+    for path, text in targets.items():
+        path.write_text(text, encoding="utf-8")
+        print(path, file=sys.stderr)
     return 0

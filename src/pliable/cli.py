@@ -322,9 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_inspect.add_argument("file")
     p_inspect.set_defaults(run=jobs.inspect_job)
 
-    from pliable._cli_interop import add_import_dspy
+    from pliable._cli_interop import add_export, add_import_dspy
 
     add_import_dspy(sub)
+    add_export(sub)
     return parser
 
 
