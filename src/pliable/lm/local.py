@@ -13,7 +13,10 @@ use, so any number of threads may call ``complete`` at once.
 Prompt prefix reuse: llama-cpp-python keeps the KV cache of the previous call, and
 ``Llama.generate`` evaluates only the tokens after the longest common token prefix with it.
 pliable puts instructions and demos first and the input last, so back-to-back calls of one
-step prefill only the input. ``lm.stats`` counts prompt tokens evaluated vs reused.
+step prefill only the input. Beyond that last prompt, the KV states of recent prompt families
+are kept (:mod:`pliable.lm.local_prefixes`, 256 MB per model by default, ``prefix_cache_mb``),
+so calls alternating between the steps of a program, or between candidates on threads, also
+prefill only their input. ``lm.stats`` counts prompt tokens evaluated vs reused.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 
 from pliable.errors import ConfigurationError, LMError
 from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
+from pliable.lm.local_prefixes import PrefixStates
 from pliable.lm.packaged import DEFAULT_LOCAL_MODEL, resolve_local_model
 from pliable.lm.types import Completion, Message, Usage
 
@@ -155,6 +159,7 @@ class _Engine:
         llama_cpp = _import_llama_cpp()
         self.llama: Any = _load_llama(path, n_threads, repack, n_ctx=n_ctx)
         self.lock = threading.Lock()
+        self.prefixes = PrefixStates(self.llama)
         self._grammars: dict[str, Any] = {}
         self._closers: tuple[Any, Any] | None = None
         self._prompt_eval: int | None = None
@@ -182,6 +187,14 @@ class _Engine:
             evaluate(tokens)
 
         self.llama.eval = counting_eval
+        start = self.llama.generate
+
+        def generate_from_best_prefix(tokens: Sequence[int], *args: Any, **kwargs: Any) -> Any:
+            # the saved state sharing the longest prefix with this prompt, if any, first
+            self.prefixes.restore(list(tokens))
+            return start(tokens, *args, **kwargs)
+
+        self.llama.generate = generate_from_best_prefix
 
     def grammar(self, gbnf: str) -> Any:
         """A checked grammar (llama.cpp crashes on a grammar it cannot parse)."""
@@ -235,6 +248,7 @@ class _Engine:
             raise LMError(f"llama.cpp refused the request: {exc}") from exc
         prompt_tokens = int(response["usage"]["prompt_tokens"])
         evaluated = prompt_tokens if self._prompt_eval is None else self._prompt_eval
+        self.prefixes.remember(prompt_tokens, evaluated)
         return response, min(evaluated, prompt_tokens)
 
 
@@ -293,6 +307,9 @@ class LocalLM:
         temperature: the default temperature (0: greedy, deterministic).
         weight_repacking: llama.cpp's repacked / AMX weight layouts (default: on, unless the
             llama.cpp build has AMX kernels, which crash on this project's machines).
+        prefix_cache_mb: memory for the KV states of recent prompt prefixes (default 256; 0
+            keeps only the last prompt's). Shared by every ``LocalLM`` of the same model: the
+            last one made sets it.
 
     The file is located when the object is made (a missing package fails here); the model
     loads on the first call, or on :meth:`load`. Options of :meth:`complete`:
@@ -314,7 +331,13 @@ class LocalLM:
         max_tokens: int = 512,
         temperature: float = 0.0,
         weight_repacking: bool | None = None,
+        prefix_cache_mb: int | None = None,
     ) -> None:
+        if prefix_cache_mb is not None and prefix_cache_mb < 0:
+            raise ConfigurationError(
+                f"LocalLM: prefix_cache_mb must be >= 0 (0 turns it off); got {prefix_cache_mb}."
+            )
+        self.prefix_cache_mb = prefix_cache_mb
         self.model = DEFAULT_LOCAL_MODEL if model in ("local", "local/") else model
         self.path = resolve_local_model(self.model)
         self.n_ctx = n_ctx
@@ -339,6 +362,8 @@ class LocalLM:
                     logger.info("Loading local model %s (n_ctx=%d)", self.path, self.n_ctx)
                     _registry[key] = _Engine(self.path, *key[1:])
                 self._engine = _registry[key]
+            if self.prefix_cache_mb is not None:
+                self._engine.prefixes.capacity = self.prefix_cache_mb << 20
         return self._engine
 
     def load(self) -> LocalLM:
@@ -347,10 +372,11 @@ class LocalLM:
         return self
 
     def reset_cache(self) -> None:
-        """Forget the cached prompt: the next call evaluates its whole prompt."""
+        """Forget the cached prompts: the next call evaluates its whole prompt."""
         engine = self._loaded()
         with engine.lock:
             engine.llama.reset()
+            engine.prefixes.clear()
 
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` is for this model (special tokens not parsed)."""
