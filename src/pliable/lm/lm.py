@@ -4,6 +4,7 @@
     lm = pl.LM("local/gemma3-270m")                # the other packaged local model
     lm = pl.LM("openai/gpt-4o-mini", temperature=0)
     lm = pl.LM("hosted_vllm/my-model", api_base="http://127.0.0.1:8000/v1")
+    lm = pl.LM("openai/my-model", api_base=["http://a:8000/v1", "http://b:8000/v1"])  # spread
 
 Each request is looked up in the cache first (key: model, messages, every sampling option and
 a ``sample`` index; never the API key or ``api_base``). A miss goes to the backend chosen by
@@ -80,6 +81,8 @@ class LM:
         retry_delay: the first backoff delay in seconds (doubled each retry, with jitter).
         history_size: how many calls ``lm.history`` keeps.
         api_key, api_base, timeout: provider settings; never cached, logged or saved.
+            ``api_base`` may list several endpoints of the same model: requests are spread
+            over them and fail over (see :mod:`pliable.lm.endpoints`).
         supports_response_schema: override whether JSON-schema output is sent.
         **defaults: sampling options for every call (``temperature``, ``max_tokens``, ...).
     """
@@ -93,7 +96,7 @@ class LM:
         retry_delay: float = 0.5,
         history_size: int = 100,
         api_key: str | None = None,
-        api_base: str | None = None,
+        api_base: str | Sequence[str] | None = None,
         timeout: float | None = None,
         supports_response_schema: bool | None = None,
         **defaults: Any,
@@ -117,6 +120,10 @@ class LM:
                 f"LM({self.model!r}): {', '.join(sorted(local))} only apply to local models "
                 "(local/...). Remove them."
             )
+        if api_base is not None and not isinstance(api_base, str):  # several endpoints
+            from pliable.lm.endpoints import endpoint_urls
+
+            api_base = endpoint_urls(self.model, api_base)
         self.defaults = dict(defaults)
         self.num_retries = num_retries
         self.retry_delay = retry_delay
@@ -144,7 +151,12 @@ class LM:
         if self._backend is None:
             with self._init_lock:
                 if self._backend is None:
-                    self._backend = make_backend(self.model, self._settings)
+                    if isinstance(self._settings.get("api_base"), tuple):  # several
+                        from pliable.lm.endpoints import EndpointPool
+
+                        self._backend = EndpointPool(self.model, self._settings)
+                    else:
+                        self._backend = make_backend(self.model, self._settings)
         return self._backend
 
     @property
@@ -170,7 +182,10 @@ class LM:
 
     def __repr__(self) -> str:
         api_base = self._settings.get("api_base")
-        base = f", api_base={redact_url(str(api_base))!r}" if api_base is not None else ""
+        if isinstance(api_base, tuple):  # several endpoints
+            base = f", api_base={[redact_url(u) for u in api_base]!r}"
+        else:
+            base = f", api_base={redact_url(str(api_base))!r}" if api_base is not None else ""
         return f"LM({self.model!r}{base})"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LM:
