@@ -162,12 +162,15 @@ def test_instructions_and_demos_are_escaped(rewrite_dir):
 
 
 def test_wins_and_losses(rewrite_dir):
-    page = render_report(rewrite_dir, examples=examples(10, 20))
+    page = render_report(rewrite_dir)
     assert "5 wins" in page
     assert "0 losses" in page
     assert "5 unchanged" in page
-    assert "question=&#x27;21+21&#x27;" in page  # keys mapped back to the examples
-    assert "question=&#x27;20+20&#x27;" not in page  # unchanged examples are not listed
+    wins = page[page.index("Per-example wins") :]
+    # the example's inputs, gold and both predictions, from the run log
+    row = '<td><span class="v">21+21</span></td><td><span class="v">42</span></td>'
+    assert row + '<td><span class="v">43</span></td><td><span class="v">42</span></td>' in wins
+    assert ">20+20<" not in wins  # unchanged examples are not listed
 
 
 def test_crashed_run_still_renders(rewrite_dir, tmp_path):
@@ -305,6 +308,79 @@ def test_floor_page_renders_in_chromium_without_errors(floor_dir, tmp_path):
         finally:
             browser.close()
     assert errors == []
+
+
+@pytest.fixture(scope="module")
+def fewshot_dir(tmp_path_factory):
+    """BootstrapFewShot (no candidates): long inputs, predictions with markup."""
+
+    def lm(messages):
+        a = int(messages[-1]["content"].split("\n")[1].split("+")[0])
+        wrong = len(messages) <= 2 and a % 2
+        return (
+            f"[[answer]]\n{2 * a + 1} <script>alert(2)</script>"
+            if wrong
+            else f"[[answer]]\n{2 * a}"
+        )
+
+    run_dir = tmp_path_factory.mktemp("fewshot")
+    val = [
+        pl.Example(question=f"{i}+{i}" + " <b>x</b>" * 30, answer=str(2 * i)).with_inputs(
+            "question"
+        )
+        for i in range(20, 30)
+    ]
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    signature = pl.Signature("question -> answer", BEFORE)
+    opt.compile(
+        pl.Predict(signature, lm=pl.FunctionLM(lm)),
+        trainset=examples(8),
+        valset=val,
+        run_dir=run_dir,
+    )
+    return run_dir
+
+
+@pytest.mark.browser
+def test_fewshot_page_shows_chart_prompts_and_wins_in_chromium(fewshot_dir, tmp_path):
+    sync_playwright = _sync_playwright()
+    path = write_report(fewshot_dir, tmp_path / "fewshot.html")
+    errors, dialogs = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            # the chart: the baseline and the compiled program, and the best-so-far line
+            assert page.locator("svg .pt").count() == 2
+            assert page.locator("svg .pt.best").count() == 1
+            line = page.locator("svg path.best-so-far")
+            assert line.count() == 1
+            assert line.bounding_box()["width"] > 100  # drawn, from one point to the other
+            # the compiled program's prompts
+            prompts = page.locator("section", has=page.locator("h2", has_text="prompts"))
+            assert "{question}" in prompts.inner_text()
+            assert "3 demos" in prompts.inner_text()
+            # wins: inputs folded, opened by a click; predictions shown as text
+            wins = page.locator("section", has=page.locator("h2", has_text="wins and losses"))
+            assert "5 wins" in wins.inner_text()
+            rows = wins.locator("tbody tr")
+            assert rows.count() == 5
+            folded = rows.first.locator("td").nth(1).locator("details")
+            full = "21+21" + " <b>x</b>" * 30
+            assert not folded.locator("pre").is_visible()
+            folded.locator("summary").click()
+            assert folded.locator("pre").is_visible()
+            assert folded.locator("pre").inner_text() == full
+            assert "43 <script>alert(2)</script>" in rows.first.inner_text()
+        finally:
+            browser.close()
+    assert errors == []
+    assert dialogs == []
 
 
 @pytest.mark.browser

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pliable.data.example import Example
 from pliable.optimizers.report import CompileReport, ScoreSummary
-from pliable.optimizers.runlog import RunLog
+from pliable.optimizers.runlog import RunLog, row_event
 from pliable.optimizers.state import example_key, instructions_of, program_state, state_hash
 from pliable.programs.module import Module
 
@@ -141,20 +141,13 @@ class Run:
             rows = []
             for i, row in zip(chunk, result.rows, strict=True):
                 fresh[keys[i]] = (row.score, row.error)
-                if row.error is not None:
-                    continue  # a failure may be passing (a timeout): retried next time
-                self._memo[(state, keys[i])] = (row.score, None)
-                rows.append(
-                    {
-                        "event": "row",
-                        "state": state,
-                        "example": keys[i],
-                        "score": row.score,
-                        "error": None,
-                    }
-                )
+                if row.error is None:  # a failure may be passing (a timeout): retried next time
+                    self._memo[(state, keys[i])] = (row.score, None)
+                if self.log is not None:
+                    rows.append(row_event(state, keys[i], row))
             if self.log is not None:
-                self.log.append_rows(rows, spent=self.spent())
+                shown = {keys[i]: examples[i] for i in chunk}  # for the report page
+                self.log.append_rows(rows, spent=self.spent(), examples=shown)
 
     def calls_per_example(self, default: float) -> float:
         """LM calls one run of a program has made per example so far (cache hits are free),

@@ -2,8 +2,9 @@
 
 The first line is the run's header (optimizer, settings, dataset fingerprints, program
 state). Later lines record every evaluated example (``row``: candidate state hash, example
-key, score), every candidate (``candidate``: its name, scores, and the spend so far) and the
-end of the run. A crash can leave a half-written last line; opening the log drops it.
+key, score, error and prediction; ``example``: an example's inputs and labels, once each,
+for the report page), every candidate (``candidate``: its name, scores, and the spend so
+far) and the end of the run. A crash can leave a half-written last line; opening the log drops it.
 
 The log is also the run's journal of LM requests (a
 :class:`~pliable.lm.usage.RequestJournal`): a ``request`` line is written (and fsync'd)
@@ -29,13 +30,17 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pliable.errors import UsageError
 from pliable.lm.budget import Spent
 from pliable.lm.usage import CallRecord, ModelUsage
 
-__all__ = ["RunLog", "logged_spend"]
+if TYPE_CHECKING:
+    from pliable.data.example import Example
+    from pliable.evaluation.result import EvaluationRow
+
+__all__ = ["RunLog", "logged_spend", "row_event"]
 
 LOG_NAME = "run.jsonl"
 _JOURNAL = ("request", "answer")  # the events of the LM request journal
@@ -70,6 +75,35 @@ def logged_spend(events: Iterable[dict[str, Any]]) -> tuple[ModelUsage, Spent]:
     return usage, spent
 
 
+def row_event(state: str, key: str, row: EvaluationRow) -> dict[str, Any]:
+    """The ``row`` event of ``row``: the score of the program with ``state`` on the example
+    with ``key``, its error (a failed row is retried on resume, not replayed), and its
+    prediction as JSON (what the report page shows beside the example)."""
+    from pliable.evaluation.jsonable import jsonable
+
+    return {
+        "event": "row",
+        "state": state,
+        "example": key,
+        "score": row.score,
+        "error": row.error,
+        "prediction": jsonable(row.prediction),
+    }
+
+
+def _example_event(key: str, example: Example) -> dict[str, Any]:
+    from pliable.evaluation.jsonable import jsonable
+
+    inputs = example.input_keys or frozenset()
+    values = {k: jsonable(v) for k, v in example.items()}
+    return {
+        "event": "example",
+        "example": key,
+        "inputs": {k: v for k, v in values.items() if k in inputs},
+        "labels": {k: v for k, v in values.items() if k not in inputs},
+    }
+
+
 class RunLog:
     """Append-only JSONL log of a compile run, with what an earlier run already did.
 
@@ -87,6 +121,7 @@ class RunLog:
         self.before = ModelUsage()
         self.resumed = False
         self._answers: dict[str, deque[dict[str, Any]]] = {}  # not replayed yet, by key
+        self._examples: set[str] = set()  # the keys of the examples logged
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -138,6 +173,8 @@ class RunLog:
             kind = event.get("event")
             if kind == "row" and event.get("error") is None:
                 self.rows[(event["state"], event["example"])] = (event["score"], None)
+            elif kind == "example":
+                self._examples.add(str(event.get("example")))
             elif kind == "answer" and isinstance(event.get("key"), str) and "texts" in event:
                 usage = {k: event.get(k) for k in ("prompt_tokens", "completion_tokens", "cost")}
                 answer = {"texts": event["texts"], "usage": usage}
@@ -190,15 +227,24 @@ class RunLog:
             return queue.popleft() if queue else None
 
     def append_rows(
-        self, rows: list[dict[str, Any]], *, spent: dict[str, Any] | None = None
+        self,
+        rows: list[dict[str, Any]],
+        *,
+        spent: dict[str, Any] | None = None,
+        examples: dict[str, Example] | None = None,
     ) -> None:
         """Append many ``row`` events at once (one write, one fsync), then what the run has
-        spent so far (so a resumed run counts it against its budget)."""
+        spent so far (so a resumed run counts it against its budget). ``examples`` (by key)
+        not logged yet are logged first, once each."""
         lines = [*rows, {"event": "spent", "spent": spent}] if spent is not None else rows
         if not lines:
             return
-        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines)
         with self._lock:
+            new = {k: ex for k, ex in (examples or {}).items() if k not in self._examples}
+            self._examples.update(new)
+            lines = [*(_example_event(k, ex) for k, ex in new.items()), *lines]
+            text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines)
             for r in rows:
-                self.rows[(r["state"], r["example"])] = (r["score"], r["error"])
+                if r.get("error") is None:  # a failed row is retried on resume, as on load
+                    self.rows[(r["state"], r["example"])] = (r["score"], None)
             self._write(text)

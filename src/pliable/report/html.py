@@ -36,7 +36,8 @@ font-size:12px;font-weight:600;background:#e5e7eb}.ok{background:#dcfce7;color:#
 tr.best td{background:#fff7d6}ins{background:#ccf5d6;text-decoration:none}
 del{background:#fbd3d3;color:#7f1d1d}.kv{display:grid;grid-template-columns:max-content 1fr;
 gap:2px 16px}.kv dt{color:#5b6475}.kv dd{margin:0}svg{max-width:100%;height:auto}
-.pt:hover{stroke-width:3}
+.pt:hover{stroke-width:3}.v{white-space:pre-wrap;word-break:break-word}
+details.v summary{cursor:pointer}details.v pre{margin:4px 0}
 """
 
 JS = """
