@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     from pliable.settings import configure, using
     from pliable.signatures.fields import InputField, OutputField
     from pliable.signatures.signature import Signature
+    from pliable.tasks.catalog import load_task
 
 __all__ = [
     "Adapter",
@@ -186,6 +187,7 @@ __all__ = [
     "load_bigbench",
     "load_examples",
     "load_retriever",
+    "load_task",
     "majority_floor",
     "metrics",
     "register_program_kind",
@@ -263,6 +265,7 @@ _LAZY = {
     "configure": "pliable.settings",
     "evaluate": "pliable.evaluation.runner",
     "export": "pliable.compiled.prompt_export",
+    "load_task": "pliable.tasks.catalog",
     "from_dspy": "pliable.programs.dspy_import",
     "inspect_history": "pliable.lm.history",
     "load": "pliable.compiled.io",
