@@ -29,6 +29,13 @@ __all__ = [
 
 _METRICS = ("exact_match", "f1", "multiple_choice", "passage_match")
 OPTIMIZERS = ("bootstrap", "random-search", "labeled", "joint", "reflective", "hill-climb")
+STORAGE_HELP = (
+    "for joint: an Optuna storage URL (sqlite:///study.db, postgresql://user@host/db) that "
+    "keeps the study; several workers given the same --storage and --study-name share one "
+    "search: the trials of --auto count once across them, a killed worker's trial is run "
+    "again by another, and every worker ends with the same program"
+)
+STUDY_NAME_HELP = "for joint: the study in --storage (give the same one to every worker)"
 
 
 def _import_object(spec: str) -> Any:
@@ -391,7 +398,7 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
             teacher=teacher,
         )
     if name == "labeled":
-        return LabeledFewShot(labeled)
+        return LabeledFewShot(labeled, metric=job.metric)
     if name == "joint":
         from pliable.optimizers.joint_search import JointSearch
 
@@ -404,6 +411,8 @@ def _optimizer(args: argparse.Namespace, job: _Job) -> Any:
             seed=args.seed,
             prompt_lm=teacher_lm,
             teacher=teacher,
+            storage=getattr(args, "storage", None),
+            study_name=getattr(args, "study_name", None),
         )
     if name == "reflective":
         from pliable.optimizers.reflective import Reflective

@@ -263,3 +263,14 @@ def test_random_search_notes_its_best_candidate_without_claiming_it_was_kept():
     assert not any("selected candidate" in n for n in report.notes)
     assert any(n.startswith("best candidate on the valset: ") for n in report.notes)
     assert "-> kept the baseline program" in report.summary()
+
+
+def test_labeled_few_shot_takes_a_metric_and_then_measures_baseline_and_final():
+    optimizer = pl.LabeledFewShot(2, metric=metrics.exact_match("a"))
+    with pl.using(lm=model(lambda i: True)):
+        report = optimizer.compile(
+            pl.Predict("q -> a: Literal['yes', 'no']"), trainset=TRAIN, valset=DEV
+        ).report
+    assert report.baseline.score == 0.0
+    assert report.final.score == 1.0
+    assert "metric" not in report.settings

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pliable.data.example import Example
 from pliable.errors import UsageError
@@ -21,13 +22,21 @@ def labeled_demos(predictor: Predict, examples: Sequence[Example], k: int) -> li
 
 
 class LabeledFewShot(Optimizer):
-    """Put ``k`` trainset examples (chosen at random with ``seed``) into every predictor."""
+    """Put ``k`` trainset examples (chosen at random with ``seed``) into every predictor.
 
-    def __init__(self, k: int = 16, *, seed: int = 0) -> None:
+    With a ``metric`` and a valset, the program passed in and the compiled one are both
+    scored there (the report's baseline and final, and honest selection between them, as
+    for every optimizer); without one nothing is scored and no LM is called.
+    """
+
+    def __init__(
+        self, k: int = 16, *, seed: int = 0, metric: Callable[..., Any] | None = None
+    ) -> None:
         if k < 0:
             raise UsageError(f"LabeledFewShot(k=...) must be >= 0; got {k}.")
         self.k = k
         self.seed = seed
+        self.metric = metric
 
     def _compile(
         self,
