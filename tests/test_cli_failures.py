@@ -50,6 +50,8 @@ def world(tmp_path, monkeypatch):
         "    return 1.0\n"
         "def broken(example, prediction, trace=None):\n"
         "    return example.nope\n"
+        "def traced(example, prediction, trace):\n"
+        "    return float(len(trace[-1].outputs) > 0)\n"
     )
     (tmp_path / "prog.py").write_text(
         "import pliable as pl\nprogram = pl.Predict('question -> answer')\n"
@@ -258,6 +260,7 @@ CASES = [
         6,
     ),
     ("eval-inputs-from-signature", EVAL, 0, None, 4),
+    ("eval-metric-needs-a-trace", [*EVAL, "--metric", "metrics.py:traced"], 0, None, 4),
     ("compile-ok", [*COMPILE, "--out", "ok.json"], 0, None, None),
     ("run-ok", ["run", SIG, "-i", "question=1+2", *FAKE], 0, None, 1),
     ("signature-ok", ["signature", SIG], 0, None, 0),

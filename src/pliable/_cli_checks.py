@@ -5,6 +5,7 @@ the first example, and when a run with failed examples fails."""
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import sys
@@ -25,6 +26,8 @@ __all__ = [
     "error_rate",
     "failed_past",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Every exit code of ``pliable``, as the README's table lists them (a test checks both).
 EXIT_CODES: tuple[tuple[int, str], ...] = (
@@ -122,7 +125,8 @@ def check_model(name: str | None, option: str = "--model") -> None:
 
 def check_metric(metric: Callable[..., Any], example: Any, outputs: Sequence[str]) -> None:
     """Call ``metric`` on ``example`` with its own labels as the prediction (no LM call), so
-    a metric that cannot score this data fails before the run instead of on every example.
+    a metric that reads a field the data lacks fails before the run instead of on every
+    example. Other failures (a metric that needs a real trace) are left to the run.
     ``outputs`` are the program's output fields, when known (for the message)."""
     from pliable.data.example import Prediction
     from pliable.data.score import metric_name, to_score
@@ -138,13 +142,15 @@ def check_metric(metric: Callable[..., Any], example: Any, outputs: Sequence[str
         return
     except UsageError:
         raise
-    except Exception as exc:
+    except (AttributeError, KeyError) as exc:  # a field the data or the program lacks
         fields = f" (the program's outputs: {', '.join(outputs)})" if outputs else ""
         raise UsageError(
             f"the metric {metric_name(metric)} fails on the first dev example, scored "
             f"against its own labels{fields}: {type(exc).__name__}: {exc}. Check --metric "
             "(e.g. exact_match:FIELD) against the data's fields."
         ) from exc
+    except Exception as exc:  # e.g. a metric reading a real trace: the run will tell
+        logger.info("the metric could not be checked on the first example: %r", exc)
 
 
 # Advice the library writes in Python, as the CLI says it.
