@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_compile.add_argument(
         "--auto", choices=["light", "medium", "heavy"], help="for joint: the search preset"
     )
+    p_compile.add_argument("--storage", metavar="URL", help=jobs.STORAGE_HELP)
+    p_compile.add_argument("--study-name", metavar="NAME", help=jobs.STUDY_NAME_HELP)
     p_compile.add_argument(
         "--budget-calls", type=at_least(0), help="stop cleanly after this many calls"
     )

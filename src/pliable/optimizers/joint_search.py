@@ -14,15 +14,30 @@
 4. **Full evaluations**: every ``full_eval_every`` trials, and once at the end, the most
    promising configuration not yet scored on the full valset (the best mean minibatch score
    over all its trials) is scored there. The program passed in is the first full-valset
-   candidate ("baseline"); the best full-valset score wins and ties keep the earlier one.
+   candidate ("baseline"); the best full-valset score wins; ties keep the baseline, then the
+   configuration tried first.
 
 Scores are memoised by program state, so a configuration TPE repeats costs nothing for the
 examples already seen, and a run resumed from its ``run_dir`` replays the same trials (the
-seeded sampler gets the same scores back). With ``storage=`` (``"sqlite:///study.db"`` or a
-PostgreSQL URL) the study persists: completed trials count towards ``num_trials`` and are not
-run again, so several worker processes can share one search. Workers must build the same
-candidates (the same data, seed and LM cache); the study records a fingerprint of them and a
-worker with different candidates is refused.
+seeded sampler gets the same scores back).
+
+**Several workers.** With ``storage=`` (``"sqlite:///study.db"``, or a PostgreSQL URL for
+workers on several machines) the study persists and worker processes given the same storage
+and ``study_name`` share one search (:mod:`~pliable.optimizers.joint_study` says how):
+
+* ``num_trials`` counts the study's completed trials, whichever worker ran them; each trial is
+  run by one worker (its sampler seeded by ``seed`` and its number), and a worker that finds
+  the rest claimed waits for the others' trials;
+* the first worker builds the candidates and stores them; a worker with the same program,
+  trainset and settings loads them (one whose own candidates differ is refused);
+* an example one worker scored for a program is not run again by another, and a configuration
+  is scored on the full valset once;
+* a worker killed mid-trial (``kill -9``, a lost machine) misses its heartbeats: its trial is
+  failed and run again by another worker;
+* every worker returns the same program: the best full-valset score the study holds once all
+  its trials are done (when the LM answers deterministically, e.g. through a shared cache);
+* ``budget=`` is each worker's own; with ``fill_budget`` a worker with calls left runs trials
+  past ``num_trials`` (up to four times it in all).
 """
 
 from __future__ import annotations
@@ -46,6 +61,17 @@ from pliable.optimizers.instruction_proposer import (
     proposer_for,
 )
 from pliable.optimizers.joint_space import Config, Space, demos_key
+from pliable.optimizers.joint_study import (
+    HEARTBEAT,
+    Recorded,
+    SharedStudy,
+    finish,
+    most_promising,
+    open_storage,
+    parse_key,
+    remember,
+    score_full,
+)
 from pliable.optimizers.labeled_few_shot import LabeledFewShot
 from pliable.optimizers.report import fingerprint
 from pliable.optimizers.run import Run
@@ -110,9 +136,14 @@ class JointSearch(Optimizer):
         teacher: the program that bootstraps the demo sets (default: the program being
             compiled), e.g. the same program on a stronger LM; see :class:`BootstrapFewShot`.
         storage: an Optuna storage URL (``"sqlite:///study.db"``, ``"postgresql://..."``)
-            or storage object; default: in memory.
+            or storage object; default: in memory. Several workers (processes, machines) may
+            search one study: see "Several workers" in this module's docstring.
         study_name: the study in ``storage`` (default: derived from the program, data and
-            candidates, so a rerun or another worker finds it).
+            candidates, so a rerun or another worker finds it; give one to several workers
+            whose LM samples, as their candidates would differ).
+        heartbeat: with a URL ``storage``, a running trial records a heartbeat every this
+            many seconds; a trial silent for three is taken as its worker's death: it is
+            failed and queued again (twice at most) for another worker.
         fill_budget: with a budget that limits ``lm_calls``, keep running trials after
             ``num_trials`` while it has room for one more and two full evaluations (up to four
             times ``num_trials``, and until trials stop costing calls), so a compile given
@@ -139,6 +170,7 @@ class JointSearch(Optimizer):
         storage: str | optuna.storages.BaseStorage | None = None,
         study_name: str | None = None,
         fill_budget: bool = True,
+        heartbeat: int = HEARTBEAT,
         seed: int = 0,
         num_threads: int = 4,
     ) -> None:
@@ -167,6 +199,7 @@ class JointSearch(Optimizer):
         values = {k: preset[k] if v is None else v for k, v in given.items()}
         numbers = {**values, "max_bootstrapped_demos": max_bootstrapped_demos}
         numbers.update(max_labeled_demos=max_labeled_demos, num_threads=num_threads, seed=seed)
+        numbers["heartbeat"] = heartbeat
         for name, value in numbers.items():
             low = 0 if name in ("max_bootstrapped_demos", "max_labeled_demos", "seed") else 1
             hint = "Leave it out to use the auto preset." if name in given else ""
@@ -200,6 +233,7 @@ class JointSearch(Optimizer):
         self.storage = storage
         self.study_name = study_name
         self.fill_budget = fill_budget
+        self.heartbeat = heartbeat
         self.seed = seed
         self.num_threads = num_threads
 
@@ -280,47 +314,18 @@ class JointSearch(Optimizer):
         instructions = {
             n: proposed.get(n) or [p.signature.instructions] for n, p in student.named_predictors()
         }
-        for name in instructions:
-            run.note(
-                f"{name}: {len(instructions[name])} instruction candidates, "
-                f"{len(demos[name])} demo-set candidates"
-            )
         return Space(instructions, demos)
 
     # -- search ----------------------------------------------------------------------------
 
-    def _study(self, space: Space, name: str) -> optuna.Study:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no log line per trial
-        sampler = optuna.samplers.TPESampler(
-            seed=self.seed, n_startup_trials=min(10, max(3, self.num_trials // 3))
-        )
-        try:
-            study = optuna.create_study(
-                storage=self.storage,
-                study_name=name,
-                sampler=sampler,
-                direction="maximize",
-                load_if_exists=True,
-            )
-        except Exception as exc:
-            shown = self.settings()["storage"]
-            raise UsageError(
-                f"JointSearch could not open the Optuna study {name!r} in storage={shown!r}: "
-                f"{exc}. Check the storage URL and that its database is reachable."
-            ) from exc
-        known = study.user_attrs.get("pliable_space")
-        if known is None:
-            study.set_user_attr("pliable_space", space.key)
-            study.set_user_attr("pliable_instructions", space.instructions)
-        elif known != space.key:
-            raise UsageError(
-                f"The Optuna study {name!r} was searched with other candidates (instructions "
-                "or demo sets) than this run built, so its trials mean something else here. "
-                "Use another study_name=..., or the same data, seed and LM cache as its runs."
-            )
-        return study
+    def _recipe(self, student: Module, trainset: list[Example]) -> str:
+        """What the candidates are built from: the program, the trainset and the settings
+        that shape them (a worker with the same recipe loads a study's candidates)."""
+        shown = self.settings()
+        keys: tuple[str, ...] = ("num_instructions", "num_demo_sets", "max_bootstrapped_demos")
+        keys += ("max_labeled_demos", "seed", "prompt_lm", "proposer", "teacher")
+        parts = [state_hash(student), fingerprint(trainset), {k: shown.get(k) for k in keys}]
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
 
     def _minibatch(self, valset: list[Example], number: int) -> list[Example]:
         if len(valset) <= self.minibatch_size:
@@ -329,36 +334,21 @@ class JointSearch(Optimizer):
         return [valset[i] for i in sorted(picked)]
 
     def _search(
-        self, student: Module, space: Space, valset: list[Example], run: Run, name: str
+        self,
+        student: Module,
+        space: Space,
+        valset: list[Example],
+        run: Run,
+        shared: SharedStudy,
+        recorded: Recorded,
     ) -> None:
-        study = self._study(space, name)
-        from optuna.trial import TrialState
-
-        done: set[Config] = set()  # configurations scored on the full valset
-
-        def full_evaluation() -> None:
-            """Score the most promising configuration not yet scored on the full valset."""
-            scores: dict[Config, list[float]] = {}
-            trials: dict[Config, list[int]] = {}
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-                config = space.config_of(t.params)
-                if config is not None and t.value is not None and config not in done:
-                    scores.setdefault(config, []).append(t.value)
-                    trials.setdefault(config, []).append(t.number)
-            if not scores:
-                return
-            best = max(scores, key=lambda c: (sum(scores[c]) / len(scores[c]), -trials[c][0]))
-            done.add(best)
-            program, first = space.build(student, best), trials[best][0]
-            run.candidate(
-                f"trial {first} on the full valset",
-                program,
-                full=run.evaluate(program, valset, progress=run.progress),
-                parent=f"trial {first}",
-                trials=trials[best],
-                minibatch_mean=sum(scores[best]) / len(scores[best]),
-                choice=space.describe(best),
-            )
+        def full_evaluation(pending: tuple[Config, float, int]) -> None:
+            """Score the most promising configuration no worker has scored or claimed."""
+            skip = {parse_key(k) for k in shared.full_records()} | set(recorded)
+            found = most_promising([*shared.completed(space), pending], skip)
+            if found is not None:
+                shared.claim_full(found[0])
+                score_full(run, shared, space, student, valset, found, recorded)
 
         # LM calls per example as measured so far (a predictor may be called several times
         # per example); before any, one per predictor
@@ -378,33 +368,50 @@ class JointSearch(Optimizer):
                 )
             )
 
-        while more(len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))):
+        while True:
+            complete, claimed = shared.counts()  # over every worker of the study
+            if not more(complete):
+                break
+            limit = self.num_trials if complete < self.num_trials else 4 * self.num_trials
+            if claimed >= limit:  # the rest is running in other workers
+                if shared.wait():
+                    continue
+                break
+            trial = shared.claim(limit)
+            if trial is None:  # another worker claimed the last one first
+                continue
             before = run.lm_calls()
-            trial = study.ask()
-            config = space.suggest(trial)
-            program = space.build(student, config)
-            try:
-                scores = run.evaluate(program, self._minibatch(valset, trial.number))
-            except BaseException:
-                study.tell(trial, state=TrialState.FAIL)
-                raise
-            study.tell(trial, scores.mean)
-            run.candidate(
-                f"trial {trial.number}",
-                program,
-                minibatch=scores,
-                trial=trial.number,
-                choice=space.describe(config),
-            )
-            ran += 1
-            if ran % self.full_eval_every == 0:
-                full_evaluation()
+            with shared.running(trial):
+                try:
+                    config = space.suggest(trial)
+                    program = space.build(student, config)
+                    state = state_hash(program)
+                    remember(run, state, shared.rows(state))
+                    scores = run.evaluate(program, self._minibatch(valset, trial.number))
+                except BaseException:
+                    shared.fail(trial)
+                    raise
+                run.candidate(
+                    f"trial {trial.number}",
+                    program,
+                    minibatch=scores,
+                    trial=trial.number,
+                    choice=space.describe(config),
+                )
+                ran += 1
+                try:  # inside the trial, so a worker finishing waits for it
+                    if ran % self.full_eval_every == 0:
+                        full_evaluation((config, scores.mean, trial.number))
+                finally:
+                    shared.tell(trial, scores, state, run)
             idle = idle + 1 if run.lm_calls() == before else 0
         if ran > self.num_trials:
             run.note(f"the budget had room for {ran - self.num_trials} trials past num_trials")
         if ran < self.num_trials:
-            run.note(f"study {name!r}: ran {ran} new trials ({self.num_trials} were asked for)")
-        full_evaluation()
+            run.note(
+                f"study {shared.name!r}: ran {ran} new trials ({self.num_trials} were asked for, "
+                f"{shared.counts()[0]} are complete)"
+            )
 
     def _compile(
         self,
@@ -418,11 +425,40 @@ class JointSearch(Optimizer):
         if not student.named_predictors():
             raise UsageError(f"JointSearch: the program {student!r} has no predictors to tune.")
         run.candidate("baseline", student, full=run.evaluate(student, valset))
-        space = self._space(student, trainset, run)
+        baseline = run.best
+        assert baseline is not None
+        shown = self.settings()["storage"]
+        storage = open_storage(self.storage, self.heartbeat, shown)
+        startup = min(10, max(3, self.num_trials // 3))
+        recipe = self._recipe(student, trainset)
+        shared, space = None, None
+        if self.storage is not None and self.study_name is not None:
+            shared = SharedStudy.open(
+                storage, self.study_name, seed=self.seed, startup=startup, shown=shown
+            )
+            space = shared.stored_space(recipe, student)
+            if space is not None:
+                run.note(f"study {shared.name!r}: searching the candidates it holds")
+        if space is None:
+            space = self._space(student, trainset, run)
         if space is not None:
-            name = self.study_name or _default_name(student, trainset, valset, space, self.seed)
+            if shared is None:
+                name = self.study_name or _default_name(student, trainset, valset, space, self.seed)
+                shared = SharedStudy.open(
+                    storage, name, seed=self.seed, startup=startup, shown=shown
+                )
+            space, loaded = shared.adopt(space, recipe, student)
+            if loaded:
+                run.note(f"study {shared.name!r}: searching the candidates it holds")
+            for name, texts in space.instructions.items():
+                run.note(
+                    f"{name}: {len(texts)} instruction candidates, "
+                    f"{len(space.demos[name])} demo-set candidates"
+                )
+            recorded: Recorded = {}
             try:
-                self._search(student, space, valset, run, name)
+                self._search(student, space, valset, run, shared, recorded)
+                finish(run, shared, space, student, valset, recorded, baseline, self.num_trials)
             except BudgetExceededError as exc:
                 run.report.stopped = str(exc)
                 run.note("budget reached during the search")
