@@ -1,4 +1,5 @@
-"""``pliable import-dspy``: a DSPy saved program as a pliable compiled file.
+"""``pliable import-dspy`` (a DSPy saved program as a pliable compiled file) and
+``pliable export`` (a compiled program's prompts for another runtime).
 
     pliable import-dspy dspy_qa.json --out qa.json                      # Predict / ChainOfThought
     pliable import-dspy dspy_qa.json --out qa.json --signature "question -> answer" [--cot]
@@ -89,6 +90,7 @@ def add_export(sub: Any) -> None:
 def export_job(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from pliable._cli_checks import check_out
     from pliable.compiled.prompt_export import export
 
     devset = None
@@ -97,7 +99,8 @@ def export_job(args: argparse.Namespace) -> int:
 
         if not args.inputs:
             raise UsageError("--dev needs --inputs: the input fields of the dev examples.")
-        devset = list(load_examples(args.dev, inputs=args.inputs.split(",")))
+        inputs = [name.strip() for name in args.inputs.split(",") if name.strip()]
+        devset = list(load_examples(args.dev, inputs=inputs))
     files = export(args.file, args.format, lm=args.model, devset=devset)
     if not args.out:
         if len(files) != 1:
@@ -110,10 +113,15 @@ def export_job(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     if len(files) == 1 and out.suffix and not out.is_dir():
+        check_out(args.out)
         targets = {out: next(iter(files.values()))}
     else:
         out.mkdir(parents=True, exist_ok=True)
         targets = {out / name: text for name, text in files.items()}
+        folder = out.resolve()
+        for path in targets:  # names are made safe; never write outside --out
+            if path.resolve().parent != folder:
+                raise UsageError(f"export: refusing to write {path} outside {out}.")
     for path, text in targets.items():
         path.write_text(text, encoding="utf-8")
         print(path, file=sys.stderr)

@@ -257,3 +257,30 @@ def test_cli_export_writes_the_files_and_prints_one(tickets, tmp_path, capsys):
         main(["export", str(path), "--format", "yaml"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.startswith("error: argument --format: invalid choice")
+
+
+class Nested(pl.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = {"../../evil": pl.Predict("question -> answer"), "a/b": pl.Predict("q -> a")}
+
+    def forward(self, question: str) -> pl.Prediction:
+        return self.steps["../../evil"](question=question)
+
+
+def test_file_names_stay_safe_whatever_the_predictors_are_called(tmp_path):
+    program = Nested()
+    names = [name for name, _ in program.named_predictors()]
+    assert any("/" in name for name in names)
+    path = tmp_path / "nested.json"
+    program.save(path)
+    files = export(path, "jinja2")
+    assert len(files) == 2
+    for name in files:
+        assert "/" not in name
+        assert name.startswith("nested.")
+    out = tmp_path / "out"
+    assert main(["export", str(path), "--format", "jinja2", "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nested.json", "out"]

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,25 @@ def _messages_file(head: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) 
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def _file_part(name: str) -> str:
+    """``name`` as a safe part of a file name: letters, digits, ``_``, ``-`` and ``.`` only
+    (a predictor may be named ``steps['a/b']``), never only dots."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "step"
+    return f"_{safe}" if set(safe) == {"."} else safe
+
+
+def _file_names(stem: str, names: Sequence[str], suffix: str) -> list[str]:
+    """One distinct, safe file name per step."""
+    out: list[str] = []
+    for name in names:
+        base = f"{_file_part(stem)}.{_file_part(name)}"
+        candidate, i = f"{base}{suffix}", 2
+        while candidate in out:
+            candidate, i = f"{base}-{i}{suffix}", i + 1
+        out.append(candidate)
+    return out
+
+
 def _inert(text: str) -> str:
     """Literal text for a Jinja/Nunjucks template: every ``{`` written as an expression, so
     nothing in it opens a tag."""
@@ -211,11 +231,10 @@ def _jinja_files(stem: str, steps: Sequence[Mapping[str, Any]]) -> dict[str, str
         "the filter env.filters['pliable_json'] = lambda v: json.dumps(v, ensure_ascii=False); "
         "autoescape off. #}"
     )
+    names = _file_names(stem, [step["name"] for step in steps], ".jinja")
     return {
-        f"{stem}.{step['name']}.jinja": _template(
-            step, value="{{{{ pliable_input({name}) }}}}", dump="tojson", header=header
-        )
-        for step in steps
+        file: _template(step, value="{{{{ pliable_input({name}) }}}}", dump="tojson", header=header)
+        for file, step in zip(names, steps, strict=True)
     }
 
 
@@ -248,7 +267,7 @@ def _promptfoo_files(
             f"this one has {len(steps)} steps: {', '.join(s['name'] for s in steps)}."
         )
     (step,) = steps
-    prompt = f"{stem}.{step['name']}.prompt.njk"
+    (prompt,) = _file_names(stem, [step["name"]], ".prompt.njk")
     files = {prompt: _template(step, value="{{{{ {name} }}}}", dump="dump", header="")}
     provider = step["model"] or "openai:gpt-4o-mini"
     lines = [
@@ -285,16 +304,17 @@ def export(
     of :data:`FORMATS` (see the module docstring). ``lm`` (an LM or a model name) picks the
     adapter where the file names none, as a call to that LM would. ``devset`` gives
     promptfoo its tests. ``name`` is the files' stem (default: the source file's, or
-    ``program``). Nothing is written: ``pliable export`` writes the files.
+    ``program``). File names hold only letters, digits, ``_``, ``-`` and ``.``, whatever
+    the predictors are called. Nothing is written: ``pliable export`` writes the files.
     """
     if format not in FORMATS:
         raise UsageError(f"Unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
     stem = name or (Path(source).stem if isinstance(source, (str, os.PathLike)) else "program")
     head, steps = _steps(source, lm)
     if format == "messages":
-        return {f"{stem}.messages.json": _messages_file(head, steps)}
+        return {f"{_file_part(stem)}.messages.json": _messages_file(head, steps)}
     if format == "jinja2":
         return _jinja_files(stem, steps)
     if format == "langchain":
-        return {f"{stem}.langchain.json": _langchain_file(steps)}
+        return {f"{_file_part(stem)}.langchain.json": _langchain_file(steps)}
     return _promptfoo_files(stem, steps, devset)
