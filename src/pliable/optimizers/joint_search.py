@@ -23,7 +23,8 @@ seeded sampler gets the same scores back).
 
 **Several workers.** With ``storage=`` (``"sqlite:///study.db"``, or a PostgreSQL URL for
 workers on several machines) the study persists and worker processes given the same storage
-and ``study_name`` share one search (:mod:`~pliable.optimizers.joint_study` says how):
+and ``study_name`` share one search (:mod:`~pliable.optimizers.joint_study` and
+:mod:`~pliable.optimizers.joint_final` say how):
 
 * ``num_trials`` counts the study's completed trials, whichever worker ran them; each trial is
   run by one worker (its sampler seeded by ``seed`` and its number), and a worker that finds
@@ -60,17 +61,14 @@ from pliable.optimizers.instruction_proposer import (
     check_proposer_args,
     proposer_for,
 )
+from pliable.optimizers.joint_final import Recorded, finish, score_full
 from pliable.optimizers.joint_space import Config, Space, demos_key
 from pliable.optimizers.joint_study import (
     HEARTBEAT,
-    Recorded,
     SharedStudy,
-    finish,
     most_promising,
     open_storage,
     parse_key,
-    remember,
-    score_full,
 )
 from pliable.optimizers.labeled_few_shot import LabeledFewShot
 from pliable.optimizers.report import fingerprint
@@ -386,7 +384,7 @@ class JointSearch(Optimizer):
                     config = space.suggest(trial)
                     program = space.build(student, config)
                     state = state_hash(program)
-                    remember(run, state, shared.rows(state))
+                    run.remember_rows(state, shared.rows(state))  # in memory: none
                     scores = run.evaluate(program, self._minibatch(valset, trial.number))
                 except BaseException:
                     shared.fail(trial)

@@ -18,7 +18,8 @@ What the study holds, besides Optuna's trials:
   per-example scores the study holds for it: an example is not run again for a program.
 * ``pliable_final``: which configuration the end of the search scores on the full valset, for
   the number of completed trials it was chosen at: every worker finishing then scores (or
-  loads) that one, so all of them see the same full-valset scores and pick the same program.
+  loads) that one, so all of them see the same full-valset scores and pick the same program
+  (:mod:`~pliable.optimizers.joint_final` scores them and picks).
 
 Claims: a worker asks Optuna for a trial, then keeps it only if fewer than the limit of trials
 that completed or are running in live workers come before it; otherwise it tells it failed
@@ -27,6 +28,10 @@ heartbeat; a trial silent for three heartbeats (its worker died) is failed and q
 with the same parameters (:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`); a worker
 with nothing left to claim waits for the running trials of the others, then finishes, and
 drops the queued trials the study no longer needs.
+
+With ``storage=None`` the study is in memory and this process its only worker: nothing else
+can have scored or claimed anything, so trials are not counted again when claimed and the
+study's per-example scores are not read back (the run remembers them already).
 """
 
 from __future__ import annotations
@@ -37,13 +42,12 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pliable.adapters.values import coerce, to_jsonable
-from pliable.data.example import Example
 from pliable.errors import UsageError
+from pliable.optimizers.joint_candidates import space_blob, space_from
 from pliable.optimizers.joint_space import Config, Space
 from pliable.optimizers.run import Run, Scores
 from pliable.programs.module import Module
@@ -54,15 +58,10 @@ if TYPE_CHECKING:
 __all__ = [
     "HEARTBEAT",
     "SharedStudy",
-    "Recorded",
     "config_key",
-    "finish",
-    "known",
     "most_promising",
     "open_storage",
     "parse_key",
-    "remember",
-    "score_full",
 ]
 
 logger = logging.getLogger(__name__)
@@ -118,18 +117,6 @@ def open_storage(storage: Any, heartbeat: int, shown: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-def remember(run: Run, state: str, rows: dict[str, float]) -> None:
-    """Give ``run`` the scores another worker recorded for the program with ``state``, so it
-    does not run those examples again."""
-    for key, score in rows.items():
-        run._memo.setdefault((state, key), (float(score), None))
-
-
-def known(run: Run, state: str, keys: Iterable[str]) -> dict[str, float]:
-    """The scores ``run`` remembers for the program with ``state`` (rows without errors)."""
-    return {k: run._memo[(state, k)][0] for k in keys if (state, k) in run._memo}
-
-
 def most_promising(
     trials: list[tuple[Config, float, int]], skip: set[Config]
 ) -> tuple[Config, list[int], float] | None:
@@ -152,41 +139,6 @@ def config_key(config: Config) -> str:
     return ",".join(f"{i}-{d}" for i, d in config)
 
 
-def _space_blob(space: Space, recipe: str) -> dict[str, Any]:
-    demos = {
-        name: [[[to_jsonable(dict(d)), sorted(d.input_keys or ())] for d in s] for s in sets]
-        for name, sets in space.demos.items()
-    }
-    return {"key": space.key, "recipe": recipe, "instructions": space.instructions, "demos": demos}
-
-
-def _space_from(blob: Any, student: Module) -> Space | None:
-    """The space stored in ``blob`` for ``student``'s predictors, or None if it does not fit
-    them or does not rebuild to the same key."""
-    try:
-        predictors = dict(student.named_predictors())
-        demos: dict[str, list[list[Example]]] = {}
-        for name, sets in blob["demos"].items():
-            fields = predictors[name].signature.fields
-            demos[name] = []
-            for rows in sets:
-                built = []
-                for values, inputs in rows:
-                    typed = {
-                        k: v if k not in fields else coerce(fields[k].annotation, v)
-                        for k, v in values.items()
-                    }
-                    example = Example(typed)
-                    built.append(example.with_inputs(*inputs) if inputs else example)
-                demos[name].append(built)
-        instructions = {n: list(map(str, texts)) for n, texts in blob["instructions"].items()}
-        space = Space(instructions, demos)
-    except Exception:  # written by another version, or for another program
-        return None
-    same = space.key == blob.get("key") and sorted(space.names) == sorted(predictors)
-    return space if same else None
-
-
 class SharedStudy:
     """One worker's view of the study (see the module docstring)."""
 
@@ -201,6 +153,13 @@ class SharedStudy:
         self.key = ""  # the key of the space this worker searches
         interval = storage.get_heartbeat_interval() if hasattr(storage, "record_heartbeat") else 0
         self.heartbeat: int = int(interval or 0)
+        self._study_id: int | None = None
+        self._trial_ids: dict[int, int] = {}  # by trial number, for heartbeats
+
+    @property
+    def alone(self) -> bool:
+        """In memory (``storage=None``): this process is the study's only worker."""
+        return self.storage is None
 
     @classmethod
     def open(cls, storage: Any, name: str, *, seed: int, startup: int, shown: Any) -> SharedStudy:
@@ -235,7 +194,7 @@ class SharedStudy:
         blob = self.study.user_attrs.get("pliable_candidates")
         if not isinstance(blob, dict) or blob.get("recipe") != recipe:
             return None
-        space = _space_from(blob, student)
+        space = space_from(blob, student)
         if space is not None:
             self.key = space.key
         return space
@@ -254,7 +213,7 @@ class SharedStudy:
             self.key = space.key
             return space, False
         if isinstance(blob, dict) and blob.get("recipe") == recipe:
-            stored = _space_from(blob, student)
+            stored = space_from(blob, student)
             if stored is not None:
                 self.key = stored.key
                 return stored, True
@@ -269,7 +228,7 @@ class SharedStudy:
 
         lock = f"{self.name}:candidates"
         deadline = time.monotonic() + 60
-        while self.storage is not None:  # in memory: this process is the only worker
+        while not self.alone:
             blob = self.study.user_attrs.get("pliable_candidates")
             if isinstance(blob, dict):
                 return blob
@@ -287,12 +246,12 @@ class SharedStudy:
         try:
             blob = self.study.user_attrs.get("pliable_candidates")
             if not isinstance(blob, dict):  # stored before this worker took the lock
-                blob = _space_blob(space, recipe)
+                blob = space_blob(space, recipe)
                 self.study.set_user_attr("pliable_candidates", blob)
                 self.study.set_user_attr("pliable_space", space.key)
                 self.study.set_user_attr("pliable_instructions", space.instructions)
         finally:
-            if self.storage is not None:
+            if not self.alone:
                 optuna.delete_study(storage=self.storage, study_name=lock)
         return blob
 
@@ -331,26 +290,44 @@ class SharedStudy:
                 out.append((config, t.value, t.number))
         return out
 
+    def _ahead(self, trial: optuna.Trial) -> int:
+        """Trials before ``trial`` that completed or are running in live workers."""
+        from optuna.trial import TrialState
+
+        return sum(
+            1
+            for t in self._trials(TrialState.COMPLETE, TrialState.RUNNING)
+            if t.number < trial.number and (t.state == TrialState.COMPLETE or self._live(t))
+        )
+
+    def _trial_id(self, trial: optuna.Trial) -> int:
+        """The storage's id of ``trial``, which its heartbeats are recorded under. Optuna
+        keeps it in the private ``Trial._trial_id``; the storage's public API looks it up
+        (once per trial) by the study's name and the trial's number."""
+        found = self._trial_ids.get(trial.number)
+        if found is None:
+            if self._study_id is None:
+                self._study_id = int(self.storage.get_study_id_from_name(self.name))
+            lookup = self.storage.get_trial_id_from_study_id_trial_number
+            found = self._trial_ids[trial.number] = int(lookup(self._study_id, trial.number))
+        return found
+
     def claim(self, limit: int) -> optuna.Trial | None:
         """A new trial for this worker, or None when ``limit`` trials are completed or running
-        before it (it is then told failed, as surplus, before any parameter is chosen)."""
+        before it (it is then told failed, as surplus, before any parameter is chosen). In
+        memory, :meth:`counts` just said there is room, and nothing else can have taken it."""
         from optuna.trial import TrialState
 
         with _quiet():
             trial = self.study.ask()
         if self.heartbeat:  # at once: a worker killed from now on leaves a trial gone stale
-            self.storage.record_heartbeat(trial._trial_id)
-        ahead = sum(
-            1
-            for t in self._trials(TrialState.COMPLETE, TrialState.RUNNING)
-            if t.number < trial.number and (t.state == TrialState.COMPLETE or self._live(t))
-        )
-        if ahead >= limit:
+            self.storage.record_heartbeat(self._trial_id(trial))
+        if not self.alone and self._ahead(trial) >= limit:
             trial.set_user_attr("pliable_surplus", True)
             self.study.tell(trial, state=TrialState.FAIL)
             return None
         trial.set_user_attr("pliable", {"space": self.key, "heartbeat": self.heartbeat})
-        if self.storage is not None:  # shared: each trial samples with a seed of its own, so
+        if not self.alone:  # shared: each trial samples with a seed of its own, so
             # workers started alike do not draw the same choices (in memory: one seeded stream)
             digest = hashlib.sha256(f"{self.seed}:{trial.number}".encode()).digest()
             self.study.sampler = self._sampler(int.from_bytes(digest[:4], "big"), self.startup)
@@ -367,7 +344,7 @@ class SharedStudy:
         def beat() -> None:
             while not stop.wait(self.heartbeat):
                 try:
-                    self.storage.record_heartbeat(trial._trial_id)
+                    self.storage.record_heartbeat(self._trial_id(trial))
                 except Exception as exc:  # the database may be back for the next one
                     logger.warning("could not record the heartbeat of a trial: %r", exc)
 
@@ -382,7 +359,7 @@ class SharedStudy:
     def tell(self, trial: optuna.Trial, scores: Scores, state: str, run: Run) -> None:
         """Record the trial's minibatch mean and its per-example scores (unless the trial was
         failed meanwhile: its heartbeats stopped reaching the database)."""
-        rows = known(run, state, scores.keys)
+        rows = run.known_rows(state, scores.keys)
         try:
             trial.set_user_attr("pliable_scores", {"state": state, "rows": rows})
         except Exception:  # finished already: failed as stale, and queued again
@@ -395,10 +372,13 @@ class SharedStudy:
         self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
     def rows(self, state: str) -> dict[str, float]:
-        """Per-example scores the study holds for ``state`` (its trials and full evaluations)."""
+        """Per-example scores the study holds for ``state`` (its trials and full evaluations)
+        that another worker may have recorded: none in memory (all of them are this run's)."""
         from optuna.trial import TrialState
 
         out: dict[str, float] = {}
+        if self.alone:
+            return out
         found = [t.user_attrs.get("pliable_scores") for t in self._trials(TrialState.COMPLETE)]
         for got in [*found, *self.full_records().values()]:
             if isinstance(got, dict) and got.get("state") == state:
@@ -452,7 +432,7 @@ class SharedStudy:
             "values": list(scores.values),
             "keys": list(scores.keys),
             "errors": scores.errors,
-            "rows": known(run, state, scores.keys),  # without errors: to remember
+            "rows": run.known_rows(state, scores.keys),  # without errors: to remember
             "trials": numbers,
             "minibatch_mean": mean,
         }
@@ -476,97 +456,6 @@ class SharedStudy:
             "pliable_final", {"complete": complete, "config": list(config) if config else None}
         )
         return config
-
-
-Recorded = dict[Config, tuple[Scores, Module, int]]  # full-valset scores, program, first trial
-
-
-def _valid(space: Space, config: Config) -> bool:
-    return len(config) == len(space.names) and all(
-        i < len(space.instructions[n]) and d < len(space.demos[n])
-        for n, (i, d) in zip(space.names, config, strict=True)
-    )
-
-
-def score_full(
-    run: Run,
-    shared: SharedStudy,
-    space: Space,
-    student: Module,
-    valset: list[Example],
-    found: tuple[Config, list[int], float],
-    recorded: Recorded,
-    record: dict[str, Any] | None = None,
-) -> None:
-    """Score a configuration (``found``: it, its trial numbers and minibatch mean) on the full
-    valset, or take the scores another worker recorded (``record``); list it in the report."""
-    from pliable.optimizers.state import state_hash
-
-    config, numbers, mean = found
-    program, extra = space.build(student, config), dict[str, Any]()
-    scores = SharedStudy.scores_of(record) if record is not None else None
-    if scores is None:
-        remember(run, state_hash(program), shared.rows(state_hash(program)))
-        scores = run.evaluate(program, valset, progress=run.progress)
-        shared.store_full(config, scores, numbers, mean, state_hash(program), run)
-    else:
-        remember(run, state_hash(program), (record or {}).get("rows") or {})
-        extra["shared"] = True  # scored by another worker (or an earlier run) of the study
-    run.candidate(
-        f"trial {numbers[0]} on the full valset",
-        program,
-        full=scores,
-        parent=f"trial {numbers[0]}",
-        trials=numbers,
-        minibatch_mean=mean,
-        choice=space.describe(config),
-        **extra,
-    )
-    recorded[config] = (scores, program, numbers[0])
-
-
-def finish(
-    run: Run,
-    shared: SharedStudy,
-    space: Space,
-    student: Module,
-    valset: list[Example],
-    recorded: Recorded,
-    baseline: tuple[Scores, Module, str],
-    num_trials: int,
-) -> None:
-    """The end of a worker's search, once the other workers' trials are done: score the
-    configuration the study chose for its end on the full valset (the most promising one not
-    yet scored, chosen once per number of completed trials), take every full-valset score the
-    study holds, and make the best of them ``run.best`` (ties keep the baseline, then the
-    configuration tried first), so every worker picks the same program."""
-    while shared.wait(retries=False):  # their periodic full evaluations run in their trials
-        pass
-    trials = shared.completed(space)
-    if len(trials) >= num_trials:
-        shared.drop_retries()
-    records = shared.full_records()
-    done = {parse_key(k) for k, r in records.items() if "values" in r}
-    found = most_promising(trials, done | set(recorded))
-    target = shared.final_choice(len(trials), found[0] if found else None)
-    if target is not None and target not in recorded:
-        stats = most_promising([t for t in trials if t[0] == target], set())
-        if stats is not None:
-            record = records.get(config_key(target))
-            score_full(run, shared, space, student, valset, stats, recorded, record)
-    records = shared.full_records()
-    for key, record in sorted(records.items(), key=lambda kv: kv[1].get("trials", [-1])[0]):
-        config = parse_key(key)
-        if "values" in record and config not in recorded and _valid(space, config):
-            found = (config, [int(n) for n in record["trials"]], float(record["minibatch_mean"]))
-            score_full(run, shared, space, student, valset, found, recorded, record)
-    best, order = baseline, -1
-    for scores, program, first in recorded.values():
-        if (scores.mean, -first) > (best[0].mean, -order):
-            best, order = (scores, program, f"trial {first} on the full valset"), first
-    if run.best is None or best[1] is not run.best[1]:
-        run.best = best
-        run._save_best(best[1])
 
 
 def parse_key(key: str) -> Config:

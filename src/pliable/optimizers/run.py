@@ -10,7 +10,7 @@ it changes, so a crash leaves the best program found so far on disk.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +166,18 @@ class Run:
             return None
         return tuple(g[0] for g in got if g is not None)
 
+    def known_rows(self, state: str, keys: Iterable[str]) -> dict[str, float]:
+        """The remembered scores of the program with ``state`` on those of the examples with
+        ``keys`` it was scored on without an error, by key (:meth:`scores_of` wants them all)."""
+        return {k: self._memo[(state, k)][0] for k in keys if (state, k) in self._memo}
+
+    def remember_rows(self, state: str, rows: Mapping[str, float]) -> None:
+        """Take scores of the program with ``state`` recorded elsewhere (by another worker of
+        a shared search), by example key, so those examples are not run again; a score this
+        run remembers already is kept."""
+        for key, score in rows.items():
+            self._memo.setdefault((state, key), (float(score), None))
+
     # -- spending --------------------------------------------------------------------------
 
     def spent(self) -> dict[str, Any]:
@@ -236,6 +248,15 @@ class Run:
             self.best = (full, program, name)
             self._save_best(program)
         return entry
+
+    def set_best(self, best: tuple[Scores, Module, str]) -> None:
+        """Make ``best`` (full-valset scores, program, name) the best candidate whatever its
+        score, for an optimizer that picks by a rule of its own, and save it, unless its
+        program is the best one already."""
+        if self.best is not None and best[1] is self.best[1]:
+            return
+        self.best = best
+        self._save_best(best[1])
 
     def _save_best(self, program: Module) -> None:
         if self.log is None:

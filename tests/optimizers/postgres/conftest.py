@@ -1,9 +1,10 @@
 """A throwaway PostgreSQL server for the tests of this folder (scripts/start-postgres).
 
 The server starts once per test session, on 127.0.0.1 and a free port, in a folder under the
-temporary directory, and stops at the end. Where it cannot start (no PostgreSQL and no way
-to install it, no driver), the tests are skipped with the reason, except in CI (``CI`` set)
-or with ``PLIABLE_REQUIRE_POSTGRES=1``, where that is a failure.
+temporary directory, and stops at the end. The tests install nothing: PostgreSQL comes from
+scripts/install-postgres (CI runs it). Where the server cannot start (PostgreSQL not
+installed, no driver), the tests are skipped with the reason, except in CI (``CI`` set) or
+with ``PLIABLE_REQUIRE_POSTGRES=1``, where that is a failure.
 """
 
 from __future__ import annotations
