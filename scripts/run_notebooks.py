@@ -137,10 +137,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _VOLATILE: list[tuple[re.Pattern[str], str]] = [
     # memory addresses: <object at 0x7f...>
     (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),
-    # absolute paths into the temp folder, the home folder, the repository or an install
-    (re.compile(r"(?:/private)?/(?:tmp|var/folders)/[^\s'\"<>)\]]*"), "<tmp>"),
+    # absolute paths into an install, the repository, the temp folder or the home folder (in
+    # that order: a clone or a venv may itself sit in the temp folder)
     (re.compile(r"/[^\s'\"<>]*?/(?:site|dist)-packages/[^\s'\"<>)\]]*"), "<site-packages>"),
     (re.compile(re.escape(str(ROOT)) + r"[^\s'\"<>)\]]*"), "<repo>"),
+    (re.compile(r"(?:/private)?/(?:tmp|var/folders)/[^\s'\"<>)\]]*"), "<tmp>"),
     (re.compile(re.escape(str(Path.home())) + r"[^\s'\"<>)\]]*"), "<home>"),
     # where a warning was raised: "file.py:123: UserWarning"
     (re.compile(r"\.py:\d+:"), ".py:…:"),

@@ -26,10 +26,6 @@ import pliable
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 REFRESH = "refresh with: .venv/bin/python scripts/run_notebooks.py --write"
-# Names a notebook needs that pl.__all__ does not have yet: module -> names imported from it.
-# Each entry is a gap in the public API; test_awaited_names_are_still_not_public fails once the
-# name is exported, so that the notebooks switch to it (pl.load_task) and the entry goes.
-AWAITING_A_PUBLIC_NAME: dict[str, set[str]] = {}
 
 
 def _names(paths):
@@ -89,7 +85,7 @@ def _private_uses(source):
             names = {alias.name for alias in node.names}
             if node.module == "pliable":
                 problems += [f"from pliable import {n}" for n in sorted(names - public)]
-            elif not names <= AWAITING_A_PUBLIC_NAME.get(node.module, set()):
+            else:
                 problems.append(f"from {node.module} import {', '.join(sorted(names))}")
         elif (
             isinstance(node, ast.Attribute)
@@ -101,11 +97,7 @@ def _private_uses(source):
             problems.append(f"{node.value.id}.{node.attr}")
     # the same in shell commands and anything ast does not see: python -m pliable.x, strings
     problems += [f"mentions {m}" for m in re.findall(r"\bpliable(?:\.[a-z_]+)+", source)]
-    return [
-        p
-        for p in problems
-        if not any(p == f"mentions {module}" for module in AWAITING_A_PUBLIC_NAME)
-    ]
+    return problems
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_names(NOTEBOOKS))
@@ -136,16 +128,6 @@ def test_private_uses_are_found():
     assert _private_uses("pl.tasks.load_task('x')") == ["pl.tasks"]
     assert _private_uses("!python -m pliable.cli report runs/x") == ["mentions pliable.cli"]
     assert _private_uses("!pliable report runs/x") == []
-
-
-def test_awaited_names_are_still_not_public():
-    exported = {name for names in AWAITING_A_PUBLIC_NAME.values() for name in names} & set(
-        pliable.__all__
-    )
-    assert not exported, (
-        f"pl.{', pl.'.join(sorted(exported))} is public now: use it in the notebooks and drop it "
-        "from AWAITING_A_PUBLIC_NAME"
-    )
 
 
 # --- committed executed, with outputs ----------------------------------------------------------

@@ -100,11 +100,11 @@ def test_a_timeout_fails_over():
 def test_an_endpoint_is_tried_again_after_its_cool_off():
     with FakeOpenAI([Reply(status=500), Reply()]) as flaky, FakeOpenAI([Reply()]) as steady:
         lm = make_lm(flaky, steady, num_retries=0)
-        lm.backend.cool_off = 0.3
+        lm.backend.cool_off = 2.0  # long enough for a loaded machine between two calls
         ask(lm, 0)  # flaky fails, steady answers
         ask(lm, 1)  # flaky is cooling off
         assert (len(flaky.requests), len(steady.requests)) == (1, 2)
-        time.sleep(0.35)
+        time.sleep(2.05)
         ask(lm, 2)
         ask(lm, 3)
     assert (len(flaky.requests), len(steady.requests)) == (2, 3)

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pliable.data.example import Example
-from pliable.errors import BudgetExceededError, LMAuthError, UsageError
+from pliable.errors import RUN_STOPPING, BudgetExceededError, UsageError
 from pliable.lm.types import LanguageModel
 from pliable.programs.module import Module
 from pliable.programs.predict import Predict
@@ -57,6 +57,8 @@ DEFAULT_TIPS: tuple[str, ...] = (
 )
 
 _MAX_CHARS = 800
+# errors that are the caller's or the run's, not one proposal's bad luck
+_NOT_NOISE: tuple[type[Exception], ...] = (UsageError, *RUN_STOPPING)
 
 
 class ProposeInstruction(Signature):
@@ -261,12 +263,11 @@ class InstructionProposer:
             current = predictor.signature.instructions
             found = [current]
             shown = list((demos or {}).get(name) or _labeled_for(predictor, trainset))
-            # a reply that is not an instruction is asked again, up to as many times as
-            # there are proposals to write
-            tries, retries, i = max(0, n - 1), max(0, n - 1), -1
-            while i + 1 < tries:
-                i += 1
-                if stop:
+            # n - 1 proposals are asked for; a reply that is not an instruction is asked
+            # again, at most n - 1 times in all
+            asked, dropped = max(0, n - 1), 0
+            for i in range(2 * asked):
+                if stop or i >= asked + dropped:
                     break
                 tip = self.tips[(i + index + self.seed) % len(self.tips)]
                 writer.config = {
@@ -288,7 +289,7 @@ class InstructionProposer:
                     logger.info("proposal stopped by the budget")
                     stop = True
                     break
-                except (UsageError, LMAuthError):
+                except _NOT_NOISE:
                     raise  # no LM configured, a bad option, a bad key: not noise
                 except Exception as exc:  # one bad proposal is skipped
                     logger.info("proposal %d for %s failed: %r", i, name, exc)
@@ -297,9 +298,7 @@ class InstructionProposer:
                 why = not_an_instruction(cleaned, predictor)
                 if why is not None:
                     logger.info("proposal %d for %s dropped (%s): %r", i, name, why, cleaned)
-                    if retries > 0:
-                        retries -= 1
-                        tries += 1
+                    dropped += 1
                     continue
                 if len(cleaned) >= 8 and cleaned not in found:
                     found.append(cleaned)

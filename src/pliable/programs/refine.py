@@ -30,7 +30,7 @@ from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from pliable.data.example import Prediction
-from pliable.errors import BudgetExceededError, LMAuthError, UsageError
+from pliable.errors import RUN_STOPPING, UsageError
 from pliable.programs.module import Module, copy_structure
 from pliable.programs.predict import Predict
 from pliable.programs.tracing import Trace, TraceEntry, _active, record
@@ -44,9 +44,9 @@ __all__ = ["Attempt", "BestOfN", "Outcome", "Refine", "RefineAdvice", "sampled_c
 logger = logging.getLogger(__name__)
 
 RewardFn = Callable[[dict[str, Any], Prediction], Any]
-#: Errors that end a run at once: a wrong call, a rejected key or a spent budget is not bad
-#: luck (every :data:`~pliable.errors.RUN_STOPPING` error is a UsageError or one of these).
-FATAL: tuple[type[Exception], ...] = (UsageError, BudgetExceededError, LMAuthError)
+#: Errors that end a run at once: a wrong call, or one of :data:`~pliable.errors.RUN_STOPPING`
+#: (a spent budget, a rejected key, a missing model) is not bad luck.
+FATAL: tuple[type[Exception], ...] = (UsageError, *RUN_STOPPING)
 ADVICE_HEADER = "Advice from an earlier attempt that fell short:"
 
 
