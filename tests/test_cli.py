@@ -28,6 +28,19 @@ def test_malformed_signature_exits_2_on_one_line_with_the_column(capsys):
     assert "at column 6 of 'q -> 3a'" in err
 
 
+def test_signature_error_line_is_built_from_the_fields_or_the_first_line():
+    from pliable.cli import _signature_line
+    from pliable.errors import SignatureError
+
+    located = SignatureError(
+        "Bad: x\n  a -> \n     ^\nAdvice.", text="a -> ", column=6, advice="Do."
+    )
+    assert _signature_line(located) == "Bad: x, at column 6 of 'a -> '. Do."
+    assert _signature_line(SignatureError("Signatures are immutable.\nmore")) == (
+        "Signatures are immutable."
+    )
+
+
 def test_render_with_demos_file(tmp_path, capsys):
     demos = tmp_path / "demos.jsonl"
     demos.write_text('{"question": "1+1", "answer": "2"}\n\n')

@@ -314,7 +314,18 @@ def test_out_is_not_written_when_every_example_fails(world, capsys):
     err = capsys.readouterr().err
     assert "3 of 3 dev examples raised errors" in err
     assert "never.json not written" in err
+    assert "the first: ParseError: " in err
     assert not (world / "never.json").exists()
+
+
+def test_a_failed_compile_shows_the_first_dev_error_when_the_report_has_it():
+    from pliable._cli_jobs import _first_error
+    from pliable.optimizers.report import ScoreSummary
+
+    failed = ScoreSummary(0.0, 0.0, 0.0, 3, 3, "ParseError: no number\nthe raw answer")
+    assert _first_error(failed) == "the first: ParseError: no number"
+    unknown = ScoreSummary(0.0, 0.0, 0.0, 3, 3)
+    assert "run `pliable eval`" in _first_error(unknown)
 
 
 def test_a_missing_key_is_not_retried_and_names_the_variable(world, capsys):

@@ -134,10 +134,10 @@ def check_metric(metric: Callable[..., Any], example: Any, outputs: Sequence[str
     from pliable.lm.usage import track_usage
 
     call, _ = metric_caller(metric)
-    labels = {k: v for k, v in dict(example).items() if k not in set(example.input_keys or ())}
+    labels = Prediction(example.labels().to_dict())
     try:
         with track_usage(max_calls=0):  # a metric that calls an LM is not checked here
-            to_score(call(example, Prediction(labels), []), metric)
+            to_score(call(example, labels, []), metric)
     except BudgetExceededError:
         return
     except UsageError:

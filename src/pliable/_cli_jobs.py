@@ -16,6 +16,7 @@ from pliable.programs.module import Module
 
 if TYPE_CHECKING:
     from pliable.adapters.base import Adapter
+    from pliable.optimizers.report import ScoreSummary
 
 __all__ = [
     "adapter_named",
@@ -353,7 +354,7 @@ def compile_job(args: argparse.Namespace) -> int:
         wrote = f" ({args.out} not written)" if args.out else ""
         print(
             f"error: {kept.errors} of {kept.n} dev examples raised errors with the program "
-            f"kept{wrote}; {_first_error(report.notes)}",
+            f"kept{wrote}; {_first_error(kept)}",
             file=sys.stderr,
         )
         return 1
@@ -367,10 +368,11 @@ def compile_job(args: argparse.Namespace) -> int:
     return 0
 
 
-def _first_error(notes: list[str]) -> str:
-    """The first note that reports raised errors, to show with a failed run."""
-    found = next((n for n in notes if "raised" in n or "error" in n.lower()), None)
-    return f"see: {found}" if found else "run `pliable eval` on the program to see the errors"
+def _first_error(summary: ScoreSummary) -> str:
+    """The first failing dev example's error (its first line), to show with a failed run."""
+    if not summary.first_error:
+        return "run `pliable eval` on the program to see the errors"
+    return f"the first: {(summary.first_error.splitlines() or [''])[0]}"
 
 
 def report_job(args: argparse.Namespace) -> int:

@@ -21,7 +21,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pliable.errors import SignatureError
 
 __all__ = ["main"]
 
@@ -342,20 +345,16 @@ def _one_line(exc: BaseException) -> str:
     return cli_words(text)
 
 
-def _signature_line(exc: BaseException) -> str:
-    """A signature error on one line: what is wrong, where (the column its caret picture
-    points at, in the text it quotes), and how fields are written."""
+def _signature_line(exc: SignatureError) -> str:
+    """A signature error on one line: what is wrong, where (its column in the signature text,
+    when the error carries one), and how fields are written."""
     lines = [line for line in str(exc).splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
-    text = lines[0]
-    carets = [i for i, line in enumerate(lines) if line.strip().startswith("^")]
-    if carets and carets[0] > 0:
-        quoted, caret = lines[carets[0] - 1], lines[carets[0]]
-        indent = len(quoted) - len(quoted.lstrip())
-        text += f", at column {caret.index('^') - indent + 1} of {quoted.strip()!r}"
-    advice = lines[-1] if len(lines) > 1 and not lines[-1][0].isspace() else ""
-    return f"{text}. {advice}" if advice else text
+    line = lines[0]
+    if exc.text is not None and exc.column is not None:
+        line += f", at column {exc.column} of {exc.text!r}"
+    return f"{line}. {exc.advice}" if exc.advice else line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

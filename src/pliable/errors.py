@@ -80,7 +80,25 @@ class UsageError(PliableError):
 
 
 class SignatureError(UsageError):
-    """A signature string, class or field operation is malformed."""
+    """A signature string, class or field operation is malformed.
+
+    When the error is at a place in a signature string, ``text`` is that string, ``column`` the
+    1-based position of the bad part in it, and ``advice`` how to write it instead (the message
+    shows the same with a caret picture); all three are ``None`` otherwise.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str | None = None,
+        column: int | None = None,
+        advice: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.text = text
+        self.column = column
+        self.advice = advice
 
 
 class InputError(UsageError):

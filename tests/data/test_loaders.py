@@ -470,8 +470,13 @@ def test_bigbench_names_resolve_through_the_environment_variable(tmp_path, monke
 def test_bigbench_folder_is_found_above_the_current_directory(tmp_path, monkeypatch):
     monkeypatch.delenv(bigbench.ENV_VAR, raising=False)
     root = (tmp_path / "root").resolve()
-    # the search looks no higher than root, so folders above it (this machine's) never count
-    monkeypatch.setattr(bigbench, "_SEARCH_STOP", root)
+    # the search looks in root and below only, so no folder of this machine's ever counts
+    real_upwards = bigbench._upwards
+    monkeypatch.setattr(
+        bigbench,
+        "_upwards",
+        lambda start: [f for f in real_upwards(start) if f.is_relative_to(root)],
+    )
     folder = root / "shared" / "data" / "bigbench"
     folder.mkdir(parents=True)
     (root / "checkout" / "src").mkdir(parents=True)

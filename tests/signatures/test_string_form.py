@@ -83,8 +83,14 @@ def test_malformed_strings_point_at_the_bad_part(text, reason, caret_under):
         width = caret_line.count("^")
         assert text[start : start + width] == caret_under
     assert "->" in message  # always says what a valid signature looks like or shows it
+    # the same, as fields: the text, the caret's 1-based column in it, the advice line
+    error = info.value
+    assert error.text == text
+    assert error.column == caret_line.index("^") - 1
+    assert error.advice == lines[-1]
 
 
 def test_non_string_is_rejected_with_its_type():
-    with pytest.raises(pl.SignatureError, match="got int: 42"):
+    with pytest.raises(pl.SignatureError, match="got int: 42") as info:
         pl.Signature(42)  # type: ignore[arg-type]
+    assert (info.value.text, info.value.column, info.value.advice) == (None, None, None)

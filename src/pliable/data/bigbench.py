@@ -131,17 +131,10 @@ def bigbench_row(
     return row
 
 
-# The highest folder the upward search for shared/data/bigbench looks in, when it passes it
-# (None: up to the root). Tests set it so that folders above theirs do not count.
-_SEARCH_STOP: Path | None = None
-
-
 def _upwards(start: Path) -> list[Path]:
-    """``start`` and the folders above it, up to ``_SEARCH_STOP`` when that is one of them."""
-    folders = [start, *start.parents]
-    if _SEARCH_STOP is not None and _SEARCH_STOP in folders:
-        folders = folders[: folders.index(_SEARCH_STOP) + 1]
-    return folders
+    """``start`` and the folders above it, up to the root: where shared/data/bigbench is
+    looked for."""
+    return [start, *start.parents]
 
 
 def bigbench_dir() -> Path:

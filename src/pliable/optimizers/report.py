@@ -26,17 +26,22 @@ def fingerprint(examples: Sequence[Example]) -> str:
 
 @dataclass(frozen=True)
 class ScoreSummary:
-    """A score on a dataset with its bootstrap confidence interval."""
+    """A score on a dataset with its bootstrap confidence interval; ``errors`` examples raised
+    errors, the first of them ``first_error`` (its message; None when none did, or when it is
+    not known)."""
 
     score: float
     ci_low: float
     ci_high: float
     n: int
     errors: int = 0
+    first_error: str | None = None
 
     @classmethod
     def of(cls, result: EvaluationResult) -> ScoreSummary:
-        return cls(result.score, result.ci_low, result.ci_high, result.n, result.n_errors)
+        first = next((r.error for r in result.rows if r.error is not None), None)
+        first = (first.splitlines() or [""])[0][:300] if first is not None else None
+        return cls(result.score, result.ci_low, result.ci_high, result.n, result.n_errors, first)
 
     def __str__(self) -> str:
         return f"{self.score:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}] (n={self.n})"

@@ -38,6 +38,7 @@ class Scores:
     values: tuple[float, ...]
     keys: tuple[str, ...]
     errors: int = 0
+    first_error: str | None = None  # the message of the first example that raised
 
     @property
     def n(self) -> int:
@@ -55,7 +56,7 @@ class Scores:
         from pliable.evaluation.stats import bootstrap_mean_ci
 
         low, high = bootstrap_mean_ci(self.values) if self.values else (0.0, 0.0)
-        return ScoreSummary(self.mean, low, high, self.n, self.errors)
+        return ScoreSummary(self.mean, low, high, self.n, self.errors, self.first_error)
 
 
 class Run:
@@ -112,7 +113,13 @@ class Run:
             self._evaluated[0] += len(fresh)
             self._evaluated[1] += self.usage.spent().lm_calls - calls_before
         got = [fresh.get(k) or self._memo[(state, k)] for k in keys]
-        return Scores(tuple(g[0] for g in got), tuple(keys), sum(1 for g in got if g[1]))
+        errors = [g[1] for g in got if g[1]]
+        return Scores(
+            tuple(g[0] for g in got),
+            tuple(keys),
+            len(errors),
+            (errors[0].splitlines() or [""])[0][:300] if errors else None,  # saved in the report
+        )
 
     def _evaluate_chunks(
         self,

@@ -46,7 +46,12 @@ class ParsedField:
 def _fail(text: str, start: int, end: int, reason: str, hint: str = _HINT) -> SignatureError:
     width = max(1, end - start)
     caret = " " * (start + 2) + "^" * width
-    return SignatureError(f"Malformed signature: {reason}\n  {text}\n{caret}\n{hint}")
+    return SignatureError(
+        f"Malformed signature: {reason}\n  {text}\n{caret}\n{hint}",
+        text=text,
+        column=start + 1,
+        advice=hint,
+    )
 
 
 def _split_top_level(text: str, sep: str, start: int, end: int) -> list[tuple[int, int]]:
