@@ -15,6 +15,7 @@ import pytest
 
 import pliable as pl
 from pliable.errors import LMAuthError
+from pliable.optimizers import Optimizer
 from pliable.report.page import render_report, write_report
 from pliable.report.plot import best_so_far
 from pliable.report.wins import CLIP
@@ -187,8 +188,115 @@ def test_candidates_are_the_program_passed_in_and_the_compiled_one(fewshot_dir):
     section = parse(render_report(fewshot_dir)).section("Candidates")
     rows = [[c.text for c in r.find_all("td")] for r in section.find_all("tr")[1:]]
     assert [r[1] for r in rows] == ["baseline (the program passed in)", "compiled program"]
-    assert rows[1][4] == "3"  # 2 bootstrapped demos + 1 labeled, from final.json
+    assert rows[1][4] == "3"  # 2 bootstrapped demos + 1 labeled, as the compile logged it
     assert "records no candidates" in section.text
+
+
+class OneCandidate(Optimizer):
+    """Records the program it was given as its one candidate (through ``run.candidate``)."""
+
+    def __init__(self, metric):
+        self.metric = metric
+
+    def _compile(self, student, trainset, valset, run):
+        run.candidate("only", student, full=run.evaluate(student, valset))
+        return student
+
+
+def candidate_events(run_dir):
+    return [e for e in events(run_dir) if e["event"] == "candidate"]
+
+
+def test_the_compile_logs_the_baseline_and_the_compiled_program_as_candidates(
+    fewshot_dir, tmp_path
+):
+    """Logged by the compile (not guessed from rows by the page), with the fields of the
+    candidate events other optimizers log, and a role; the report's candidates stay empty."""
+    report = report_of(fewshot_dir)
+    base, compiled = candidate_events(fewshot_dir)
+    assert [base["name"], compiled["name"]] == [
+        "baseline (the program passed in)",
+        "compiled program",
+    ]
+    assert [base["role"], compiled["role"]] == ["baseline", "compiled"]
+    assert base["state"] == events(fewshot_dir)[0]["program"]
+    assert compiled["parent"] == base["name"]
+    assert [base["demos"], compiled["demos"]] == [0, 3]
+    assert base["instructions"] == compiled["instructions"] == {"self": BEFORE}
+    assert base["score"] == pytest.approx(report["baseline"]["score"])
+    assert compiled["score"] == pytest.approx(report["final"]["score"])
+    assert len(compiled["full"]) == len(compiled["full_keys"]) == 20
+    assert [base["lm_calls"], compiled["lm_calls"]] == [20, report["lm_calls"]]
+    assert report["candidates"] == []
+    OneCandidate(exact).compile(
+        program(), trainset=examples(2), valset=examples(3), run_dir=tmp_path
+    )
+    (other,) = candidate_events(tmp_path)
+    assert set(base) == set(compiled) == set(other) | {"role"}
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_resuming_logs_each_candidate_once(fewshot_dir, tmp_path, crash):
+    """A finished run compiled again, or one that crashed after logging its candidates and
+    before its end: the compile resumes and logs no candidate twice."""
+    again = tmp_path / "again"
+    shutil.copytree(fewshot_dir, again)
+    if crash:
+        lines = (again / "run.jsonl").read_text().splitlines(keepends=True)
+        assert json.loads(lines[-1])["event"] == "end"
+        (again / "run.jsonl").write_text("".join(lines[:-1]))
+        (again / "final.json").unlink()
+    before = candidate_events(again)
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    compiled = opt.compile(program(), trainset=examples(8), valset=examples(20, 20), run_dir=again)
+    assert any(n.startswith("resumed from") for n in compiled.report.notes)
+    assert candidate_events(again) == before
+    assert compiled.report.candidates == []  # the optimizer's own: none
+    assert "candidates:" not in compiled.report.summary()
+    assert len(before) == 2
+    svg = parse(render_report(again)).section("Score against LM calls").find_all("svg")[0]
+    assert len([p for p in svg.find_all("circle") if "pt" in p.attrs.get("class", "")]) == 2
+
+
+def test_a_kept_baseline_still_compares_the_compiled_program(tmp_path):
+    """Two wins in four examples is inside the noise: the run keeps the program passed in,
+    and the page still shows the compiled program it was compared with."""
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    compiled = opt.compile(
+        program(), trainset=examples(8), valset=examples(4, 20), run_dir=tmp_path
+    )
+    assert compiled.report.selected == "baseline"
+    tree = parse(render_report(tmp_path))
+    rows = [
+        [c.text for c in r.find_all("td")] for r in tree.section("Candidates").find_all("tr")[1:]
+    ]
+    assert [(r[1], r[4]) for r in rows] == [
+        ("baseline (the program passed in)", "0"),
+        ("compiled program", "3"),
+    ]
+    assert "kept the baseline" in kv(tree.section("BootstrapFewShot compile report"))["selected"]
+    assert "2 wins" in tree.section("Per-example wins and losses").text
+    prompts = tree.section("The final program's prompts").text
+    assert "The run kept the baseline: this is the program passed in." in prompts
+    assert "0 demos" in prompts
+
+
+def test_a_log_from_before_the_compile_logged_candidates_shows_no_guessed_ones(
+    fewshot_dir, tmp_path
+):
+    """Without candidate events nothing is made up from rows: no points, no candidates and
+    no wins; the header, the prompts and the cost still show."""
+    old = tmp_path / "old"
+    shutil.copytree(fewshot_dir, old)
+    kept = [json.dumps(e) + "\n" for e in events(old) if e["event"] != "candidate"]
+    (old / "run.jsonl").write_text("".join(kept))
+    tree = parse(render_report(old))
+    assert not tree.section("Score against LM calls").find_all("circle", "pt")
+    assert "None recorded yet" in tree.section("Candidates").text
+    assert "Needs the baseline" in tree.section("Per-example wins and losses").text
+    values = kv(tree.section("BootstrapFewShot compile report"))
+    assert values["final"].startswith(f"{report_of(old)['final']['score']:.3f} 95% CI [")
+    assert "3 demos" in tree.section("The final program's prompts").text
 
 
 def test_prompts_are_the_compiled_programs(fewshot_dir):
@@ -291,6 +399,11 @@ def test_a_resumed_run_counts_every_invocation(tmp_path):
     assert cost["cache hits"] == "0 in the last invocation"
     assert f"{first} LM calls were made before" in cost["resumed"]
     assert compiled.report.lm_calls == calls["n"]
+    # the first invocation stopped while bootstrapping: the second logged both, once
+    assert [e["name"] for e in candidate_events(tmp_path)] == [
+        "baseline (the program passed in)",
+        "compiled program",
+    ]
     plot = parse(render_report(tmp_path)).section("Score against LM calls")
     assert f"at {calls['n']} LM calls" in plot.text  # the compiled program, scored last
 

@@ -10,7 +10,9 @@ Every optimizer works on a copy (the program passed in is never changed) and:
   ``run_dir/run.jsonl`` and resumes from it after a crash, Ctrl-C or ``kill -9``: the
   requests of every earlier invocation count against the budget and in the report, and the
   answers they got are replayed (cache or no cache), so only the requests in flight at a
-  kill are sent again;
+  kill are sent again. For an optimizer that records no candidates of its own
+  (``BootstrapFewShot``, ``LabeledFewShot``, ``KNNFewShot``) the log gets the program passed
+  in and the compiled one as ``candidate`` events (``report.candidates`` stays empty);
 * selects honestly: the final choice is measured on the valset against the program passed
   in (the baseline) with a paired bootstrap, and a difference inside the noise keeps the
   baseline unless ``require_significance=False``;
@@ -37,15 +39,19 @@ from pliable.lm.budget import Budget
 from pliable.lm.usage import track_usage
 from pliable.optimizers.estimate import Estimate, price_per_call
 from pliable.optimizers.report import CompileReport, fingerprint
-from pliable.optimizers.run import Run, Scores
+from pliable.optimizers.run import Run, Scores, candidate_entry
 from pliable.optimizers.runlog import RunLog
 from pliable.optimizers.selection import select
 from pliable.optimizers.state import state_hash
 from pliable.programs.module import Module
 
-__all__ = ["Optimizer"]
+__all__ = ["BASELINE", "COMPILED", "Optimizer"]
 
 logger = logging.getLogger(__name__)
+
+#: The names of the candidates logged for an optimizer that records none of its own.
+BASELINE = "baseline (the program passed in)"
+COMPILED = "compiled program"
 
 
 def _check_int(owner: str, name: str, value: Any, low: int | None = None, hint: str = "") -> int:
@@ -103,6 +109,56 @@ def _lm_identity() -> str | None:
 
     shown = {k: v for k, v in sorted(defaults.items()) if not is_secret_option(k)}
     return f"{getattr(lm, 'model', type(lm).__name__)} {json.dumps(shown, default=str)}"
+
+
+def _log_own_candidates(
+    run: Run,
+    program: Module,
+    baseline: Scores,
+    baseline_calls: int,
+    compiled: Module,
+    final: Scores | None,
+) -> None:
+    """Log the program passed in and the compiled one (when it differs) as ``candidate``
+    events, for an optimizer that recorded no candidates (in this invocation or an earlier
+    one of the same run), so the report page plots and compares them like any other.
+
+    The events carry the fields of :meth:`Run.candidate`'s, plus ``role`` (``"baseline"`` or
+    ``"compiled"``). They go to the run log only: ``report.candidates`` stays the
+    optimizer's own (empty), so the selection and the summary count no candidates that were
+    never searched over. A resumed run does not log an event the log already holds (the
+    same name and state)."""
+    log = run.log
+    if log is None or run.report.candidates:
+        return
+    logged = [e for e in log.events if e.get("event") == "candidate"]
+    if any(not e.get("role") for e in logged):  # the optimizer's own, from an earlier run
+        return
+    seen = {(e.get("name"), e.get("state")) for e in logged}
+    events = [_candidate_event(run, 1, BASELINE, program, baseline, baseline_calls, None)]
+    if state_hash(compiled) != events[0]["state"]:
+        events.append(_candidate_event(run, 2, COMPILED, compiled, final, run.lm_calls()))
+    for event in events:
+        if (event["name"], event["state"]) not in seen:
+            log.append(event)
+
+
+def _candidate_event(
+    run: Run,
+    number: int,
+    name: str,
+    program: Module,
+    scores: Scores | None,
+    lm_calls: int,
+    parent: str | None = BASELINE,
+) -> dict[str, Any]:
+    """The ``candidate`` event :meth:`Run.candidate` would log for ``program``, with its
+    ``role`` in the compile (see :func:`_log_own_candidates`)."""
+    role = "baseline" if name == BASELINE else "compiled"
+    entry = candidate_entry(
+        number, name, program, full=scores, parent=parent, lm_calls=lm_calls, role=role
+    )
+    return run.candidate_event(entry, program, scores)
 
 
 def _with_adapters_pinned(program: Module) -> Module:
@@ -307,10 +363,12 @@ class Optimizer(ABC):
         report = run.report
         measured = bool(val) and self.metric is not None
         baseline: Scores | None = None
+        baseline_calls = 0  # LM calls spent when the baseline had been scored
         try:
             if measured:
                 assert val is not None
                 baseline = run.evaluate(program, val, progress=run.progress)
+                baseline_calls = run.lm_calls()
                 report.baseline = baseline.summary()
             compiled = self._compile(program.deepcopy(), train, val, run)
         except BudgetExceededError as exc:
@@ -329,6 +387,8 @@ class Optimizer(ABC):
             except BudgetExceededError as exc:
                 report.stopped = report.stopped or str(exc)
                 run.note("budget reached before the final score; the final program is unmeasured")
+        if baseline is not None:
+            _log_own_candidates(run, program, baseline, baseline_calls, compiled, final)
         return self._select(program, compiled, baseline, final, run)
 
     def _select(

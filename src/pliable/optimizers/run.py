@@ -59,6 +59,34 @@ class Scores:
         return ScoreSummary(self.mean, low, high, self.n, self.errors, self.first_error)
 
 
+def candidate_entry(
+    number: int,
+    name: str,
+    program: Module,
+    *,
+    full: Scores | None = None,
+    minibatch: Scores | None = None,
+    parent: str | None = None,
+    lm_calls: int = 0,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A candidate as the report lists it: its number, name, state, parent, demos,
+    instructions, scores and the LM calls spent when it was recorded."""
+    return {
+        "id": number,
+        "name": name,
+        "state": state_hash(program),
+        "parent": parent,
+        "demos": sum(len(p.demos) for p in program.predictors()),
+        "instructions": instructions_of(program),
+        "score": full.mean if full is not None else None,
+        "minibatch_score": minibatch.mean if minibatch is not None else None,
+        "minibatch_size": minibatch.n if minibatch is not None else None,
+        "lm_calls": lm_calls,
+        **extra,
+    }
+
+
 class Run:
     """The state of one ``compile`` call, handed to ``Optimizer._compile``."""
 
@@ -224,37 +252,39 @@ class Run:
         """Record a candidate (in the report and the run log); a full-valset score makes it
         eligible as the best so far. Returns the recorded entry."""
         self._counter += 1
-        entry: dict[str, Any] = {
-            "id": self._counter,
-            "name": name,
-            "state": state_hash(program),
-            "parent": parent,
-            "demos": sum(len(p.demos) for p in program.predictors()),
-            "instructions": instructions_of(program),
-            "score": full.mean if full is not None else None,
-            "minibatch_score": minibatch.mean if minibatch is not None else None,
-            "minibatch_size": minibatch.n if minibatch is not None else None,
-            "lm_calls": self.usage.spent().lm_calls,
+        entry = candidate_entry(
+            self._counter,
+            name,
+            program,
+            full=full,
+            minibatch=minibatch,
+            parent=parent,
+            lm_calls=self.usage.spent().lm_calls,
             **extra,
-        }
+        )
         self.report.candidates.append(entry)
         if full is not None:
             self._full[entry["state"]] = full
         if self.log is not None:
-            self.log.append(
-                {
-                    "event": "candidate",
-                    **entry,
-                    "program": program_state(program),
-                    "full": list(full.values) if full is not None else None,
-                    "full_keys": list(full.keys) if full is not None else None,
-                    "spent": self.spent(),
-                }
-            )
+            self.log.append(self.candidate_event(entry, program, full))
         if full is not None and (self.best is None or full.mean > self.best[0].mean):
             self.best = (full, program, name)
             self._save_best(program)
         return entry
+
+    def candidate_event(
+        self, entry: dict[str, Any], program: Module, full: Scores | None
+    ) -> dict[str, Any]:
+        """The run log's ``candidate`` event for ``entry`` (see :func:`candidate_entry`):
+        the entry, the program's state, its full-valset scores and the spend so far."""
+        return {
+            "event": "candidate",
+            **entry,
+            "program": program_state(program),
+            "full": list(full.values) if full is not None else None,
+            "full_keys": list(full.keys) if full is not None else None,
+            "spent": self.spent(),
+        }
 
     def set_best(self, best: tuple[Scores, Module, str]) -> None:
         """Make ``best`` (full-valset scores, program, name) the best candidate whatever its

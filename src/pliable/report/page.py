@@ -7,10 +7,10 @@ calls for every scored candidate with the best score so far (an inline SVG,
 :mod:`pliable.report.plot`), the candidates table, the best program's prompts as the LM sees
 them, a word-level diff of each predictor's instructions, per-example wins and losses against
 the baseline with each example's inputs, gold labels and both predictions
-(:mod:`pliable.report.wins`), and the cost of every invocation of the run. An optimizer that
-records no candidates (``BootstrapFewShot``, ``LabeledFewShot``) gets the program passed in
-and the compiled one as its candidates (:mod:`pliable.report.rundata`). A crashed run (no
-``end`` event, maybe no ``final.json``) renders from what is there.
+(:mod:`pliable.report.wins`), and the cost of every invocation of the run. For an optimizer
+that records no candidates (``BootstrapFewShot``, ``LabeledFewShot``) the compile logs the
+program passed in and the compiled one as its candidates (:mod:`pliable.report.rundata`). A
+crashed run (no ``end`` event, maybe no ``final.json``) renders from what is there.
 
 The page has no external resources; every value from the run (instructions and demos come
 from LMs and users) is HTML-escaped.
@@ -137,11 +137,11 @@ def _candidates(run: RunData) -> str:
         )
     head = ["#id", "name", "#score", "#minibatch", "#demos", "#LM calls", "parent", "instructions"]
     note = _muted("Click a column to sort. The best candidate is highlighted.")
-    if run.made_up:
+    if run.by_compile:
         name = str(run.start.get("optimizer", "The optimizer"))
         note += _muted(
             f"{name} records no candidates: these are the program passed in and the "
-            "compiled program, as the run log scored them on the valset."
+            "compiled program, as the compile scored them on the valset."
         )
     return _section("Candidates", note, _table(head, rows))
 
@@ -204,19 +204,11 @@ def _diff(run: RunData) -> str:
     best = run.final
     before = dict((run.initial or {}).get("instructions") or {})
     after = dict((best or {}).get("instructions") or {})
-    if best is not None and run.made_up and not before:
-        name = str(run.start.get("optimizer", "The optimizer"))
-        return _section(
-            title,
-            _muted(
-                f"{name} records no candidates, so the run log does not hold the instructions "
-                "of the program passed in; the final program's prompts are shown above."
-            ),
-        )
     if best is None or not before:
         return _section(title, _muted("Needs a candidate scored on the full valset."))
     which = "compiled program" if best is run.compiled else "best candidate"
-    out = [_muted(f"The program passed in against the {which} ({best.get('name')}).")]
+    named = f" ({best.get('name')})" if best.get("name") != which else ""
+    out = [_muted(f"The program passed in against the {which}{named}.")]
     for name in dict.fromkeys([*before, *after]):
         old, new = str(before.get(name, "")), str(after.get(name, ""))
         same = ' <span class="muted">(unchanged)</span>' if old == new else ""

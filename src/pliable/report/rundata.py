@@ -2,15 +2,15 @@
 
 The run log (``run.jsonl``) gives the start event, the candidates, every example's row
 (score, error and prediction) by program state, each example's inputs and labels, the floor,
-the end event and the spend of every invocation (its journal of LM requests). An optimizer
-that records no candidates (``BootstrapFewShot``, ``LabeledFewShot``) still scores the
-program passed in and the compiled one on the whole valset: those two become the run's
-candidates here, read from their rows, so the page plots and compares them like any other.
+the end event and the spend of every invocation (its journal of LM requests). For an
+optimizer that records no candidates (``BootstrapFewShot``, ``LabeledFewShot``), the compile
+logs the program passed in and the compiled one as candidates with a ``role`` (``"baseline"``,
+``"compiled"``), so the page plots and compares them like any other. Such a run logged
+before the compile did has no candidates: its page shows no chart, candidates or wins.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,7 @@ from typing import Any
 from pliable.errors import UsageError
 from pliable.optimizers.runlog import LOG_NAME, RunLog, logged_spend
 
-__all__ = ["BASELINE", "COMPILED", "Row", "RunData", "measured", "read_run"]
-
-#: The name of the compiled program on the page when the optimizer recorded no candidates.
-COMPILED = "compiled program"
-BASELINE = "baseline (the program passed in)"
+__all__ = ["Row", "RunData", "measured", "read_run"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +43,18 @@ class RunData:
     spent: dict[str, Any] = field(default_factory=dict)
     logged_floor: dict[str, Any] | None = None
     examples: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> inputs, labels
-    #: The compiled program as a candidate made up from its rows (see the module docstring).
-    compiled: dict[str, Any] | None = None
 
     @property
-    def made_up(self) -> bool:
-        """Whether the candidates are made up from rows (the optimizer recorded none)."""
-        return any(c.get("made_up") for c in self.candidates)
+    def compiled(self) -> dict[str, Any] | None:
+        """The compiled program's candidate, logged by the compile for an optimizer that
+        records none (see the module docstring); else None."""
+        roles = [c for c in self.candidates if c.get("role") == "compiled"]
+        return roles[-1] if roles else None
+
+    @property
+    def by_compile(self) -> bool:
+        """Whether the candidates were logged by the compile (the optimizer recorded none)."""
+        return any(c.get("role") for c in self.candidates)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -127,25 +128,15 @@ def read_run(run_dir: Path) -> RunData:
         raise UsageError(f"{path} is not a pliable run log (no start event).")
     run = RunData(run_dir, events[0])
     seen: set[tuple[Any, Any]] = set()
-    calls_at: dict[str, int] = {}  # state -> LM calls spent when its last row was logged
-    pending: set[str] = set()  # states with rows since the last spend was logged
-    requests, unfinished = 0, False
+    unfinished = False
     for event in events[1:]:
         kind = event.get("event")
         if kind == "row":
             logged = "prediction" in event
             row = Row(event["score"], event.get("error"), event.get("prediction"), logged)
             run.rows.setdefault(event["state"], {})[event["example"]] = row
-            calls_at[event["state"]] = requests
-            pending.add(event["state"])
         elif kind == "example" and isinstance(event.get("example"), str):
             run.examples[event["example"]] = event
-        elif kind == "request":
-            requests += 1
-        elif kind == "spent" and isinstance(event.get("spent"), dict):
-            calls = int(event["spent"].get("lm_calls") or 0)
-            calls_at.update(dict.fromkeys(pending, calls))
-            pending.clear()
         elif kind == "candidate" and (event.get("name"), event.get("state")) not in seen:
             seen.add((event.get("name"), event.get("state")))  # a resumed run records again
             run.candidates.append(event)
@@ -157,75 +148,7 @@ def read_run(run_dir: Path) -> RunData:
     if unfinished:  # an invocation after the last end started and did not finish
         run.end = None
     run.spent = logged_spend(events)[1].to_dict()  # every request journaled, answered or not
-    if not run.candidates:
-        _made_up_candidates(run, calls_at)
     return run
 
 
 _WORK = ("request", "row", "candidate")  # what only a running invocation writes
-
-
-def _made_up_candidates(run: RunData, calls_at: dict[str, int]) -> None:
-    """The program passed in and the compiled one as candidates, from their rows: the
-    compiled one is the last other program scored on every example the baseline was (when
-    the report's final score says it is that one)."""
-    base_state = str(run.start.get("program"))
-    keys = list(run.baseline_rows)
-    if not keys:
-        return
-    report, programs = run.report, _final_file(run.dir)
-    kept_baseline = report.get("selected") == "baseline"
-    base = _made_up(run, 1, BASELINE, base_state, keys, calls_at)
-    if kept_baseline:  # final.json holds the program passed in
-        base.update(programs)
-    run.candidates.append(base)
-    others = [s for s in run.rows if s != base_state and all(k in run.rows[s] for k in keys)]
-    if not others:
-        return
-    compiled = _made_up(run, 2, COMPILED, others[-1], keys, calls_at)
-    expected = (report.get("final") or {}).get("score")
-    if kept_baseline:  # the report's final is the baseline's: the compiled one's is the gap
-        gap = (report.get("comparison") or {}).get("difference")
-        expected = None if gap is None else base["score"] + float(gap)
-    if run.end is not None and (expected is None or abs(compiled["score"] - expected) > 1e-6):
-        return  # not the program the report scored: show no made-up candidate
-    if not kept_baseline:
-        compiled.update(programs)
-    compiled["parent"] = BASELINE
-    run.candidates.append(compiled)
-    run.compiled = compiled
-
-
-def _made_up(
-    run: RunData, number: int, name: str, state: str, keys: list[str], calls_at: dict[str, int]
-) -> dict[str, Any]:
-    values = [run.rows[state][k].score for k in keys]
-    return {
-        "id": number,
-        "name": name,
-        "state": state,
-        "parent": None,
-        "demos": None,
-        "instructions": None,
-        "score": sum(values) / len(values),
-        "minibatch_score": None,
-        "minibatch_size": None,
-        "lm_calls": calls_at.get(state, 0),
-        "full": values,
-        "full_keys": keys,
-        "made_up": True,
-    }
-
-
-def _final_file(run_dir: Path) -> dict[str, Any]:
-    """The instructions and the number of demos of the program in ``final.json`` ({} when
-    there is none, or it cannot be read: the prompts section says why)."""
-    try:
-        data = json.loads((run_dir / "final.json").read_text(encoding="utf-8"))
-        predictors = dict(data["predictors"])
-        return {
-            "instructions": {n: str(p["signature"]["instructions"]) for n, p in predictors.items()},
-            "demos": sum(len(p.get("demos") or []) for p in predictors.values()),
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
