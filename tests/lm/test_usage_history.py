@@ -71,3 +71,60 @@ def test_a_provider_wrapping_another_lm_counts_one_call():
     assert list(usage.by_model()) == ["wrapping/x"]
     with pl.track_usage(budget=pl.Budget(lm_calls=1)):
         program(question="hello")  # one call fits a one-call budget
+
+
+class FakeJournal:
+    """A RequestJournal in memory: what pl.LM hands it, and whether it was closed."""
+
+    def __init__(self):
+        self.requests, self.answers, self.closed = 0, [], 0
+
+    def sent(self, seconds):
+        self.requests += 1
+
+    def answered(self, record, *, key, texts, seconds):
+        self.answers.append((key, texts))
+
+    def replay(self, key):
+        return None
+
+    def close(self):
+        self.closed += 1
+
+
+def test_a_journal_is_closed_when_its_block_ends_even_by_an_exception():
+    from pliable.lm.usage import track_usage
+
+    journal = FakeJournal()
+    with track_usage(journal=journal):
+        pass
+    assert journal.closed == 1
+    try:
+        with track_usage(journal=journal):
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert journal.closed == 2
+
+
+def test_the_journal_gets_answer_texts_only_without_a_persistent_cache(tmp_path):
+    from pliable.lm.usage import track_usage
+
+    qa = pl.Predict("question -> answer")
+    caches = {
+        "disk": tmp_path / "cache",
+        "memory": pl.Cache(persistent=False),
+        "none": False,
+    }
+    got = {}
+    for name, cache in caches.items():
+        lm = lm_for(f"journal-{name}", cache)
+        journal = FakeJournal()
+        with track_usage(journal=journal):
+            qa(question="1", lm=lm)
+            qa(question="1", lm=lm)  # a cache hit (or, with no cache, asked again)
+        assert journal.requests == len(journal.answers)
+        got[name] = [texts for _, texts in journal.answers]
+    assert got["disk"] == [None]  # the cache has the answer: the log needs no copy of it
+    assert got["memory"] == [("[[answer]]\nok",)]
+    assert got["none"] == [("[[answer]]\nok",)] * 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -269,6 +271,7 @@ def test_the_run_log_counts_every_request_and_replays_each_answer_once(tmp_path)
     log.sent(3.0)
     log.answered(CallRecord("m", 4, 1, 0.25, 0.1, False), key=None, texts=None, seconds=4.0)
     log.sent(5.0)  # killed with this request in flight: counted, never answered
+    log.close()
     again = RunLog(tmp_path, {"optimizer": "X"})
     assert again.prior == Spent(lm_calls=4, tokens=29, usd=1.25, seconds=5.0)
     assert (again.before.calls, again.before.prompt_tokens, again.before.cost) == (4, 24, 1.25)
@@ -295,6 +298,181 @@ def test_a_resumed_compile_with_the_cache_off_replays_answers_from_the_run_log(t
     assert second.report.final == first.report.final
     assert first.report.lm_calls == made
     assert second.report.lm_calls == made  # every invocation's requests, added up
+
+
+def open_handles(path):
+    """How many file descriptors of this process are open on ``path`` (Linux)."""
+    fds = Path("/proc/self/fd")
+    target = os.path.realpath(path)
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == target)
+
+
+def test_the_journal_fsyncs_requests_not_answers_through_one_open_file(tmp_path, monkeypatch):
+    from pliable.lm.usage import CallRecord
+    from pliable.optimizers import runlog
+
+    log = RunLog(tmp_path, {"optimizer": "X"})
+    path = tmp_path / "run.jsonl"
+    synced = []  # the file's size at each fsync
+
+    def fsync(fd):
+        synced.append(os.fstat(fd).st_size)
+
+    monkeypatch.setattr(runlog.os, "fsync", fsync)
+    for i in range(3):
+        log.sent(float(i))
+        assert synced[-1] == path.stat().st_size  # the request is on disk before it is sent
+        log.answered(CallRecord("m", 1, 1, 0.0, 0.1, False), key="k", texts=["a"], seconds=1.0)
+        assert path.read_text().endswith('"texts": ["a"]}\n')  # written, for kill -9
+    assert len(synced) == 3  # one per request, none for the answers
+    if Path("/proc/self/fd").is_dir():
+        assert open_handles(path) == 1
+    log.append({"event": "candidate", "name": "c"})  # through the same file, fsync'd
+    assert len(synced) == 4
+    log.close()
+    if Path("/proc/self/fd").is_dir():
+        assert open_handles(path) == 0
+    log.append({"event": "end"})  # after the run: opened for this write
+    events = RunLog.read(path)
+    assert [e["event"] for e in events].count("request") == 3
+    assert events[-1] == {"event": "end"}
+
+
+def test_threads_journaling_at_once_write_whole_lines_and_share_fsyncs(tmp_path, monkeypatch):
+    import threading
+
+    from pliable.lm.usage import CallRecord
+    from pliable.optimizers import runlog
+
+    log = RunLog(tmp_path, {"optimizer": "X"})
+    fsyncs = []
+    real = runlog.os.fsync
+    monkeypatch.setattr(runlog.os, "fsync", lambda fd: (fsyncs.append(fd), real(fd)))
+
+    def work(t):
+        for i in range(50):
+            log.sent(1.0)
+            record = CallRecord("m", 2, 1, 0.0, 0.1, False)
+            log.answered(record, key=f"k{t}-{i}", texts=["x" * 500], seconds=1.0)
+            if i % 10 == 0:
+                row = {"event": "row", "state": f"s{t}", "example": str(i), "score": 1.0}
+                log.append_rows([{**row, "error": None}], spent={"lm_calls": i})
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.close()
+    lines = (tmp_path / "run.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]  # every line whole
+    assert [e["event"] for e in events].count("request") == 400
+    assert [e["event"] for e in events].count("answer") == 400
+    assert len(fsyncs) <= 1 + 400 + 40  # the header, at most one per request and row batch
+    again = RunLog(tmp_path, {"optimizer": "X"})
+    assert again.before.calls == 400
+    assert again.replay("k7-49") == {
+        "texts": ["x" * 500],
+        "usage": {"prompt_tokens": 2, "completion_tokens": 1, "cost": 0.0},
+    }
+
+
+def test_a_damaged_logged_answer_is_not_replayed_and_the_rest_of_the_log_counts(tmp_path, caplog):
+    from pliable.lm.usage import CallRecord
+
+    log = RunLog(tmp_path, {"optimizer": "X"})
+    for texts in (["first"], ["second"], ["third"]):
+        log.sent(1.0)
+        log.answered(CallRecord("m", 10, 2, 0.5, 0.1, False), key="k", texts=texts, seconds=2.0)
+    log.close()
+    path = tmp_path / "run.jsonl"
+    text = path.read_text()
+    text = text.replace('["first"]', "[1]").replace(
+        '"prompt_tokens": 10', '"prompt_tokens": "x"', 1
+    )
+    lines = text.splitlines(keepends=True)
+    lines.insert(3, "this is not JSON\n")  # a damaged line in the middle, then more events
+    path.write_text("".join(lines))
+    with caplog.at_level("WARNING"):
+        again = RunLog(tmp_path, {"optimizer": "X"})
+    assert again.before.calls == 3  # every request still counts, the damaged line's too
+    assert again.before.prompt_tokens == 20  # what it can read of the damaged usage
+    replies = [again.replay("k"), again.replay("k")]
+    assert [r["texts"] if r else None for r in replies] == [["second"], ["third"]]
+    assert again.replay("k") is None
+    warnings = [r for r in caplog.records if "not what pl.LM writes" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "'texts' holds a value that is not a string" in warnings[0].getMessage()
+
+
+def test_a_resumed_compile_asks_the_model_again_for_a_damaged_logged_answer(
+    tmp_path, caplog, monkeypatch
+):
+    import shutil
+
+    sent = []
+
+    def answer(messages):
+        sent.append(messages)
+        return adder()._fn(messages)
+
+    pl.register_provider("damaged-adder", lambda m, s: pl.FunctionLM(answer))
+    program = pl.Predict("question -> answer", lm=pl.LM("damaged-adder/m", cache=False))
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=3, max_bootstrapped_demos=2)
+    run, clean = tmp_path / "run", tmp_path / "clean"
+    first = opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=run)
+    made = len(sent)
+    shutil.copytree(run, clean)
+    replayed = []  # the keys a resumed run takes from an intact log
+    real = RunLog.replay
+
+    def replay(self, key):
+        found = real(self, key)
+        if found is not None:
+            replayed.append(key)
+        return found
+
+    monkeypatch.setattr(RunLog, "replay", replay)
+    opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=clean)
+    assert len(sent) == made
+    assert replayed
+    key = replayed[0]
+    path = run / "run.jsonl"  # damage every logged answer to that request
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines = [{**e, "texts": {"not": "a list"}} if e.get("key") == key else e for e in lines]
+    path.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    with caplog.at_level("WARNING"):
+        second = opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=run)
+    assert len(sent) == made + replayed.count(key)  # only that request went to the model
+    assert second.report.final == first.report.final
+    assert sum("not what pl.LM writes" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_with_a_persistent_cache_the_run_log_keeps_no_answer_texts(tmp_path):
+    sent = []
+
+    def answer(messages):
+        sent.append(messages)
+        return adder()._fn(messages)
+
+    pl.register_provider("cached-adder", lambda m, s: pl.FunctionLM(answer))
+    opt = pl.BootstrapRandomSearch(exact, num_candidates=3, max_bootstrapped_demos=2)
+    kept = []
+    for cache in (tmp_path / "cache", pl.Cache(persistent=False), False):
+        run_dir = tmp_path / f"run-{len(kept)}"
+        program = pl.Predict("question -> answer", lm=pl.LM("cached-adder/m", cache=cache))
+        opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=run_dir)
+        answers = [e for e in RunLog.read(run_dir / "run.jsonl") if e["event"] == "answer"]
+        assert answers
+        kept.append({("texts" in e, "key" in e) for e in answers})
+        if Path("/proc/self/fd").is_dir():
+            assert open_handles(run_dir / "run.jsonl") == 0  # closed when the run ended
+    assert kept == [{(False, False)}, {(True, True)}, {(True, True)}]
+    # resumed with the persistent cache, every answer comes from it
+    made = len(sent)
+    program = pl.Predict("question -> answer", lm=pl.LM("cached-adder/m", cache=tmp_path / "cache"))
+    opt.compile(program, trainset=data(6), valset=data(6, 10), run_dir=tmp_path / "run-0")
+    assert len(sent) == made
 
 
 def test_the_winner_of_many_candidates_faces_a_corrected_interval():

@@ -13,9 +13,11 @@ timeouts and server errors. Every call, hit or miss, is added to the usage track
 (``pl.track_usage()``) and to the bounded history (``lm.history``, ``pl.inspect_history``).
 
 Inside a compile with a ``run_dir`` the run log journals every request (see
-:class:`~pliable.lm.usage.RequestJournal`): a miss in the cache (or with no cache) first takes
-the answer a killed earlier run of the same compile got for the same request, if there is one
-it has not replayed yet; it costs nothing, like a cache hit.
+:class:`~pliable.lm.usage.RequestJournal`), and without a persistent cache (``cache=False``, a
+memory-only or read-only one) every answer's texts too: a miss in the cache (or with no cache)
+first takes the answer a killed earlier run of the same compile got for the same request, if
+the log has one it has not replayed yet; it costs nothing, like a cache hit. With a persistent
+cache the earlier run's answers are in the cache.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from pliable._async import sleep as _sleep
 from pliable._async import to_thread as _to_thread
 from pliable.errors import ConfigurationError, ProviderError
 from pliable.lm.cache import Cache, request_key
-from pliable.lm.cache_rows import row_problem
 from pliable.lm.history import GLOBAL_HISTORY, History, HistoryEntry
 from pliable.lm.options import is_secret_option, redact_url
 from pliable.lm.providers import make_backend
@@ -239,14 +240,8 @@ class LM:
         cache = self.cache
         counts = backend_accounts()  # only the pl.LM that accounts for a call replays it
         stored = cache.get(key) if cache is not None else None
-        replayed = False
         if stored is None and counts:
-            stored = replay_answer(key)  # an answer a killed run got, kept in its run log
-            replayed = stored is not None
-            problem = row_problem(stored) if stored is not None else None
-            if problem is not None:  # a hand-edited or damaged log line: ask the model
-                logger.warning("Ignoring a malformed logged answer for %s: %s", self.model, problem)
-                return None
+            stored = replay_answer(key)  # a killed run's answer (checked when its log was read)
         if stored is None:
             return None
         try:
@@ -254,11 +249,16 @@ class LM:
             usage = Usage(int(u["prompt_tokens"]), int(u["completion_tokens"]), 0.0)
             completion = Completion(tuple(stored["texts"]), self.model, usage, cached=True)
         except (KeyError, TypeError, ValueError):
-            where = "logged answer" if replayed else "cache entry"
-            logger.warning("Ignoring a malformed %s for %s (key %s)", where, self.model, key)
+            logger.warning("Ignoring a malformed cache entry for %s (key %s)", self.model, key)
             return None
         self._record(messages, opts, completion, latency=0.0, counts=counts)
         return completion
+
+    def _logs_texts(self) -> bool:
+        """Whether a run log keeps this LM's answers for a resumed run to replay: only without
+        a persistent cache (with one, the answers are there)."""
+        cache = self.cache
+        return cache is None or not cache.persistent or cache.read_only
 
     def _store(self, key: str | None, completion: Completion) -> None:
         cache = self.cache
@@ -299,7 +299,7 @@ class LM:
                     completion.cached,
                 ),
                 key=key,
-                texts=completion.texts,
+                texts=completion.texts if self._logs_texts() else None,
             )
         shown = {k: v for k, v in opts.items() if not is_secret_option(k)}
         entry = HistoryEntry(

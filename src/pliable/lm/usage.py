@@ -11,8 +11,9 @@ Cache hits are counted as hits (``cache_hits``), cost nothing and are not LM cal
 :mod:`contextvars`, so worker threads pliable starts record into their caller's tracker.
 
 A tracker may hold a :class:`RequestJournal` (a compile's run log): every request is written
-to it before it is sent and every answer when it arrives, so a run killed and resumed knows
-what it spent, and gets back the answers it already had (:func:`replay_answer`).
+to it (durably) before it is sent and every answer when it arrives, so a run killed and
+resumed knows what it spent, and gets back the answers it already had (:func:`replay_answer`).
+The journal is closed when its ``track_usage()`` block ends.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class RequestJournal(Protocol):
     ``sent`` is written before a request goes out, so a run killed at any point has counted
     every request that may have reached the model; ``answered`` when its answer arrives, so a
     resumed run can :meth:`replay` it instead of asking again. ``seconds`` is the run's time
-    so far (its budget's clock).
+    so far (its budget's clock). Both may be called from many threads at once.
     """
 
     def sent(self, seconds: float) -> None:
@@ -100,13 +101,19 @@ class RequestJournal(Protocol):
         texts: Sequence[str] | None,
         seconds: float,
     ) -> None:
-        """Record (durably) an answer: its usage and cost, and with ``key`` (the request's
-        cache key) its ``texts``, for :meth:`replay`."""
+        """Record an answer: its usage and cost, and with ``key`` (the request's cache key)
+        and ``texts``, those for :meth:`replay`. It need not be durable against a machine
+        crash (which would only cost the request again), only against the process dying."""
 
     def replay(self, key: str) -> dict[str, Any] | None:
         """An answer an earlier, interrupted run got for the request ``key`` and this run
-        has not replayed yet (``{"texts": [...], "usage": {...}}``, a cache entry's form), or
-        None. Each recorded answer is replayed once."""
+        has not replayed yet (``{"texts": [...], "usage": {...}}``, a well-formed cache
+        entry: see :func:`~pliable.lm.cache_rows.row_problem`), or None. Each recorded answer
+        is replayed once."""
+
+    def close(self) -> None:
+        """The ``track_usage()`` block journaling into it has ended: release what it keeps
+        open. It may still be written to and read afterwards."""
 
 
 @dataclass
@@ -222,8 +229,8 @@ def track_usage(
     With ``max_calls`` or a :class:`~pliable.Budget`, an LM call once a limit is reached
     (cache hits are free) raises :class:`~pliable.errors.BudgetExceededError` before anything
     is sent. ``prior`` is spending from before the block (a resumed run) that counts against
-    the budget. ``journal`` records every request and answer durably (see
-    :class:`RequestJournal`).
+    the budget. ``journal`` records every request and answer (see :class:`RequestJournal`);
+    it is closed when the block ends.
     """
     tracker = UsageTracker(max_calls=max_calls, budget=budget, prior=prior, journal=journal)
     token = _active.set((*_active.get(), tracker))
@@ -231,6 +238,8 @@ def track_usage(
         yield tracker
     finally:
         _active.reset(token)
+        if journal is not None:
+            journal.close()
 
 
 _accounted: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -270,7 +279,8 @@ def record_call(
 ) -> None:
     """Called after an LM call: adds it to every active tracker, and an answer from the model
     (not a cache hit) to every active journal, with the request's cache ``key`` and the
-    answer's ``texts`` when the caller can replay them (``pl.LM``)."""
+    answer's ``texts`` when a resumed run is to replay them from the journal (``pl.LM``
+    without a persistent cache)."""
     for tracker in _active.get():
         tracker.add(record)
         if tracker.journal is not None and not record.cached:

@@ -8,15 +8,23 @@ far) and the end of the run. A crash can leave a half-written last line; opening
 
 The log is also the run's journal of LM requests (a
 :class:`~pliable.lm.usage.RequestJournal`): a ``request`` line is written (and fsync'd)
-before each request is sent, and an ``answer`` line (usage, cost, and for ``pl.LM`` the
-request's cache key and the answer's texts) when its answer arrives. So however often a run
-is killed, the requests counted on resume (:func:`logged_spend`) include every one that may
-have reached the model, and a resumed run takes the answers it already had from the log
-instead of asking again, cache or no cache. Only the requests in flight at a kill lose their
-answers and are sent again: one when requests go one at a time (``num_threads=1`` and a
-program that runs none in parallel), otherwise up to as many as run at once (``num_threads``
-times what the program itself runs in parallel, as in ``pl.Parallel``). Answers from a bare
+before each request is sent, and an ``answer`` line (usage and cost) when its answer arrives;
+for a ``pl.LM`` without a persistent cache the answer line also holds the request's cache key
+and the answer's texts (with one, the cache has them). So however often a run is killed, the
+requests counted on resume (:func:`logged_spend`) include every one that may have reached the
+model, and a resumed run takes the answers it already had from the cache or the log instead
+of asking again. Only the requests in flight at a kill lose their answers and are sent again:
+one when requests go one at a time (``num_threads=1`` and a program that runs none in
+parallel), otherwise up to as many as run at once (``num_threads`` times what the program
+itself runs in parallel, as in ``pl.Parallel``). Answers from a bare
 :class:`~pliable.lm.LanguageModel` (not wrapped in ``pl.LM``) are counted but not replayed.
+An answer line is written to the OS but not fsync'd: ``kill -9`` cannot lose it, and a machine
+crash that does only costs that request again. A logged answer that is not what ``pl.LM``
+writes (a hand-edited or damaged line) is not replayed: its request goes to the model again.
+
+While a run journals, the log keeps one file open (appends under one lock, so lines never
+interleave; threads waiting for an fsync share one) and the usage block that journals into it
+closes it when it ends; other writes open the file for themselves.
 
 Opening an existing log checks that its header matches the new run: resuming with other
 data, another program or other settings would mix two runs, so it is refused.
@@ -25,15 +33,18 @@ data, another program or other settings would mix two runs, so it is refused.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pliable.errors import UsageError
 from pliable.lm.budget import Spent
+from pliable.lm.cache_rows import row_problem
 from pliable.lm.usage import CallRecord, ModelUsage
 
 if TYPE_CHECKING:
@@ -42,8 +53,24 @@ if TYPE_CHECKING:
 
 __all__ = ["RunLog", "logged_spend", "row_event"]
 
+logger = logging.getLogger(__name__)
+
 LOG_NAME = "run.jsonl"
 _JOURNAL = ("request", "answer")  # the events of the LM request journal
+
+
+def _amount(value: object) -> float:
+    """A count, cost or time from a log line; 0 for anything but a finite number >= 0 (a
+    damaged line counts what it can)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value) if math.isfinite(value) and value >= 0 else 0.0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def logged_spend(events: Iterable[dict[str, Any]]) -> tuple[ModelUsage, Spent]:
@@ -59,11 +86,11 @@ def logged_spend(events: Iterable[dict[str, Any]]) -> tuple[ModelUsage, Spent]:
         if kind == "request":
             usage.calls += 1
         elif kind == "answer":
-            usage.prompt_tokens += int(event.get("prompt_tokens") or 0)
-            usage.completion_tokens += int(event.get("completion_tokens") or 0)
-            usage.cost += float(event.get("cost") or 0.0)
+            usage.prompt_tokens += int(_amount(event.get("prompt_tokens")))
+            usage.completion_tokens += int(_amount(event.get("completion_tokens")))
+            usage.cost += _amount(event.get("cost"))
         if kind in _JOURNAL:
-            seconds = max(seconds, float(event.get("t") or 0.0))
+            seconds = max(seconds, _amount(event.get("t")))
         if isinstance(event.get("spent"), dict):
             last = Spent.from_dict(event["spent"])
     spent = Spent(
@@ -114,7 +141,12 @@ class RunLog:
     def __init__(self, run_dir: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.dir = Path(run_dir)
         self.path = self.dir / LOG_NAME
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # every write, and the state written with it
+        self._sync_lock = threading.Lock()  # one fsync of the open file at a time
+        self._file: IO[bytes] | None = None  # kept open while the run journals
+        self._closed = False  # closed for good: later writes open the file for themselves
+        self._written = 0  # writes through the open file so far
+        self._synced = 0  # the first ``_synced`` of them are fsync'd
         self.rows: dict[tuple[str, str], tuple[float, str | None]] = {}
         self.events: list[dict[str, Any]] = []
         self.prior = Spent()
@@ -134,16 +166,19 @@ class RunLog:
 
     @staticmethod
     def read(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-        """The complete events of a log (a torn last line is skipped)."""
-        text = Path(path).read_text(encoding="utf-8")
+        """The complete events of a log (a torn last line is skipped, and so is a damaged
+        line before it)."""
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
         events = []
         for line in text.splitlines(keepends=True):
             if not line.endswith("\n"):
                 break
             try:
-                events.append(json.loads(line))
+                event = json.loads(line)
             except json.JSONDecodeError:
-                break
+                continue
+            if isinstance(event, dict):
+                events.append(event)
         return events
 
     def _load(self, header: dict[str, Any]) -> None:
@@ -169,6 +204,7 @@ class RunLog:
         self.resumed = True
         self.events = [e for e in events if e.get("event") not in _JOURNAL]
         self.before, self.prior = logged_spend(events)
+        bad: list[str] = []
         for event in events:
             kind = event.get("event")
             if kind == "row" and event.get("error") is None:
@@ -178,26 +214,83 @@ class RunLog:
             elif kind == "answer" and isinstance(event.get("key"), str) and "texts" in event:
                 usage = {k: event.get(k) for k in ("prompt_tokens", "completion_tokens", "cost")}
                 answer = {"texts": event["texts"], "usage": usage}
-                self._answers.setdefault(event["key"], deque()).append(answer)
+                problem = row_problem(answer)
+                if problem is None:
+                    self._answers.setdefault(event["key"], deque()).append(answer)
+                else:
+                    bad.append(problem)
+        if bad:
+            logger.warning(
+                "%s: %d logged answer(s) are not what pl.LM writes (the first: %s); their "
+                "requests go to the model again.",
+                self.path,
+                len(bad),
+                bad[0],
+            )
 
     def append(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, sort_keys=True, default=str) + "\n"
         with self._lock:
             self.events.append(event)
-            self._write(json.dumps(event, sort_keys=True, default=str) + "\n")
+            number = self._write(line)
+        self._sync(number)
 
-    def _write(self, text: str) -> None:
-        """Append ``text`` and fsync it (the caller holds the lock)."""
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+    def _write(self, text: str, *, durable: bool = True, keep_open: bool = False) -> int:
+        """Append ``text`` (whole lines; the caller holds the lock). Through the open file
+        (opened first with ``keep_open``, unless closed for good) it returns the write's number
+        for :meth:`_sync`, to call once the lock is released; otherwise the file is opened for
+        this write (and fsync'd now when ``durable``), and it returns 0."""
+        data = text.encode("utf-8")
+        if self._file is None and keep_open and not self._closed:
+            self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+        if self._file is None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                _write_all(fd, data)
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            return 0
+        _write_all(self._file.fileno(), data)
+        self._written += 1
+        return self._written if durable else 0
+
+    def _sync(self, number: int) -> None:
+        """Make write ``number`` of the open file durable (0: nothing to do). The caller
+        does not hold the lock: one fsync covers every write before it, so threads waiting
+        here share it instead of queueing behind the lock."""
+        if not number:
+            return
+        with self._sync_lock:
+            if self._synced >= number:
+                return  # another thread's fsync covered it
+            with self._lock:
+                upto, file = self._written, self._file
+            if file is not None:  # else closed, and fsync'd when it was
+                os.fsync(file.fileno())
+                self._synced = upto
+
+    def close(self) -> None:
+        """Close the file the journal keeps open (fsync'd first). The log can still be
+        written to: each write then opens the file for itself."""
+        with self._sync_lock, self._lock:
+            self._closed = True
+            file, self._file = self._file, None
+            if file is not None:
+                try:
+                    os.fsync(file.fileno())
+                    self._synced = self._written
+                finally:
+                    file.close()
 
     # -- the LM request journal (pliable.lm.usage.RequestJournal) ---------------------------
 
     def sent(self, seconds: float) -> None:
         line = json.dumps({"event": "request", "t": round(seconds, 3)}) + "\n"
         with self._lock:
-            self._write(line)
+            number = self._write(line, keep_open=True)
+        self._sync(number)  # on disk before the request is sent
 
     def answered(
         self,
@@ -218,8 +311,8 @@ class RunLog:
         if key is not None and texts is not None:
             event.update(key=key, texts=list(texts))
         line = json.dumps(event, sort_keys=True) + "\n"
-        with self._lock:
-            self._write(line)
+        with self._lock:  # written to the OS, not fsync'd: see the module's docstring
+            self._write(line, durable=False, keep_open=True)
 
     def replay(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -247,4 +340,5 @@ class RunLog:
             for r in rows:
                 if r.get("error") is None:  # a failed row is retried on resume, as on load
                     self.rows[(r["state"], r["example"])] = (r["score"], None)
-            self._write(text)
+            number = self._write(text)
+        self._sync(number)
