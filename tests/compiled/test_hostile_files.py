@@ -52,7 +52,7 @@ TARGET_DIR = HERE / "hostile_target"
 TARGET = "pliable_hostile_target_7c1f"
 MARKER_ENV = "PLIABLE_HOSTILE_MARKER"
 API_KEY = "sk-hostile-test"
-TIMEOUT = 10.0  # seconds per call; a call still running then is a hang
+TIMEOUT = 30.0  # seconds per call; a call still running then is a hang (a loaded CI box is slow)
 QUESTION = "question -> answer"
 FAKE_PROVIDER = "hostilefake"  # `pliable run --model hostilefake/x` answers without a model
 
