@@ -284,3 +284,22 @@ def test_file_names_stay_safe_whatever_the_predictors_are_called(tmp_path):
     written = sorted(p.name for p in out.iterdir())
     assert written == sorted(files)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nested.json", "out"]
+
+
+def test_a_list_of_str_enum_members_renders_the_same_before_and_after_saving(tmp_path):
+    import enum
+
+    class Tag(str, enum.Enum):
+        A = "a"
+        B = "b"
+
+    class Tagged(pl.Signature):
+        tags: list[Tag] = pl.InputField()
+        label: str = pl.OutputField()
+
+    program = pl.Predict(Tagged)
+    path = tmp_path / "tagged.json"
+    program.save(path)
+    before = program.render(lm=CHAT, tags=[Tag.A, Tag.B])
+    assert before == pl.load(path).render(lm=CHAT, tags=[Tag.A, Tag.B])
+    assert '["a", "b"]' in before[-1]["content"]

@@ -60,14 +60,20 @@ def render_value(value: Any, annotation: Any) -> str:
     return _dumps(value)
 
 
+def _text(value: Any) -> bool:
+    """Plain text: a ``str`` that is not an enum member (a list of enum members, even ``str``
+    ones, is written as JSON, as it is once the program is saved and loaded)."""
+    return isinstance(value, str) and not isinstance(value, enum.Enum)
+
+
 def render_input(value: Any) -> str:
     """Write an input value for the prompt: text as is, lists of text as numbered lines."""
+    if isinstance(value, enum.Enum) and isinstance(value.value, str):
+        return value.value  # before str: a str enum member is its value, on every Python
     if isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+    if isinstance(value, (list, tuple)) and value and all(_text(v) for v in value):
         return "\n".join(f"[{i}] {v}" for i, v in enumerate(value, 1))
-    if isinstance(value, enum.Enum) and isinstance(value.value, str):
-        return value.value
     return _dumps(value)
 
 
