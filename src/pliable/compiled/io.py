@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "read_capped",
     "MAX_PREDICTORS",
     "dump_program",
     "load",
@@ -177,8 +178,9 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The JSON object in the file ``path``, or :class:`CompiledFileError` saying why not."""
+def read_capped(path: str | os.PathLike[str], kind: str = "a compiled file") -> bytes:
+    """The bytes of ``path``, refused (:class:`CompiledFileError`) when it cannot be read
+    or is larger than :data:`MAX_FILE_BYTES` (``kind`` names the file in that message)."""
     where = str(path)
     try:
         size = os.path.getsize(path)
@@ -187,9 +189,15 @@ def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
     if size > MAX_FILE_BYTES:
         raise CompiledFileError(
-            f"{where} is {size} bytes; a compiled file is at most {MAX_FILE_BYTES}. Is it the "
-            "right file?"
+            f"{where} is {size} bytes; {kind} is at most {MAX_FILE_BYTES}. Is it the right file?"
         )
+    return data
+
+
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON object in the file ``path``, or :class:`CompiledFileError` saying why not."""
+    where = str(path)
+    data = read_capped(path)
     try:
         raw = json.loads(data.decode("utf-8"), object_pairs_hook=_unique)
     except CompiledFileError as exc:

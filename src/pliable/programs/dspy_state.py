@@ -15,10 +15,9 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pliable.compiled.io import MAX_FILE_BYTES, MAX_PREDICTORS
+from pliable.compiled.io import MAX_PREDICTORS, read_capped
 from pliable.errors import CompiledFileError, UsageError
 
 __all__ = [
@@ -123,16 +122,7 @@ def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[dict[str,
             f"{type(source).__name__}."
         )
     where = str(source)
-    try:
-        size = os.path.getsize(source)
-        data = Path(source).read_bytes() if size <= MAX_FILE_BYTES else b""
-    except OSError as exc:
-        raise CompiledFileError(f"Cannot read {where}: {exc}.") from exc
-    if size > MAX_FILE_BYTES:
-        raise CompiledFileError(
-            f"{where} is {size} bytes; pliable reads DSPy state files of at most "
-            f"{MAX_FILE_BYTES}. Is it the right file?"
-        )
+    data = read_capped(source, "a DSPy state file pliable reads")
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, RecursionError, ValueError) as exc:
