@@ -142,13 +142,14 @@ def report(records: list[dict[str, Any]]) -> dict[str, Any]:
         for a, b in (("added", "total"), ("added", "labeled")):
             p = paired_bootstrap(pooled[a], pooled[b])
             summary[f"{b} - {a}"] = {
-                "points": round(100 * p.mean, 1),
-                "ci": [round(100 * p.low, 1), round(100 * p.high, 1)],
+                "points": round(100 * p.difference, 1),
+                "ci": [round(100 * p.ci_low, 1), round(100 * p.ci_high, 1)],
                 "n": len(pooled[a]),
             }
             print(
-                f"{b} - {a}: {100 * p.mean:+.1f} points "
-                f"[{100 * p.low:+.1f}, {100 * p.high:+.1f}] over {len(pooled[a])} test examples"
+                f"{b} - {a}: {100 * p.difference:+.1f} points "
+                f"[{100 * p.ci_low:+.1f}, {100 * p.ci_high:+.1f}] "
+                f"over {len(pooled[a])} test examples"
             )
     return summary
 
