@@ -15,6 +15,20 @@ kernels may round differently, so a changed answer is reported, not hidden.
 Run:  .venv/bin/python benchmarks/local_batching.py [--model local/smollm2] [--seqs 4]
       [--max-tokens 96] [--rounds 2]
 Writes benchmarks/results/local_batching.json (``--out`` to change).
+
+``--api``: the same question through pliable's public API, as built into ``LocalLM``:
+``pl.LM(model, cache=False, parallel=P)`` (P = the largest ``--seqs``) called from N threads at
+once, vs ``pl.LM(model, cache=False)`` (``parallel=1``: the calls are serialized) from N
+threads, for N in ``--seqs``, on two workloads: short classification replies (a ``pl.Predict``
+prompt rendered by ``pl.ChatAdapter``, ``--short-tokens`` 8) and chain-of-thought replies
+(``--max-tokens`` 96). Both models' caches are reset before each timed run (not timed), so each
+run prefills its prompts; runs alternate and the median of ``--rounds`` is reported, with the
+answer tokens, tokens/s, the speedup and how many batched answers equal the sequential ones.
+
+Run:  .venv/bin/python benchmarks/local_batching.py --api [--model local/smollm2]
+      [--seqs 1 2 4 8] [--max-tokens 96] [--short-tokens 8] [--rounds 3] [--quick]
+Writes benchmarks/results/local_batching_api.json (``--quick``: local_batching_api_quick.json,
+a smoke run of 1 and 2 calls, 1 round, 16-token replies).
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ import ctypes
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -152,6 +167,144 @@ def generate(ctx: Context, batch: list[list[int]], max_tokens: int) -> tuple[lis
     return out, calls
 
 
+REVIEWS = [
+    "I loved every minute of this film.",
+    "The food was cold and the waiter was rude.",
+    "Best purchase I have made all year.",
+    "It broke after two days. Waste of money.",
+    "Terrible service, I will never come back.",
+    "What a wonderful, heartwarming story.",
+    "The plot was boring and far too long.",
+    "Absolutely fantastic, highly recommended!",
+]
+
+
+def workloads(max_tokens: int, short_tokens: int) -> dict[str, tuple[list[Any], int]]:
+    """Name -> (the chats of up to 8 concurrent calls, max_tokens)."""
+    import pliable as pl
+
+    sig = pl.Signature(
+        "review -> sentiment", "Classify the sentiment of the review: positive or negative."
+    )
+    classify = [pl.ChatAdapter().format(sig, {"review": r}) for r in REVIEWS]
+    system = {"role": "system", "content": "Reason step by step, then give the number."}
+    cot = [[system, {"role": "user", "content": q}] for q in QUESTIONS]
+    return {"classify": (classify, short_tokens), "chain-of-thought": (cot, max_tokens)}
+
+
+def concurrent(lm: Any, chats: list[Any], max_tokens: int) -> tuple[float, list[Any]]:
+    """Wall time of ``lm.complete`` on every chat, one thread each, released at once."""
+    results: list[Any] = [None] * len(chats)
+    barrier = threading.Barrier(len(chats) + 1)
+
+    def call(i: int) -> None:
+        barrier.wait()
+        results[i] = lm.complete(chats[i], max_tokens=max_tokens, temperature=0.0)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(chats))]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if any(r is None for r in results):
+        raise RuntimeError("a call failed (see its thread's traceback above)")
+    return elapsed, results
+
+
+def api_main(args: argparse.Namespace) -> None:
+    import pliable as pl
+
+    if args.quick:
+        args.seqs, args.rounds, args.max_tokens = [1, 2], 1, 16
+    most = max(args.seqs)
+    settings = {"cache": False, "n_ctx": args.n_ctx, "n_threads": args.threads}
+    sequential = pl.LM(args.model, **settings)
+    batched = pl.LM(args.model, parallel=most, **settings)
+    load = [os.getloadavg()[0]]
+    rows, records = [], []
+    for name, (chats, max_tokens) in workloads(args.max_tokens, args.short_tokens).items():
+        for lm in (sequential, batched):  # load the model and make the contexts, not timed
+            concurrent(lm, chats[:1], 1)
+        for n in args.seqs:
+            group = chats[:n]
+            times: dict[str, list[float]] = {"sequential": [], "batched": []}
+            answers: dict[str, list[Any]] = {}
+            for _ in range(args.rounds):
+                for mode, lm in (("sequential", sequential), ("batched", batched)):
+                    lm.backend.reset_cache()
+                    elapsed, answers[mode] = concurrent(lm, group, max_tokens)
+                    times[mode].append(elapsed)
+            seq_s, batch_s = (
+                statistics.median(times["sequential"]),
+                statistics.median(times["batched"]),
+            )
+            texts = {mode: [a.texts[0] for a in out] for mode, out in answers.items()}
+            same = sum(a == b for a, b in zip(texts["sequential"], texts["batched"], strict=True))
+            tokens = {m: sum(a.usage.completion_tokens for a in out) for m, out in answers.items()}
+            records.append(
+                {
+                    "workload": name,
+                    "concurrent_calls": n,
+                    "parallel": most,
+                    "max_tokens": max_tokens,
+                    "sequential_s": seq_s,
+                    "batched_s": batch_s,
+                    "sequential_times": times["sequential"],
+                    "batched_times": times["batched"],
+                    "answer_tokens": tokens,
+                    "same_answers": same,
+                    "texts": texts,
+                }
+            )
+            rows.append(
+                [
+                    name,
+                    n,
+                    f"{tokens['sequential']}/{tokens['batched']}",
+                    f"{seq_s:.2f}",
+                    f"{batch_s:.2f}",
+                    f"{tokens['sequential'] / seq_s:.1f}",
+                    f"{tokens['batched'] / batch_s:.1f}",
+                    f"{seq_s / batch_s:.2f}x",
+                    f"{same} of {n}",
+                ]
+            )
+    load.append(os.getloadavg()[0])
+    headers = [
+        "workload",
+        "calls",
+        "tokens seq/batched",
+        "parallel=1 s",
+        f"parallel={most} s",
+        "tok/s parallel=1",
+        f"tok/s parallel={most}",
+        "speedup",
+        "same answer",
+    ]
+    print(table(headers, rows))
+    name = "local_batching_api_quick.json" if args.quick else "local_batching_api.json"
+    write_json(
+        args.out or RESULTS_DIR / name,
+        {
+            "benchmark": "local_batching_api",
+            "command": "python benchmarks/local_batching.py " + " ".join(sys.argv[1:]),
+            "started": now_iso(),
+            "git": git_revision(),
+            "machine": machine_info(),
+            "model": args.model,
+            "parallel": most,
+            "n_ctx": args.n_ctx,
+            "threads": args.threads,
+            "rounds": args.rounds,
+            "load_avg": load,
+            "results": records,
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="local/smollm2")
@@ -159,8 +312,16 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "local_batching.json")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--api", action="store_true", help="measure pl.LM(parallel=N)")
+    parser.add_argument("--short-tokens", type=int, default=8, help="--api: classify replies")
+    parser.add_argument("--n-ctx", type=int, default=2048, help="--api: the models' n_ctx")
+    parser.add_argument("--quick", action="store_true", help="--api: a smoke run")
     args = parser.parse_args()
+    if args.api:
+        api_main(args)
+        return
+    args.out = args.out or RESULTS_DIR / "local_batching.json"
 
     from pliable.lm.local import LocalLM
 

@@ -17,6 +17,9 @@ step prefill only the input. Beyond that last prompt, the KV states of recent pr
 are kept (:mod:`pliable.lm.local_prefixes`, 256 MB per model by default, ``prefix_cache_mb``),
 so calls alternating between the steps of a program, or between candidates on threads, also
 prefill only their input. ``lm.stats`` counts prompt tokens evaluated vs reused.
+
+``LocalLM(parallel=N)`` decodes up to N concurrent calls together instead
+(:mod:`pliable.lm.local_batch`): faster on several threads, not exact (see ``LocalLM``).
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from pliable.errors import ConfigurationError, LMError
+from pliable.lm.local_batch import Batcher, BatchStats
 from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
 from pliable.lm.local_prefixes import PrefixStates
 from pliable.lm.packaged import DEFAULT_LOCAL_MODEL, resolve_local_model
 from pliable.lm.types import Completion, Message, Usage
 
-__all__ = ["SUPPORTED_OPTIONS", "LocalLM", "PrefillStats", "resolve_local_model"]
+__all__ = ["SUPPORTED_OPTIONS", "BatchStats", "LocalLM", "PrefillStats", "resolve_local_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +164,8 @@ class _Engine:
         self.llama: Any = _load_llama(path, n_threads, repack, n_ctx=n_ctx)
         self.lock = threading.Lock()
         self.prefixes = PrefixStates(self.llama)
+        self.n_ctx = n_ctx
+        self.batchers: dict[int, Batcher] = {}  # parallel -> its context (LocalLM(parallel=N))
         self._grammars: dict[str, Any] = {}
         self._closers: tuple[Any, Any] | None = None
         self._prompt_eval: int | None = None
@@ -310,6 +316,15 @@ class LocalLM:
         prefix_cache_mb: memory for the KV states of recent prompt prefixes (default 256; 0
             keeps only the last prompt's). Shared by every ``LocalLM`` of the same model: the
             last one made sets it.
+        parallel: how many concurrent calls (from several threads) are decoded together in
+            one batch (default 1: one after another). With ``parallel > 1``, calls are
+            faster on threads, but not exact: temperature-0 answers can differ from the
+            sequential ones after the first tokens, because a matrix product over several
+            sequences rounds differently, and which calls share a batch depends on timing.
+            ``parallel=1`` is exact. The batched calls share one ``n_ctx`` context: a call
+            joins when its prompt plus ``max_tokens`` fits beside those of the running ones
+            (raise ``n_ctx`` to run more long answers at once), and one that can never fit
+            raises :class:`~pliable.errors.LMError` (``parallel=1`` cuts it short instead).
 
     The file is located when the object is made (a missing package fails here); the model
     loads on the first call, or on :meth:`load`. Options of :meth:`complete`:
@@ -332,11 +347,18 @@ class LocalLM:
         temperature: float = 0.0,
         weight_repacking: bool | None = None,
         prefix_cache_mb: int | None = None,
+        parallel: int = 1,
     ) -> None:
         if prefix_cache_mb is not None and prefix_cache_mb < 0:
             raise ConfigurationError(
                 f"LocalLM: prefix_cache_mb must be >= 0 (0 turns it off); got {prefix_cache_mb}."
             )
+        if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+            raise ConfigurationError(
+                f"LocalLM: parallel must be an int >= 1 (how many concurrent calls are decoded "
+                f"together; 1 decodes them one after another); got {parallel!r}."
+            )
+        self.parallel = parallel
         self.prefix_cache_mb = prefix_cache_mb
         self.model = DEFAULT_LOCAL_MODEL if model in ("local", "local/") else model
         self.path = resolve_local_model(self.model)
@@ -348,11 +370,27 @@ class LocalLM:
         self.weight_repacking = weight_repacking
         self._engine: _Engine | None = None
         self._stats = PrefillStats()
+        self._stats_lock = threading.Lock()
 
     @property
     def stats(self) -> PrefillStats:
         """Prompt tokens of this object's generations so far: evaluated vs reused."""
         return self._stats
+
+    @property
+    def batch_stats(self) -> BatchStats:
+        """With ``parallel > 1``: the decode steps so far, and how many decoded several calls
+        together (shared by every ``LocalLM`` of the same model and ``parallel``)."""
+        engine = self._engine
+        batcher = engine.batchers.get(self.parallel) if engine is not None else None
+        return batcher.stats if batcher is not None else BatchStats()
+
+    def _batcher(self, engine: _Engine) -> Batcher:
+        with _registry_lock:
+            if self.parallel not in engine.batchers:
+                logger.info("Batched decoding of %s: parallel=%d", self.model, self.parallel)
+                engine.batchers[self.parallel] = Batcher(engine.llama, self.parallel, engine.n_ctx)
+            return engine.batchers[self.parallel]
 
     def _loaded(self) -> _Engine:
         if self._engine is None:
@@ -377,6 +415,8 @@ class LocalLM:
         with engine.lock:
             engine.llama.reset()
             engine.prefixes.clear()
+        for batcher in list(engine.batchers.values()):
+            batcher.clear()
 
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` is for this model (special tokens not parsed)."""
@@ -397,6 +437,8 @@ class LocalLM:
         gbnf = _response_gbnf(options.get("response_format"))
         chat = [{"role": m["role"], "content": m["content"]} for m in messages]
         engine = self._loaded()
+        if self.parallel > 1:
+            return self._complete_batched(engine, chat, n, seed, gbnf, kwargs)
         texts: list[str] = []
         prompt_tokens = completion_tokens = 0
         stats = PrefillStats()
@@ -421,8 +463,46 @@ class LocalLM:
             self._stats += stats
         return Completion(tuple(texts), self.model, Usage(prompt_tokens, completion_tokens, 0.0))
 
+    def _complete_batched(
+        self,
+        engine: _Engine,
+        chat: list[dict[str, str]],
+        n: int,
+        seed: int,
+        gbnf: str | None,
+        kwargs: dict[str, Any],
+    ) -> Completion:
+        """``complete`` with ``parallel > 1``: the same prompt, sampling and stops, decoded in
+        a batch with other threads' calls (:mod:`pliable.lm.local_batch`)."""
+        if gbnf is not None:
+            engine.grammar(gbnf)  # checked: llama.cpp crashes on a grammar it cannot parse
+        max_tokens = kwargs["max_tokens"]
+        start = max_tokens - min(_CLOSE_RESERVE, max_tokens // 4)
+        answers = self._batcher(engine).answer(
+            chat,
+            n=n,
+            seed=seed,
+            gbnf=gbnf,
+            grace=_CLOSE_GRACE if gbnf is not None else 0,
+            bias=(lambda: engine.closing_bias(start)) if gbnf is not None else None,
+            owner=f"LocalLM ({self.model}, parallel={self.parallel}, n_ctx={self.n_ctx})",
+            **kwargs,
+        )
+        stats = PrefillStats()
+        for answer in answers:
+            if answer.finish_reason == "length":
+                logger.info("%s: answer cut at max_tokens=%d", self.model, max_tokens)
+            reused = answer.prompt_tokens - answer.evaluated
+            stats += PrefillStats(1, answer.prompt_tokens, answer.evaluated, reused)
+        with self._stats_lock:
+            self._stats += stats
+        texts, prompt_tokens = [a.text for a in answers], answers[-1].prompt_tokens
+        completion_tokens = sum(a.completion_tokens for a in answers)
+        return Completion(tuple(texts), self.model, Usage(prompt_tokens, completion_tokens, 0.0))
+
     def __repr__(self) -> str:
-        return f"LocalLM({self.model!r}, n_ctx={self.n_ctx})"
+        extra = f", parallel={self.parallel}" if self.parallel > 1 else ""
+        return f"LocalLM({self.model!r}, n_ctx={self.n_ctx}{extra})"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LocalLM:
         return self  # a model is a shared resource, never copied with a program

@@ -58,7 +58,7 @@ def _load_entry_points() -> None:
             register_provider(ep.name, ep.load())
 
 
-LOCAL_SETTINGS = ("n_ctx", "n_threads", "weight_repacking", "prefix_cache_mb")
+LOCAL_SETTINGS = ("n_ctx", "n_threads", "weight_repacking", "prefix_cache_mb", "parallel")
 
 
 def _local(model: str, settings: Mapping[str, Any]) -> LanguageModel:
