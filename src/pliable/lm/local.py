@@ -33,7 +33,6 @@ import re
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from typing import Any
 from pliable.errors import ConfigurationError, LMError
 from pliable.lm.local_batch import Batcher, BatchStats
 from pliable.lm.local_options import _LOCAL_OPTIONS, _checked_options
-from pliable.lm.local_prefixes import PrefixStates
+from pliable.lm.local_prefixes import PrefillStats, PrefixStates
 from pliable.lm.packaged import DEFAULT_LOCAL_MODEL, resolve_local_model
 from pliable.lm.types import Completion, Message, Usage
 
@@ -72,25 +71,6 @@ _STRICT_CHAR_RULE = (
 _CLOSING_BIAS = 25.0
 _CLOSE_RESERVE = 16
 _CLOSE_GRACE = 64
-
-
-@dataclass(frozen=True)
-class PrefillStats:
-    """Prompt tokens of some generations: evaluated (prefilled) vs reused from the KV cache.
-
-    ``lm.stats`` only grows; subtract two snapshots to see the calls in between.
-    """
-
-    generations: int = 0
-    prompt_tokens: int = 0
-    evaluated_tokens: int = 0
-    reused_tokens: int = 0
-
-    def __add__(self, other: PrefillStats) -> PrefillStats:
-        return PrefillStats(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
-
-    def __sub__(self, other: PrefillStats) -> PrefillStats:
-        return PrefillStats(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def _import_llama_cpp() -> Any:

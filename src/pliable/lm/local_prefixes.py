@@ -21,12 +21,32 @@ import ctypes
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_CAPACITY_MB", "PrefixStates"]
+__all__ = ["DEFAULT_CAPACITY_MB", "PrefillStats", "PrefixStates"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PrefillStats:
+    """Prompt tokens of some generations: evaluated (prefilled) vs reused from the KV cache.
+
+    ``lm.stats`` only grows; subtract two snapshots to see the calls in between.
+    """
+
+    generations: int = 0
+    prompt_tokens: int = 0
+    evaluated_tokens: int = 0
+    reused_tokens: int = 0
+
+    def __add__(self, other: PrefillStats) -> PrefillStats:
+        return PrefillStats(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def __sub__(self, other: PrefillStats) -> PrefillStats:
+        return PrefillStats(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
 
 DEFAULT_CAPACITY_MB = 256
 # Restoring costs a copy of the state; below this many reused tokens it is not worth it.
