@@ -105,6 +105,16 @@ def test_parallel_1_is_the_default_path():
     assert one.batch_stats == BatchStats()
 
 
+def test_a_call_that_arrives_alone_gets_the_sequential_answer(sequential, batched):
+    # Alone in the batch context, a call runs the same kernels as parallel=1 (its prompt in
+    # one batch, then one token per step): the whole greedy answer is the same.
+    for question in QUESTIONS[:2]:
+        want = sequential.complete(cot(question), max_tokens=24)
+        got = batched.complete(cot(question), max_tokens=24)
+        assert got.texts == want.texts
+        assert got.usage == want.usage
+
+
 def test_concurrent_calls_are_decoded_together(sequential, batched):
     expected = [sequential.complete(cot(q), max_tokens=24) for q in QUESTIONS]
     before, steps = batched.stats, batched.batch_stats
