@@ -133,6 +133,55 @@ def test_multi_stage_program_gets_demos_for_every_stage_from_the_same_runs():
     assert set(solve[0].input_keys) == {"expression"}
 
 
+def test_bootstrapped_demos_show_the_label_not_the_teachers_words_for_it():
+    # The teacher says the answer its own way ("The sum is 4."); a lenient metric accepts it,
+    # but the demo shows the example's label, so the student is not taught that wording.
+    # The reasoning, which no label covers, stays the teacher's.
+    def answer(messages):
+        a, b = messages[-1]["content"].split("\n")[1].split("+")
+        return f"[[reasoning]]\n{a} plus {b}\n\n[[answer]]\nThe sum is {int(a) + int(b)}."
+
+    def lenient(example, pred):
+        return example.answer in pred.answer
+
+    program = pl.ChainOfThought("question -> answer", lm=pl.FunctionLM(answer))
+    compiled = pl.BootstrapFewShot(lenient, max_bootstrapped_demos=2, max_labeled_demos=0).compile(
+        program, trainset=examples(4, start=1)
+    )
+    assert [d.answer for d in compiled.demos] == ["2", "4"]
+    assert [d.reasoning for d in compiled.demos] == ["1 plus 1", "2 plus 2"]
+
+
+def test_only_the_last_call_producing_a_label_shows_it():
+    # A two-step program whose first step also outputs ``answer`` (a draft): the draft stays
+    # the teacher's, the final step's demo shows the label.
+    class Draft(pl.Module):
+        def __init__(self):
+            self.draft = pl.Predict("question -> answer")
+            self.final = pl.Predict("question, draft -> answer")
+
+        def forward(self, question):
+            draft = self.draft(question=question).answer
+            return self.final(question=question, draft=draft)
+
+    def answer(messages):
+        last = messages[-1]["content"]
+        a, b = last.split("\n")[1].split("+")
+        if "[[draft]]" in last:
+            return f"[[answer]]\nIt is {int(a) + int(b)}"
+        return f"[[answer]]\nmaybe {int(a) + int(b)}"
+
+    with pl.using(lm=pl.FunctionLM(answer)):
+        compiled = pl.BootstrapFewShot(
+            lambda ex, pred: ex.answer in pred.answer,
+            max_bootstrapped_demos=1,
+            max_labeled_demos=0,
+        ).compile(Draft(), trainset=examples(2, start=3))
+    assert [d.answer for d in compiled.draft.demos] == ["maybe 6"]
+    assert [d.answer for d in compiled.final.demos] == ["6"]
+    assert [d.draft for d in compiled.final.demos] == ["maybe 6"]
+
+
 def test_compile_report_has_baseline_final_and_usage_and_is_saved(tmp_path):
     pl.register_provider("opt-adder", lambda m, s: adder(fail_on={"3+3"}))
     program = pl.ChainOfThought("question -> answer", lm=pl.LM("opt-adder/m", cache=False))

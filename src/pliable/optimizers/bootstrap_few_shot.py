@@ -3,8 +3,12 @@
 Bootstrapping runs a teacher (the program itself, or one you pass) over the trainset inside
 ``pl.trace()``. When the metric accepts an example's prediction, every predictor call of that
 run becomes a demo of the predictor with the same name in the student, so a multi-stage
-program gets demos for each stage from the same successful runs. Demo counts are exact:
-``min(requested, available)``, never more.
+program gets demos for each stage from the same successful runs. The outputs no label covers
+(reasoning, search queries, intermediate answers) are the teacher's; an output the example
+labels is shown as its label in the demo of the last call that produced it. A lenient metric
+accepts the teacher's own way of saying the answer (a choice's number instead of its text,
+extra words around it), and a demo that shows it teaches the student that form. Demo counts
+are exact: ``min(requested, available)``, never more.
 """
 
 from __future__ import annotations
@@ -28,8 +32,23 @@ __all__ = ["BootstrapFewShot"]
 logger = logging.getLogger(__name__)
 
 
+_MISSING = object()
+
+
 def _passes(score: float, threshold: float | None) -> bool:
     return score >= threshold if threshold is not None else bool(score)
+
+
+def _final_labels(example: Example, entries: Sequence[Any]) -> dict[str, tuple[int, Any]]:
+    """For each label of ``example``, the trace position of the last call that output it and
+    the label: that call's demo shows the label, not the teacher's words for it."""
+    labels = example.labels()
+    last: dict[str, tuple[int, Any]] = {}
+    for position, entry in enumerate(entries):
+        for key in entry.outputs:
+            if key in labels:
+                last[key] = (position, labels[key])
+    return last
 
 
 class BootstrapFewShot(Optimizer):
@@ -145,14 +164,15 @@ class BootstrapFewShot(Optimizer):
                         failures += 1
                         continue
                     used.add(index)
-                    for entry in entries:
+                    final = _final_labels(example, entries)
+                    for position, entry in enumerate(entries):
                         target = names.get(id(entry.predictor))
                         if target is None or len(demos[target]) >= full:
                             continue
                         outputs = {
-                            k: entry.outputs[k]
+                            k: final[k][1] if final.get(k, (-1,))[0] == position else v
                             for k in entry.predictor.signature.output_fields
-                            if k in entry.outputs
+                            if (v := entry.outputs.get(k, _MISSING)) is not _MISSING
                         }
                         demos[target].append(
                             Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
