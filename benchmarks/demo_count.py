@@ -30,6 +30,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ def run_one(cfg: Config, endpoints: Any, task: str, seed: int, args: Any) -> dic
         programs = _programs(train, generative, lm, teacher_lm, args.bootstrapped, args.labeled)
         scored: dict[str, list[float]] = {}
         out: dict[str, Any] = {"task": task, "seed": seed, "variants": {}}
-        for name in VARIANTS:
+        for name in args.variants:
             program = programs[name]
             state = state_hash(program)
             if state not in scored:
@@ -123,7 +124,7 @@ def run_one(cfg: Config, endpoints: Any, task: str, seed: int, args: Any) -> dic
     return out
 
 
-def report(records: list[dict[str, Any]]) -> dict[str, Any]:
+def report(records: list[dict[str, Any]], variants: Sequence[str]) -> dict[str, Any]:
     from pliable.evaluation.stats import paired_bootstrap
 
     rows = []
@@ -132,14 +133,16 @@ def report(records: list[dict[str, Any]]) -> dict[str, Any]:
         rows.append(
             [
                 f"{r['task']} s{r['seed']}",
-                *(f"{100 * v[n]['mean']:.1f} ({v[n]['demos']})" for n in VARIANTS),
+                *(f"{100 * v[n]['mean']:.1f} ({v[n]['demos']})" for n in variants),
             ]
         )
-    print(table(["task, seed", *(f"{n} (demos)" for n in VARIANTS)], rows))
+    print(table(["task, seed", *(f"{n} (demos)" for n in variants)], rows))
     summary: dict[str, Any] = {}
     if records:
-        pooled = {n: [x for r in records for x in r["variants"][n]["values"]] for n in VARIANTS}
+        pooled = {n: [x for r in records for x in r["variants"][n]["values"]] for n in variants}
         for a, b in (("added", "total"), ("added", "labeled")):
+            if a not in pooled or b not in pooled:
+                continue
             p = paired_bootstrap(pooled[a], pooled[b])
             summary[f"{b} - {a}"] = {
                 "points": round(100 * p.difference, 1),
@@ -162,6 +165,7 @@ def main() -> None:
     ap.add_argument("--bootstrapped", type=int, default=4)
     ap.add_argument("--labeled", type=int, default=4)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
@@ -197,6 +201,7 @@ def main() -> None:
         "models": models.to_dict(),
         "bootstrapped": args.bootstrapped,
         "labeled": args.labeled,
+        "variants": args.variants,
     }
     with serve(models, None) as (endpoints, _servers):
         for task in args.tasks:
@@ -205,8 +210,9 @@ def main() -> None:
                     continue
                 log(f"{task} seed {seed}")
                 records.append(run_one(cfg, endpoints, task, seed, args))
-                write_json(out, {**meta, "runs": records, "summary": report(records)})
-    write_json(out, {**meta, "runs": records, "summary": report(records)})
+                summary = report(records, args.variants)
+                write_json(out, {**meta, "runs": records, "summary": summary})
+    write_json(out, {**meta, "runs": records, "summary": report(records, args.variants)})
     print(f"wrote {out}")
 
 
