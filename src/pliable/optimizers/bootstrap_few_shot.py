@@ -32,23 +32,14 @@ __all__ = ["BootstrapFewShot"]
 logger = logging.getLogger(__name__)
 
 
-_MISSING = object()
-
-
 def _passes(score: float, threshold: float | None) -> bool:
     return score >= threshold if threshold is not None else bool(score)
 
 
-def _final_labels(example: Example, entries: Sequence[Any]) -> dict[str, tuple[int, Any]]:
-    """For each label of ``example``, the trace position of the last call that output it and
-    the label: that call's demo shows the label, not the teacher's words for it."""
-    labels = example.labels()
-    last: dict[str, tuple[int, Any]] = {}
-    for position, entry in enumerate(entries):
-        for key in entry.outputs:
-            if key in labels:
-                last[key] = (position, labels[key])
-    return last
+def _last_producers(labels: Example, entries: Sequence[Any]) -> dict[str, int]:
+    """For each label, the trace position of the last call that output it: that call's demo
+    shows the label, not the teacher's words for it."""
+    return {key: i for i, entry in enumerate(entries) for key in entry.outputs if key in labels}
 
 
 class BootstrapFewShot(Optimizer):
@@ -164,15 +155,16 @@ class BootstrapFewShot(Optimizer):
                         failures += 1
                         continue
                     used.add(index)
-                    final = _final_labels(example, entries)
+                    labels = example.labels()
+                    last = _last_producers(labels, entries)
                     for position, entry in enumerate(entries):
                         target = names.get(id(entry.predictor))
                         if target is None or len(demos[target]) >= full:
                             continue
                         outputs = {
-                            k: final[k][1] if final.get(k, (-1,))[0] == position else v
+                            k: labels[k] if last.get(k) == position else entry.outputs[k]
                             for k in entry.predictor.signature.output_fields
-                            if (v := entry.outputs.get(k, _MISSING)) is not _MISSING
+                            if k in entry.outputs
                         }
                         demos[target].append(
                             Example({**entry.inputs, **outputs}).with_inputs(*entry.inputs)
