@@ -323,13 +323,15 @@ def main(argv: list[str] | None = None) -> int:
         run_round_robin(items2, calls, repeats)
         dspy.cache = mem_cache
         requests = len(server.requests)
-    if requests != 1 or len(backends) != 1 or len(backends[0].calls) != 1:
+    # A backend may be made without being called: the default adapter asks the LM whether
+    # it enforces a JSON schema, which the SQLite-only LM answers from a backend of its own.
+    if requests != 1 or sum(len(b.calls) for b in backends) != 1:
         raise SystemExit(
-            f"a timed call missed the cache: server requests {requests}, pliable backends "
-            f"{len(backends)}, backend calls {[len(b.calls) for b in backends]}"
+            f"a timed call missed the cache: server requests {requests}, pliable backend "
+            f"calls {[len(b.calls) for b in backends]}"
         )
-    if pl_disk_lm._backend is not None or len(pl_disk_lm.cache._mem) != 0:
-        raise SystemExit("pliable's SQLite LM used its backend or kept entries in memory")
+    if len(pl_disk_lm.cache._mem) != 0:
+        raise SystemExit("pliable's SQLite LM kept entries in memory")
     if len(disk_cache.memory_cache) != 0:
         raise SystemExit("DSPy's memory-off cache kept entries in memory")
     print("\nPart 2: cache hits, same input repeated (µs per call, median)\n")
