@@ -65,9 +65,9 @@ DSPy ``BootstrapFewShot(metric, max_bootstrapped_demos=4, max_labeled_demos=4)``
 ``pl.BootstrapFewShot`` with the same settings, both compiled on the trainset alone (DSPy's
 takes no valset, so pliable's gets none either, and makes no selection), without a budget,
 with the teacher bootstrapping when there is a separate one, and scored on the test set.
-(The same numbers cap differently: DSPy's ``max_labeled_demos`` caps all the demos, so 4
-bootstrapped ones leave no room for labeled ones; pliable adds up to 4 labeled demos after
-the bootstrapped ones. So it is in ``random_search`` too.)
+(On both sides ``max_labeled_demos`` caps all the demos, so 4 bootstrapped ones leave no room
+for labeled ones; before issue 15 pliable added up to 4 labeled demos after the bootstrapped
+ones. So it is in ``random_search`` too.)
 
 Instruction-writing calls (MIPROv2's ``prompt_model`` and ``JointSearch``'s proposer;
 GEPA's and ``Reflective``'s ``reflection_lm``) go to the teacher through a second LM object

@@ -1,15 +1,17 @@
 """How many demos should a bootstrapped prompt hold? Labeled demos added after the
-bootstrapped ones (pliable's ``max_labeled_demos``) vs a total cap (DSPy's).
+bootstrapped ones vs a total cap.
 
 ``compile_vs_dspy.py`` runs both frameworks with ``max_bootstrapped_demos=4,
-max_labeled_demos=4``. The numbers mean different things: DSPy fills labeled demos only up to
-``max_labeled_demos`` demos in all, so four bootstrapped demos leave no room for labeled ones;
-pliable adds up to four labeled demos after them (eight in all). This script measures what that
-difference is worth on pliable's side alone, with everything else fixed: the same
-bootstrapped demos (``pl.BootstrapFewShot`` with the teacher, the same cache), then
+max_labeled_demos=4``. DSPy fills labeled demos only up to ``max_labeled_demos`` demos in all,
+so four bootstrapped demos leave no room for labeled ones. Until issue 15, pliable added up to
+four labeled demos after them (eight in all); since then ``max_labeled_demos`` caps all the
+demos on both sides. This script measures what the difference is worth on pliable's side
+alone, with everything else fixed: the same bootstrapped demos (``pl.BootstrapFewShot`` with
+the teacher, the same cache), then
 
-* ``added``: the bootstrapped demos plus up to ``--labeled`` labeled demos from the unused
-  train examples (``BootstrapFewShot(max_labeled_demos=L)`` today);
+* ``added``: the bootstrapped demos topped up with labeled demos from the unused train examples
+  to ``B + L`` in all (``BootstrapFewShot(max_labeled_demos=B+L)``; before issue 15's change,
+  ``max_labeled_demos=L`` added ``L`` after however many were bootstrapped);
 * ``total``: the bootstrapped demos topped up with labeled ones to ``--labeled`` demos in all
   (DSPy's rule; with every bootstrapped slot filled, no labeled demo is added);
 * ``labeled``: ``--labeled`` labeled demos alone (``pl.LabeledFewShot``), for reference;
@@ -55,7 +57,7 @@ def _programs(
     metric = pliable_metric(generative)
     with pl.using(lm=lm):
         added = pl.BootstrapFewShot(
-            metric, max_bootstrapped_demos=boot, max_labeled_demos=labeled, teacher=teacher
+            metric, max_bootstrapped_demos=boot, max_labeled_demos=boot + labeled, teacher=teacher
         ).compile(student, trainset=train)
         # the same bootstrap (same teacher calls, from the cache) without labeled demos
         booted = (

@@ -44,7 +44,7 @@ def test_compile_then_inspect_then_eval(files, capsys):
             "--max-demos",
             "2",
             "--max-labeled",
-            "2",
+            "4",
             "--out",
             str(out),
         ]
@@ -55,7 +55,7 @@ def test_compile_then_inspect_then_eval(files, capsys):
     assert "final:    1.000" in report
     saved = json.loads(out.read_text())
     demos = saved["predictors"]["self"]["demos"]
-    assert len(demos) == 4  # 2 bootstrapped + 2 labeled
+    assert len(demos) == 4  # 2 bootstrapped, topped up with labeled ones to 4
     assert saved["report"]["final"]["score"] == 1.0
 
     assert main(["inspect", str(out)]) == 0
@@ -311,4 +311,4 @@ def test_a_teacher_bootstraps_the_demos_and_is_not_saved(files, capsys):
     saved = out.read_text()
     assert "cliteach" not in saved
     demos = json.loads(saved)["predictors"]["self"]["demos"]
-    assert len(demos) == 8  # 4 bootstrapped from the teacher's right answers + 4 labeled
+    assert len(demos) == 4  # bootstrapped from the teacher's right answers: no room left

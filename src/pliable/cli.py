@@ -296,7 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the compiled program even when its gain is inside the noise",
     )
     p_compile.add_argument("--max-demos", type=at_least(0), help="bootstrapped demos per predictor")
-    p_compile.add_argument("--max-labeled", type=at_least(0), help="labeled demos per predictor")
+    p_compile.add_argument(
+        "--max-labeled", type=at_least(0), help="labeled demos top up to this many in all"
+    )
     p_compile.add_argument("--candidates", type=at_least(1), default=6, help="for random-search")
     p_compile.add_argument("--out", help="write the compiled program here (JSON)")
     p_compile.set_defaults(run=jobs.compile_job)

@@ -39,17 +39,32 @@ def test_labeled_fewshot_exact_count_and_copy():
     assert "asked for 5" in small.report.notes[0]
 
 
-@pytest.mark.parametrize(("boot", "labeled"), [(0, 0), (2, 0), (2, 3), (4, 1)])
-def test_bootstrap_demo_counts_are_exact(boot, labeled):
+@pytest.mark.parametrize(
+    ("boot", "labeled", "total"), [(0, 0, 0), (2, 0, 2), (2, 3, 3), (2, 5, 5), (4, 1, 4), (4, 4, 4)]
+)
+def test_labeled_demos_top_up_to_max_labeled_demos_in_all(boot, labeled, total):
+    # DSPy's meaning: labeled demos fill the slots the bootstrapped ones leave, up to
+    # max_labeled_demos demos in all; bootstrapped demos are never dropped for the cap
     program = pl.ChainOfThought("question -> answer", lm=adder())
     opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=boot, max_labeled_demos=labeled)
     compiled = opt.compile(program, trainset=examples(10))
     demos = compiled.demos
-    assert len(demos) == boot + labeled
+    assert len(demos) == total
     assert all("reasoning" in d for d in demos[:boot])  # from traces: full outputs
     assert all("reasoning" not in d for d in demos[boot:])  # labeled: raw examples
     used = [d.question for d in demos]
     assert len(set(used)) == len(used)  # no example is both bootstrapped and labeled
+
+
+def test_labeled_demos_fill_the_slots_failed_bootstraps_leave():
+    wrong = {f"{i}+{i}" for i in range(1, 8)}  # only 0+0, 8+8, 9+9 pass
+    program = pl.ChainOfThought("question -> answer", lm=adder(fail_on=wrong))
+    compiled = pl.BootstrapFewShot(exact, max_bootstrapped_demos=4, max_labeled_demos=5).compile(
+        program, trainset=examples(10)
+    )
+    booted = [d for d in compiled.demos if "reasoning" in d]
+    assert [d.question for d in booted] == ["0+0", "8+8", "9+9"]
+    assert len(compiled.demos) == 5  # three bootstrapped, two labeled
 
 
 def test_bootstrap_keeps_only_runs_that_pass_the_metric():

@@ -114,7 +114,7 @@ def program(lm=None):
 @pytest.fixture(scope="module")
 def fewshot_dir(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("fewshot")
-    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=3)
     compiled = opt.compile(
         program(), trainset=examples(8), valset=examples(20, 20), run_dir=run_dir
     )
@@ -247,7 +247,7 @@ def test_resuming_logs_each_candidate_once(fewshot_dir, tmp_path, crash):
         (again / "run.jsonl").write_text("".join(lines[:-1]))
         (again / "final.json").unlink()
     before = candidate_events(again)
-    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=3)
     compiled = opt.compile(program(), trainset=examples(8), valset=examples(20, 20), run_dir=again)
     assert any(n.startswith("resumed from") for n in compiled.report.notes)
     assert candidate_events(again) == before
@@ -261,7 +261,7 @@ def test_resuming_logs_each_candidate_once(fewshot_dir, tmp_path, crash):
 def test_a_kept_baseline_still_compares_the_compiled_program(tmp_path):
     """Two wins in four examples is inside the noise: the run keeps the program passed in,
     and the page still shows the compiled program it was compared with."""
-    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=3)
     compiled = opt.compile(
         program(), trainset=examples(8), valset=examples(4, 20), run_dir=tmp_path
     )
@@ -376,7 +376,7 @@ def test_a_resumed_run_counts_every_invocation(tmp_path):
             raise LMAuthError("key revoked", model="fake/function")
         return adder(messages)
 
-    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=3)
     prog = program(pl.FunctionLM(flaky))
     with pytest.raises(LMAuthError):
         opt.compile(prog, trainset=examples(8), valset=examples(20, 20), run_dir=tmp_path)

@@ -48,7 +48,10 @@ class BootstrapFewShot(Optimizer):
     Args:
         metric: ``metric(example, prediction[, trace])`` returning a float, bool or Score.
         max_bootstrapped_demos: bootstrapped demos per predictor (exact when enough pass).
-        max_labeled_demos: labeled demos added after them, from unused trainset examples.
+        max_labeled_demos: the demos per predictor that labeled examples top up to: unused
+            trainset examples fill the slots the bootstrapped demos leave, so a predictor
+            holds ``max(bootstrapped, max_labeled_demos)`` demos at most (DSPy's meaning: with
+            ``4, 4`` and four passing runs, no labeled demo is added).
         metric_threshold: a run passes when its score is at least this (default: truthy).
         max_rounds: passes over the trainset; rounds after the first ask for fresh samples
             (``temperature=1.0`` and a new ``sample`` index).
@@ -195,5 +198,6 @@ class BootstrapFewShot(Optimizer):
         boot, used = self.bootstrap(student, ordered, run.report)
         rest = [ex for i, ex in enumerate(ordered) if i not in used]
         for name, predictor in student.named_predictors():
-            predictor.demos = boot[name] + labeled_demos(predictor, rest, self.max_labeled_demos)
+            room = max(0, self.max_labeled_demos - len(boot[name]))
+            predictor.demos = boot[name] + labeled_demos(predictor, rest, room)
         return student

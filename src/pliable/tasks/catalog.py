@@ -151,7 +151,7 @@ def _tickets() -> Task:
         trainset=_examples("tickets.jsonl", "train", ("ticket",)),
         devset=_examples("tickets.jsonl", "dev", ("ticket",)),
         recommended=MappingProxyType(
-            {"optimizer": "bootstrap", "max_bootstrapped_demos": 4, "max_labeled_demos": 4}
+            {"optimizer": "bootstrap", "max_bootstrapped_demos": 4, "max_labeled_demos": 8}
         ),
         labels=PRODUCTS,
     )
