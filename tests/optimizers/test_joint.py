@@ -79,7 +79,7 @@ def test_picks_the_instruction_that_makes_answers_correct():
     assert report.candidates[0]["name"] == "baseline"
     assert fakes.proposals == 2  # light: 3 instructions, the current one and 2 proposals
     assert "best candidate on the valset: trial" in " ".join(report.notes)
-    assert any("self: 3 instruction candidates, 3 demo-set candidates" in n for n in report.notes)
+    assert any("self: 3 instruction candidates, 6 demo-set candidates" in n for n in report.notes)
 
 
 def test_tpe_is_told_the_minibatch_means_and_params_map_to_candidates(tmp_path):
@@ -146,7 +146,7 @@ def test_estimate_plans_each_phase():
     plan = opt.estimate(program, trainset=examples(8), valset=examples(4)).phases
     assert plan == {
         "baseline on the valset": 4,
-        "bootstrap 1 demo sets (teacher runs)": 8,
+        "bootstrap 4 demo sets (teacher runs)": 32,  # light: 6 sets, none and labeled free
         "propose 2 instructions per predictor": 2,
         "7 trials on minibatches of 4": 28,
         "3 full evaluations on the valset": 12,
@@ -241,8 +241,8 @@ def test_a_resumed_run_replays_the_same_trials_without_new_evaluations(tmp_path)
     first = opt.compile(program, **kwargs)
     before = fakes.calls
     second = opt.compile(program, **kwargs)
-    # only bootstrapping (8) and proposals (2) run again: every trial is memoised
-    assert fakes.calls - before <= 8 + 2
+    # only bootstrapping (4 sets of 8) and proposals (2) run again: every trial is memoised
+    assert fakes.calls - before <= 4 * 8 + 2
     choices = [(c["name"], c.get("choice")) for c in first.report.candidates]
     assert [(c["name"], c.get("choice")) for c in second.report.candidates] == choices
     assert second.signature.instructions == first.signature.instructions == MAGIC

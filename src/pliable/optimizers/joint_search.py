@@ -86,9 +86,9 @@ _KEYS = ("num_instructions", "num_demo_sets", "num_trials", "minibatch_size", "f
 PRESETS: dict[str, dict[str, int]] = {
     name: dict(zip(_KEYS, values, strict=True))
     for name, values in {
-        "light": (3, 3, 10, 16, 5),
-        "medium": (6, 6, 25, 25, 5),
-        "heavy": (10, 10, 50, 35, 10),
+        "light": (3, 6, 10, 35, 5),
+        "medium": (6, 12, 25, 35, 5),
+        "heavy": (10, 18, 50, 35, 10),
     }.items()
 }
 
@@ -112,11 +112,14 @@ class JointSearch(Optimizer):
     Presets (``auto=``; explicit settings override them)::
 
         auto      instructions  demo sets  trials  minibatch  full eval every
-        light          3            3        10        16            5
-        medium         6            6        25        25            5
-        heavy         10           10        50        35           10
+        light          3            6        10        35            5
+        medium         6           12        25        35            5
+        heavy         10           18        50        35           10
 
-    With ``auto=None`` all five settings must be given. TPE samples at random for its first
+    The demo sets and the minibatch are MIPROv2's for the same ``auto`` (twice as many demo
+    sets as instructions; a valset of 35 examples or fewer is scored whole in every trial, so
+    trials on a small valset are compared on the same examples). With ``auto=None`` all five
+    settings must be given. TPE samples at random for its first
     ``min(10, max(3, num_trials // 3))`` trials, then models the scores.
 
     Args:
