@@ -330,7 +330,7 @@ def fewshot_dir(tmp_path_factory):
         )
         for i in range(20, 30)
     ]
-    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=1)
+    opt = pl.BootstrapFewShot(exact, max_bootstrapped_demos=2, max_labeled_demos=3)
     signature = pl.Signature("question -> answer", BEFORE)
     opt.compile(
         pl.Predict(signature, lm=pl.FunctionLM(lm)),
