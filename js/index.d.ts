@@ -33,7 +33,7 @@ export interface Step {
 /** What `pliable export FILE --format messages` writes. */
 export interface MessagesDocument {
   format: "pliable.messages";
-  version: 1;
+  version: 1 | 2;
   program?: string;
   exported_by?: string;
   steps: Step[];
@@ -54,7 +54,9 @@ export interface StepInfo {
 }
 
 export const FORMAT: "pliable.messages";
-export const VERSION: 1;
+export const VERSION: 2;
+/** The versions `renderMessages` reads (1: lists of texts as numbered lines; 2: bullets). */
+export const VERSIONS: readonly [1, 2];
 
 /** A document, a step or an input that cannot be rendered. */
 export class RenderError extends Error {
@@ -85,7 +87,7 @@ export function renderMessages(
 
 /**
  * An input value as prompt text, by pliable's rules: text as it is, a non-empty list of texts
- * as numbered lines, anything else as Python's JSON. `type` is the field's type name from the
+ * as bullet lines ("- a\n- b"), anything else as Python's JSON. `type` is the field's type name from the
  * document; it checks the value and decides int vs float.
  */
 export function renderInput(value: unknown, type?: string): string;

@@ -14,7 +14,10 @@
 // pyFloat(3), to render it as a Python float. No dependencies; plain ES modules.
 
 export const FORMAT = "pliable.messages";
-export const VERSION = 1;
+export const VERSION = 2;
+/** Versions this renderer reads. They differ in one rule: a non-empty list of texts is bullet
+ * lines ("- a\n- b") from version 2, numbered lines ("[1] a\n[2] b") in version 1. */
+export const VERSIONS = [1, 2];
 
 /** A document, a step or an input that cannot be rendered; `field` names where. */
 export class RenderError extends Error {
@@ -340,32 +343,34 @@ function sameLiteral(option, value) {
 }
 
 /** Whether the type is a list of enum or model values (maybe Optional, either level): pliable
- * holds its items as enum members or models, never as text, so it is never numbered lines. */
+ * holds its items as enum members or models, never as text, so it is never lines of text. */
 function listOfOpaque(t) {
   const bare = (node) => (node.kind === "optional" ? node.inner : node);
   const list = bare(t);
   return list.kind === "list" && bare(list.items).kind === "opaque";
 }
 
-function textOf(value, path, numbered = true) {
+function textOf(value, path, lines, version) {
   if (typeof value === "string") return value;
   const texts = Array.isArray(value) && Array.from(value).every((v) => typeof v === "string");
-  if (numbered && texts && value.length > 0) {
-    return value.map((v, i) => `[${i + 1}] ${v}`).join("\n");
+  if (lines && texts && value.length > 0) {
+    return version === 1
+      ? value.map((v, i) => `[${i + 1}] ${v}`).join("\n")
+      : value.map((v) => `- ${v}`).join("\n");
   }
   return dumps(value, path, new Set());
 }
 
-function rendered(value, type, path) {
+function rendered(value, type, path, version = VERSION) {
   if (value === undefined) throw new RenderError(`${path}: undefined is not a value`, path);
   const t = parseType(type);
-  return textOf(convert(value, t, path, true), path, !listOfOpaque(t));
+  return textOf(convert(value, t, path, true), path, !listOfOpaque(t), version);
 }
 
 /** An input value as prompt text, by pliable's rules: text as it is; a non-empty list of
- * texts as numbered lines ("[1] a\n[2] b"); anything else as Python's JSON. `type`, the
- * field's type name from the document (e.g. "list[float]"), checks the value and decides
- * int vs float; without it, integral numbers render as integers. */
+ * texts as bullet lines ("- a\n- b"); anything else as Python's JSON. `type`, the field's
+ * type name from the document (e.g. "list[float]"), checks the value and decides int vs
+ * float; without it, integral numbers render as integers. */
 export function renderInput(value, type) {
   return rendered(value, type, "value");
 }
@@ -395,11 +400,11 @@ function readDocument(doc) {
         "Export a compiled file with: pliable export <file> --format messages",
     );
   }
-  if (data.version !== VERSION) {
+  if (!VERSIONS.includes(data.version)) {
     const newer = typeof data.version === "number" && data.version > VERSION;
     throw fieldError(
       "version",
-      `this renderer reads version ${VERSION}; got ${show(data.version)}` +
+      `this renderer reads versions ${VERSIONS.join(" and ")}; got ${show(data.version)}` +
         (newer ? " (written by a newer pliable: upgrade pliable-messages)" : ""),
     );
   }
@@ -508,7 +513,7 @@ function formatContent(content, values, at) {
   return out;
 }
 
-function renderedInputs(step, inputs) {
+function renderedInputs(step, inputs, version) {
   if (!isPlainObject(inputs)) {
     throw fieldError("inputs", `expected an object of input values; got ${show(inputs)}`);
   }
@@ -533,7 +538,9 @@ function renderedInputs(step, inputs) {
     }
     // a Template fills None as empty text (pliable's Template, adapters/template_value.py)
     const text =
-      value === null && step.adapter === "TemplateAdapter" ? "" : rendered(value, type, path);
+      value === null && step.adapter === "TemplateAdapter"
+        ? ""
+        : rendered(value, type, path, version);
     values.set(name, text);
   }
   return values;
@@ -547,7 +554,7 @@ export function renderMessages(doc, inputs, options = {}) {
   const data = readDocument(doc);
   const step = pickStep(data, options?.step);
   const where = `steps[${data.steps.indexOf(step)}]`;
-  const values = renderedInputs(step, inputs);
+  const values = renderedInputs(step, inputs, data.version);
   return step.messages.map((m, i) => ({
     role: m.role,
     content:

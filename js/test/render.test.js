@@ -64,14 +64,14 @@ test("integral numbers: the declared type decides, else an integer unless pyFloa
 
 test("the text rules", () => {
   assert.equal(renderInput("a {b}"), "a {b}");
-  assert.equal(renderInput(["a", "b"]), "[1] a\n[2] b");
+  assert.equal(renderInput(["a", "b"]), "- a\n- b");
   assert.equal(renderInput([]), "[]");
   assert.equal(renderInput(["a", 1]), '["a", 1]');
   assert.equal(renderInput(null), "null");
   assert.equal(renderInput("high", "Literal['low', 'high']"), "high");
   assert.equal(renderInput(true, "Literal[1, True]"), "true");
-  assert.equal(renderInput(["a", "b"], "list[Literal['a', 'b']]"), "[1] a\n[2] b");
-  // a list of enum members (an enum's type name is opaque here) is JSON, never numbered lines
+  assert.equal(renderInput(["a", "b"], "list[Literal['a', 'b']]"), "- a\n- b");
+  // a list of enum members (an enum's type name is opaque here) is JSON, never lines of text
   assert.equal(renderInput(["red", "blue"], "list[Color]"), '["red", "blue"]');
   assert.equal(renderInput(["red"], "Optional[list[Optional[Color]]]"), '["red"]');
   assert.equal(renderInput("red", "Color"), "red");
@@ -115,7 +115,8 @@ test("the document is checked, naming the field", () => {
   fails(() => renderMessages([], inputs), "doc");
   const wrong = { ...doc("cot"), format: "x" };
   fails(() => renderMessages(wrong, inputs), "format", /pliable\.messages/);
-  fails(() => renderMessages({ ...doc("cot"), version: 2 }, inputs), "version", /newer pliable/);
+  fails(() => renderMessages({ ...doc("cot"), version: 3 }, inputs), "version", /newer pliable/);
+  fails(() => renderMessages({ ...doc("cot"), version: "2" }, inputs), "version", /versions 1 and 2/);
   fails(() => renderMessages({ ...doc("cot"), steps: [] }, inputs), "steps");
   const broken = doc("cot");
   broken.steps[0].messages[1].parts[1] = { input: "nope" };
@@ -161,4 +162,14 @@ test("an Optional input must be passed (null for None)", () => {
   );
   const out = renderMessages(typed, { question: "q", tone: "t", note: null, data: {} });
   assert.equal(out.at(-1).content, "Q: q\nNote: \nData: {}"); // a Template fills None as ""
+});
+
+test("a version 1 document renders lists of texts as numbered lines, as pliable did then", () => {
+  const current = renderMessages(doc("cot"), { question: "Q?", context: ["a", "b"] });
+  const old = renderMessages({ ...doc("cot"), version: 1 }, { question: "Q?", context: ["a", "b"] });
+  const text = (ms) => ms.map((m) => m.content).join("\n");
+  assert.match(text(current), /- a\n- b/);
+  assert.doesNotMatch(text(current), /\[1\] a/);
+  assert.match(text(old), /\[1\] a\n\[2\] b/);
+  assert.equal(text(old).replace("[1] a\n[2] b", "- a\n- b"), text(current));
 });

@@ -86,10 +86,10 @@ def test_system_prompt_describes_types_and_descriptions():
     assert "[[points]] (an integer)" in system
 
 
-def test_list_inputs_of_text_are_numbered_lines():
+def test_list_inputs_of_text_are_bullet_lines():
     sig = pl.Signature("context: list[str], question -> answer")
     msgs = pl.ChatAdapter().format(sig, {"context": ["a", "b"], "question": "q"})
-    assert "[[context]]\n[1] a\n[2] b" in msgs[-1]["content"]
+    assert "[[context]]\n- a\n- b\n\n" in msgs[-1]["content"]
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def via_messages(files, step, inputs):
     (text,) = files.values()
     doc = json.loads(text)
     assert doc["format"] == "pliable.messages"
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     (found,) = [s for s in doc["steps"] if s["name"] == step]
     rendered = {k: render_input_text(v) for k, v in inputs.items()}
     by_format = [

@@ -51,7 +51,7 @@ def test_render_fills_system_and_user_exactly():
         {"role": "system", "content": "You are a terse assistant. Use {curly} braces for sets."},
         {
             "role": "user",
-            "content": "Context:\n[1] a\n[2] b\n\nQuestion: Why?\nAnswer in one word.",
+            "content": "Context:\n- a\n- b\n\nQuestion: Why?\nAnswer in one word.",
         },
     ]
     # placeholders in the system text are filled too; no system text means no system message
@@ -363,7 +363,7 @@ def test_an_omitted_or_none_optional_input_is_empty_text():
     )
     assert program.messages(question="x")[-1]["content"] == "Q: x\nHint: "
     assert program.messages(question="x", hint=None)[-1]["content"] == "Q: x\nHint: "
-    assert program.messages(question="x", hint=["a"])[-1]["content"] == "Q: x\nHint: [1] a"
+    assert program.messages(question="x", hint=["a"])[-1]["content"] == "Q: x\nHint: - a"
     program.demos = [pl.Example(question="q", answer="a"), pl.Example(hint=["h"], answer="b")]
     assert [m["content"] for m in program.messages(question="x")] == [
         "Q: q\nHint: ",

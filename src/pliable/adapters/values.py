@@ -67,13 +67,16 @@ def _text(value: Any) -> bool:
 
 
 def render_input(value: Any) -> str:
-    """Write an input value for the prompt: text as is, lists of text as numbered lines."""
+    """Write an input value for the prompt: text as is, lists of text as bullet lines.
+
+    Bullets, not numbers: shown ``[1] Yes`` / ``[2] No``, small models answer with the marker
+    (``[1] No``, or ``[2]`` alone), which is not the choice's text."""
     if isinstance(value, enum.Enum) and isinstance(value.value, str):
         return value.value  # before str: a str enum member is its value, on every Python
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)) and value and all(_text(v) for v in value):
-        return "\n".join(f"[{i}] {v}" for i, v in enumerate(value, 1))
+        return "\n".join(f"- {v}" for v in value)
     return _dumps(value)
 
 

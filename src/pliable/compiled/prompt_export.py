@@ -9,7 +9,8 @@ renders them, with a place for each input. How an input value becomes text (the 
 for every format, written into the ``messages`` file as ``input_rendering``):
 
 * text as it is;
-* a non-empty list of texts as numbered lines: ``[1] first`` newline ``[2] second``;
+* a non-empty list of texts as bullet lines: ``- first`` newline ``- second`` (version 1
+  ``messages`` files had numbered lines instead: ``[1] first``);
 * anything else as JSON (``json.dumps(value, ensure_ascii=False)``: ``", "`` and ``": "``
   separators, non-ASCII kept), after pydantic models, enums and tuples become plain JSON data.
 
@@ -61,7 +62,7 @@ FORMATS = ("messages", "jinja2", "langchain", "promptfoo")
 
 INPUT_RENDERING = (
     "text: as it is",
-    "a non-empty list of texts: numbered lines, '[1] first\\n[2] second'",
+    "a non-empty list of texts: bullet lines, '- first\\n- second'",
     "anything else: JSON, json.dumps(value, ensure_ascii=False) (', ' and ': ' separators, "
     "non-ASCII kept), after pydantic models, enums and tuples become plain JSON data",
 )
@@ -151,7 +152,7 @@ def _messages_file(head: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) 
 
     doc = {
         "format": "pliable.messages",
-        "version": 1,
+        "version": 2,
         "program": head["program"],
         "exported_by": f"pliable {__version__}",
         "placeholders": (
@@ -206,7 +207,7 @@ _JINJA_MACRO = (
     "{% macro pliable_input(v) %}{% if v is string %}{{ v }}"
     "{% elif v is sequence and v is not mapping and v|length > 0 "
     'and v|select("string")|list|length == v|length %}'
-    "{% for x in v %}[{{ loop.index }}] {{ x }}{% if not loop.last %}\n{% endif %}{% endfor %}"
+    "{% for x in v %}- {{ x }}{% if not loop.last %}\n{% endif %}{% endfor %}"
     "{% else %}{{ v|pliable_json }}{% endif %}{% endmacro %}"
 )
 

@@ -108,8 +108,9 @@ def choice_index(value: Any, choices: Sequence[Any]) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str) and (numbered := _NUMBERED.match(value)):
-        # "[2] Yes" or "[2]": how pliable numbers list inputs in prompts (1-based); a model
-        # may prefix the list's marker ("[[choices]][2]")
+        # "[2] Yes" or "[2]": how pliable numbered list inputs in prompts before it wrote
+        # bullets (1-based), and how a model may still number them; a model may prefix the
+        # list's marker ("[[choices]][2]")
         rest = numbered.group(2).strip()
         by_text = choice_index(rest, choices) if rest else None
         if by_text is not None:
