@@ -49,8 +49,8 @@ more). The cap is an upper bound, not a target: an optimizer that stops on its o
 uses fewer, and the cost table shows how many each side used:
 
 * ``random_search``: DSPy ``BootstrapFewShotWithRandomSearch`` vs ``pl.BootstrapRandomSearch``
-  (4 bootstrapped + 4 labeled demos; DSPy's ``num_candidate_programs=N`` tries N + 3 programs,
-  pliable gets ``num_candidates=N + 3``);
+  (4 bootstrapped demos, topped up with labeled ones to 4 in all; DSPy's
+  ``num_candidate_programs=N`` tries N + 3 programs, pliable gets ``num_candidates=N + 3``);
 * ``joint``: DSPy ``MIPROv2(auto="light")`` vs ``pl.JointSearch(auto="light")``;
 * ``reflective``: DSPy ``GEPA(auto="light")`` vs ``pl.Reflective()`` (its defaults);
 * ``cot_<pair>`` (``--cot-pairs``, default ``random_search``): the same pair with the program

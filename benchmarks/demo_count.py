@@ -59,7 +59,7 @@ def _programs(
         added = pl.BootstrapFewShot(
             metric, max_bootstrapped_demos=boot, max_labeled_demos=boot + labeled, teacher=teacher
         ).compile(student, trainset=train)
-        # the same bootstrap (same teacher calls, from the cache) without labeled demos
+        # bootstrapped alone (its teacher sees no labeled demos, so its calls differ)
         booted = (
             pl.BootstrapFewShot(
                 metric, max_bootstrapped_demos=boot, max_labeled_demos=0, teacher=teacher

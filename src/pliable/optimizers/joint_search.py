@@ -116,9 +116,9 @@ class JointSearch(Optimizer):
         medium         6           12        25        35            5
         heavy         10           18        50        35           10
 
-    The demo sets and the minibatch are MIPROv2's for the same ``auto`` (twice as many demo
-    sets as instructions; a valset of 35 examples or fewer is scored whole in every trial, so
-    trials on a small valset are compared on the same examples). With ``auto=None`` all five
+    The demo sets and the minibatch are MIPROv2's for the same ``auto`` (6, 12 and 18 demo
+    sets; a valset of 35 examples or fewer is scored whole in every trial, so trials on a
+    small valset are compared on the same examples). With ``auto=None`` all five
     settings must be given. TPE samples at random for its first
     ``min(10, max(3, num_trials // 3))`` trials, then models the scores.
 
