@@ -194,6 +194,27 @@ def check_resumable(previous: dict[str, Any], cfg: Config, out_path: Path) -> No
 # --------------------------------------------------------------------------- data
 
 
+def split_config(tasks: list[str], seeds: list[int], num_threads: int) -> Config:
+    """The full run's split (20/20/100) and task calls, with no pairs: for the scripts that
+    score programs on ``compile_vs_dspy.py``'s data outside a pair (demo_count, demo_swap)."""
+    return Config(
+        quick=False,
+        tasks=tasks,
+        seeds=seeds,
+        n_train=20,
+        n_val=20,
+        n_test=100,
+        pairs=[],
+        max_tokens=32,
+        prompt_max_tokens=128,
+        num_threads=num_threads,
+        candidate_programs=0,
+        gepa_max_metric_calls=None,
+        mipro_trials=None,
+        mipro_candidates=None,
+    )
+
+
 def load_split(cfg: Config, task: str, seed: int) -> tuple[list[Any], list[Any], list[Any]]:
     import pliable as pl
 

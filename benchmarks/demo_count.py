@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import RESULTS_DIR, git_revision, machine_info, now_iso, table, write_json
-from _cvd_common import FULL_TASKS, Config, load_split, log, program_spec, serve
+from _cvd_common import FULL_TASKS, Config, load_split, log, program_spec, serve, split_config
 from _cvd_metric import init_metric, is_generative, pliable_metric
 from _models import add_model_args, resolve_models
 
@@ -173,22 +173,7 @@ def main() -> None:
     args = ap.parse_args()
     models = resolve_models(args)
     out = args.out or RESULTS_DIR / f"demo_count{models.file_suffix()}.json"
-    cfg = Config(
-        quick=False,
-        tasks=args.tasks,
-        seeds=args.seeds,
-        n_train=20,
-        n_val=20,
-        n_test=100,
-        pairs=[],
-        max_tokens=32,
-        prompt_max_tokens=512,
-        num_threads=args.threads,
-        candidate_programs=0,
-        gepa_max_metric_calls=None,
-        mipro_trials=None,
-        mipro_candidates=None,
-    )
+    cfg = split_config(args.tasks, args.seeds, args.threads)
     records: list[dict[str, Any]] = []
     if args.resume and out.exists():
         records = json.loads(out.read_text())["runs"]
